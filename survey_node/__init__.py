@@ -1,0 +1,1 @@
+"""CCTV Survey Node: field verification of CCTV cameras, and its central registry."""

@@ -1,0 +1,114 @@
+"""The Flask application factory: a thin skin over the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from . import db as database
+from .config import Config
+from .db import jobs as job_db
+from .thaidate import format_date
+
+LANGUAGES = ("th", "en")
+log = logging.getLogger(__name__)
+
+
+def web_dir() -> Path:
+    """Templates and static files: inside the installed package, or web/ in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "web"
+    return packaged if (packaged / "templates").is_dir() else here.parent / "web"
+
+
+def create_app(config: Config, *, devices: dict | None = None, testing: bool = False) -> Flask:
+    """Build the node's web app.
+
+    `devices` holds the hardware backends (gps, camera, ...) chosen from the config;
+    tests and the demo pass fakes with the same interface.
+    """
+    root = web_dir()
+    app = Flask(
+        __name__,
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=config.secret("flask_secret_key"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.web.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=config.web.session_hours),
+        MAX_CONTENT_LENGTH=config.web.max_upload_mb * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # a form left open on a tablet all day must still submit
+        BABEL_DEFAULT_LOCALE=config.web.default_language,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+        TESTING=testing,
+    )
+    app.extensions["survey_config"] = config
+    app.extensions["survey_devices"] = devices or {}
+
+    Babel(app, locale_selector=_select_language)
+    CSRFProtect(app)
+
+    app.teardown_appcontext(_close_db)
+    app.jinja_env.filters["thaidate"] = lambda v, with_time=False: format_date(
+        v, current_language(), with_time=with_time
+    )
+    app.jinja_env.globals.update(current_language=current_language, node_config=config)
+
+    from .views import register_blueprints
+
+    register_blueprints(app)
+
+    with app.app_context():
+        repaired = job_db.fail_interrupted_jobs(get_db())
+        if repaired:
+            log.warning("marked %d interrupted job(s) as failed", repaired)
+    return app
+
+
+def get_config() -> Config:
+    from flask import current_app
+
+    return current_app.extensions["survey_config"]
+
+
+def get_devices() -> dict:
+    from flask import current_app
+
+    return current_app.extensions["survey_devices"]
+
+
+def get_db():
+    """One database connection per request, closed at teardown."""
+    if "db" not in g:
+        g.db = database.connect(get_config().db_path)
+    return g.db
+
+
+def _close_db(exc=None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def current_language() -> str:
+    lang = session.get("lang") if _has_request() else None
+    return lang if lang in LANGUAGES else get_config().web.default_language
+
+
+def _select_language() -> str:
+    return current_language()
+
+
+def _has_request() -> bool:
+    from flask import has_request_context
+
+    return has_request_context() and request is not None

@@ -1,0 +1,57 @@
+"""`survey-node demo`: a ready demo node, served."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import accounts
+from .. import db as database
+from .. import demo as demo_mod
+from ..db import users as user_db
+from . import main
+from .core import init_data_dir
+
+
+@main.command()
+@click.option("--data-dir", envvar="SURVEY_NODE_DATA", default=".demo-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Where the demo node keeps its data (made on first run, reused after).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8080, show_default=True, help="Port to listen on.")
+@click.option("--no-serve", is_flag=True, help="Prepare the demo data dir and exit.")
+def demo(data_dir, host, port, no_serve):
+    """Make (or reuse) a demo node with a synthetic Samut Prakan province, and serve it."""
+    cfg = prepare_demo(data_dir)
+    click.echo(f"Demo data dir: {cfg.data_dir} (synthetic data: every camera id starts with DEMO-)")
+    click.echo("Log in with:")
+    for user in demo_mod.demo_users(cfg.data_dir):
+        click.echo(f"  {user['role']:<11} user {user['name']:<11} PIN {user['pin']}")
+    if no_serve:
+        return
+    from ..serving import serve_app
+
+    click.echo(f"Open http://{host}:{port}/ on a tablet (Ctrl+C stops the demo)")
+    serve_app(cfg, host=host, port=port, demo=True)
+
+
+def prepare_demo(data_dir):
+    cfg, created, _ = init_data_dir(data_dir, node_name="โหนดสาธิต สมุทรปราการ (ข้อมูลสมมุติ)")
+    if created:
+        text = (cfg.data_dir / "config.toml").read_text(encoding="utf-8")
+        text = text.replace('province_code = ""', f'province_code = "{demo_mod.PROVINCE_CODE}"')
+        (cfg.data_dir / "config.toml").write_text(text, encoding="utf-8")
+        from .core import load_config
+
+        cfg = load_config(cfg.data_dir)
+    db = database.connect(cfg.db_path)
+    try:
+        demo_mod.seed_demo(db, count=cfg.demo.cameras, streams_port=cfg.demo.streams_port)
+        for user in demo_mod.demo_users(cfg.data_dir):
+            if not user_db.get_user_by_name(db, user["name"]):
+                accounts.add_user(db, cfg.security, name=user["name"], role=user["role"],
+                                  pin=user["pin"], display_name=user["display_name"], actor="demo")
+    finally:
+        db.close()
+    return cfg

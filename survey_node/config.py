@@ -1,0 +1,283 @@
+"""Typed configuration: a TOML file in the data dir, overridden by the environment.
+
+Every setting is a field of a section dataclass with a `help` text (a test fails when one
+lacks it). Unknown sections or keys are an error that names them, so a typo never passes
+silently. Any key can be overridden with ``SURVEY_NODE_<SECTION>__<KEY>``, for example
+``SURVEY_NODE_GPS__PORT=2948``.
+
+Secrets (the Flask session key, the registry token) never live in the TOML file: they are
+files with mode 0600 under ``<data dir>/secrets`` made by ``survey-node init``, or come
+from systemd's ``$CREDENTIALS_DIRECTORY`` (LoadCredential=) when it is set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets as _secrets
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+ENV_PREFIX = "SURVEY_NODE_"
+DATA_DIR_ENV = "SURVEY_NODE_DATA"
+CONFIG_FILE = "config.toml"
+SECRET_NAMES = ("flask_secret_key", "registry_token")
+
+
+def setting(default, help: str, choices: tuple | None = None):  # noqa: A002 - mirrors click
+    """A config field with its help text (and allowed values, when it is a choice)."""
+    meta = {"help": help}
+    if choices:
+        meta["choices"] = choices
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class NodeSection:
+    id: str = setting("", "This node's id, sent with every sync batch (made by `init` when empty).")
+    name: str = setting("Survey node", "A name people recognise, shown in the page header.")
+    province_code: str = setting("", "DOPA code of the province this node surveys (e.g. 11).")
+
+
+@dataclass
+class WebSection:
+    host: str = setting("0.0.0.0", "Address the UI listens on.")
+    port: int = setting(8080, "Port the UI listens on.")
+    threads: int = setting(8, "Worker threads of the waitress server.")
+    default_language: str = setting("th", "Language of the UI before a user picks one.", ("th", "en"))
+    page_size: int = setting(50, "Cameras per page in lists.")
+    session_hours: int = setting(12, "How long a login lasts, in hours (a field day).")
+    max_upload_mb: int = setting(25, "Largest accepted upload, in megabytes.")
+    secure_cookies: bool = setting(False, "Mark cookies Secure (only when served over HTTPS).")
+
+
+@dataclass
+class SecuritySection:
+    pin_attempts: int = setting(5, "Wrong PINs allowed before a user or a client is locked out.")
+    lockout_minutes: int = setting(5, "How long a lockout lasts, in minutes.")
+    min_pin_length: int = setting(4, "Shortest PIN accepted.")
+
+
+@dataclass
+class DemoSection:
+    streams_port: int = setting(8091, "Port of the demo's local test streams (demo mode only).")
+    cameras: int = setting(1200, "Number of synthetic cameras in the demo province.")
+
+
+@dataclass
+class Config:
+    node: NodeSection = field(default_factory=NodeSection)
+    web: WebSection = field(default_factory=WebSection)
+    security: SecuritySection = field(default_factory=SecuritySection)
+    demo: DemoSection = field(default_factory=DemoSection)
+    # Not settings: where the config came from and where its data lives.
+    data_dir: Path = field(default=Path("."), metadata={"internal": True})
+
+    # -- derived paths -------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "survey.db"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    def secret(self, name: str) -> str:
+        return read_secret(self, name)
+
+    def as_dict(self) -> dict:
+        return {
+            f.name: dataclasses.asdict(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if not f.metadata.get("internal")
+        }
+
+
+def sections() -> dict[str, type]:
+    """Section name -> its dataclass."""
+    return {
+        f.name: f.default_factory  # type: ignore[misc]
+        for f in dataclasses.fields(Config)
+        if not f.metadata.get("internal")
+    }
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    raw = data_dir or os.environ.get(DATA_DIR_ENV)
+    if not raw:
+        raise ConfigError(
+            "No data dir: pass --data-dir or set %(env)s", env=DATA_DIR_ENV
+        )
+    return Path(raw).expanduser().resolve()
+
+
+def load(data_dir: str | os.PathLike | None, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Read ``config.toml`` from the data dir (missing file = defaults), then the environment."""
+    env = os.environ if env is None else env
+    root = resolve_data_dir(data_dir)
+    raw: dict = {}
+    path = root / CONFIG_FILE
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError("%(path)s is not valid TOML: %(why)s", path=str(path), why=str(exc))
+    raw = _merge_env(raw, env)
+    config = Config(data_dir=root)
+    known = sections()
+    for section_name, values in raw.items():
+        if section_name not in known:
+            raise ConfigError(
+                "Unknown config section [%(section)s] (known: %(known)s)",
+                section=section_name,
+                known=", ".join(known),
+            )
+        if not isinstance(values, dict):
+            raise ConfigError("Config [%(section)s] must be a table", section=section_name)
+        setattr(config, section_name, _build_section(section_name, known[section_name], values))
+    return config
+
+
+def _merge_env(raw: dict, env: typing.Mapping[str, str]) -> dict:
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name[len(ENV_PREFIX):]:
+            continue
+        section, key = name[len(ENV_PREFIX):].split("__", 1)
+        merged.setdefault(section.lower(), {})[key.lower()] = _EnvText(value)
+    return merged
+
+
+class _EnvText(str):
+    """A value that came from an environment variable, so it is text to be coerced."""
+
+
+def _build_section(section_name: str, cls: type, values: dict):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(
+                "Unknown config key %(section)s.%(key)s (known: %(known)s)",
+                section=section_name,
+                key=key,
+                known=", ".join(fields),
+            )
+        kwargs[key] = _coerce(f"{section_name}.{key}", hints[key], value, fields[key])
+    return cls(**kwargs)
+
+
+def _coerce(where: str, kind, value, fld: dataclasses.Field):
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                result = value
+            elif isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+                result = True
+            elif isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
+                result = False
+            else:
+                raise ValueError(value)
+        elif kind is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            result = int(value)
+        elif kind is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            result = float(value)
+        elif kind is str:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            result = str(value)
+        elif typing.get_origin(kind) is list:
+            if isinstance(value, _EnvText):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list):
+                raise ValueError(value)
+            result = list(value)
+        else:  # pragma: no cover - a new field type needs a rule here
+            raise ValueError(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "Config %(where)s: %(value)r is not a valid %(kind)s",
+            where=where,
+            value=value,
+            kind=getattr(kind, "__name__", str(kind)),
+        ) from None
+    choices = fld.metadata.get("choices")
+    if choices and result not in choices:
+        raise ConfigError(
+            "Config %(where)s: %(value)r is not one of %(choices)s",
+            where=where,
+            value=result,
+            choices=", ".join(map(str, choices)),
+        )
+    return result
+
+
+def to_toml(config: Config) -> str:
+    """The effective config as TOML text, for `config show` and the file `init` writes."""
+    lines: list[str] = []
+    for section_name, cls in sections().items():
+        lines.append(f"[{section_name}]")
+        section = getattr(config, section_name)
+        for f in dataclasses.fields(cls):
+            lines.append(f"# {f.metadata['help']}")
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+# -- secrets -----------------------------------------------------------------------
+
+
+def read_secret(config: Config, name: str) -> str:
+    """A secret from $CREDENTIALS_DIRECTORY (systemd) or the data dir's secrets folder."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    candidates = [Path(creds) / name] if creds else []
+    candidates.append(config.secrets_dir / name)
+    for path in candidates:
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+    raise ConfigError(
+        "Secret %(name)s is missing: run `survey-node init` on the data dir", name=name
+    )
+
+
+def ensure_secrets(config: Config) -> list[str]:
+    """Create any missing secret file with mode 0600; return the names created."""
+    made = []
+    config.secrets_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(config.secrets_dir, 0o700)
+    for name in SECRET_NAMES:
+        path = config.secrets_dir / name
+        if path.exists():
+            continue
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(_secrets.token_urlsafe(32) + "\n")
+        made.append(name)
+    return made

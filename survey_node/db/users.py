@@ -1,0 +1,83 @@
+"""SQL for users and login attempts."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from . import audit, now_iso, row, rows, transaction
+
+ROLES = ("surveyor", "supervisor", "admin")
+
+
+def insert_user(
+    db: Database, *, name: str, display_name: str, role: str, pin_hash: str, actor: str | None
+) -> int:
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT INTO users (name, display_name, role, pin_hash, active, created_at)"
+            " VALUES (?, ?, ?, ?, 1, ?)",
+            [name, display_name, role, pin_hash, now_iso()],
+        )
+        user_id = cursor.lastrowid
+        audit(db, actor=actor, action="user.add", entity="user", entity_id=name,
+              detail={"role": role, "display_name": display_name})
+    return user_id
+
+
+def get_user_by_name(db: Database, name: str) -> dict | None:
+    return row(db, "SELECT * FROM users WHERE name = ?", [name])
+
+
+def get_user(db: Database, user_id: int) -> dict | None:
+    return row(db, "SELECT * FROM users WHERE id = ?", [user_id])
+
+
+def rows_users(db: Database) -> list[dict]:
+    return rows(db, "SELECT id, name, display_name, role, active, created_at FROM users ORDER BY name")
+
+
+def update_user(db: Database, name: str, *, actor: str | None, **changes) -> None:
+    allowed = {"display_name", "role", "pin_hash", "active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    sets = ", ".join(f"{k} = ?" for k in changes)
+    with transaction(db):
+        db.execute(f"UPDATE users SET {sets} WHERE name = ?", [*changes.values(), name])
+        shown = {k: ("***" if k == "pin_hash" else v) for k, v in changes.items()}
+        audit(db, actor=actor, action="user.update", entity="user", entity_id=name, detail=shown)
+
+
+# -- login attempts ------------------------------------------------------------------
+
+
+def get_attempts(db: Database, key: str) -> dict | None:
+    return row(db, "SELECT * FROM login_attempts WHERE key = ?", [key])
+
+
+def record_failure(db: Database, keys: list[str], *, limit: int, lock_until: str) -> None:
+    """Count one failure against every key; lock the keys that reach the limit."""
+    with transaction(db):
+        for key in keys:
+            db.execute(
+                "INSERT INTO login_attempts (key, failures, last_failure_at) VALUES (?, 1, ?)"
+                " ON CONFLICT(key) DO UPDATE SET failures = failures + 1,"
+                " last_failure_at = excluded.last_failure_at",
+                [key, now_iso()],
+            )
+            db.execute(
+                "UPDATE login_attempts SET locked_until = ? WHERE key = ? AND failures >= ?",
+                [lock_until, key, limit],
+            )
+
+
+def clear_attempts(db: Database, keys: list[str]) -> None:
+    with transaction(db):
+        for key in keys:
+            db.execute("DELETE FROM login_attempts WHERE key = ?", [key])
+
+
+def record_login(db: Database, name: str, client: str) -> None:
+    with transaction(db):
+        audit(db, actor=name, action="user.login", entity="user", entity_id=name,
+              detail={"client": client})

@@ -1,0 +1,69 @@
+"""The few exception classes the services raise.
+
+A service says *what* went wrong in one English line (the message id) with named
+parameters; the web layer translates the message id through the Babel catalog (Thai by
+default) and the CLI prints it as is. Nothing here knows about Flask.
+"""
+
+from __future__ import annotations
+
+
+class SurveyNodeError(Exception):
+    """Base class: a problem a user can understand and act on."""
+
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(self.line())
+
+    def line(self, translate=None) -> str:
+        """The one-line message, optionally through a gettext-like `translate`."""
+        text = translate(self.message) if translate else self.message
+        try:
+            return text % self.params if self.params else text
+        except (KeyError, ValueError, TypeError):
+            return self.message
+
+
+class BadInput(SurveyNodeError):
+    """The user gave something we cannot use (a file, a field, an argument)."""
+
+    status = 400
+    code = "bad_input"
+
+
+class NotFound(SurveyNodeError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(SurveyNodeError):
+    status = 409
+    code = "conflict"
+
+
+class Forbidden(SurveyNodeError):
+    status = 403
+    code = "forbidden"
+
+
+class TooManyAttempts(SurveyNodeError):
+    status = 429
+    code = "too_many_attempts"
+
+
+class ConfigError(SurveyNodeError):
+    """The config file or an environment override is wrong."""
+
+    status = 500
+    code = "config"
+
+
+class DeviceUnavailable(SurveyNodeError):
+    """A device (GPS, camera) is not there or not answering; a state, shown to the user."""
+
+    status = 503
+    code = "device_unavailable"

@@ -1,0 +1,21 @@
+"""Run the node app under waitress (the production server; Flask's own is for debugging)."""
+
+from __future__ import annotations
+
+import logging
+
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+
+def serve_app(config: Config, *, host: str, port: int, demo: bool = False) -> None:
+    from waitress import serve
+
+    from .app import create_app
+    from .devices import build_devices
+
+    app = create_app(config, devices=build_devices(config, demo=demo))
+    log.info("serving on http://%s:%s/ (data dir %s)", host, port, config.data_dir)
+    serve(app, host=host, port=port, threads=config.web.threads, ident="survey-node",
+          channel_timeout=60)

@@ -1,0 +1,105 @@
+"""Blueprints per area, the login guard every route passes, and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import SurveyNodeError
+
+log = logging.getLogger(__name__)
+
+# Endpoints anyone may reach without a session.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "api.healthz", "static"}
+ROLE_RANK = {"surveyor": 1, "supervisor": 2, "admin": 3}
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import admin, api, auth, cameras
+
+    for module in (auth, cameras, admin, api):
+        app.register_blueprint(module.bp)
+    app.before_request(_require_login)
+    app.register_error_handler(Exception, handle_error)
+    app.after_request(_security_headers)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def role_allows(user_role: str, needed: str) -> bool:
+    return ROLE_RANK.get(user_role, 0) >= ROLE_RANK[needed]
+
+
+def require_role(needed: str):
+    """Blueprint guard: `bp.before_request(require_role("admin"))`."""
+
+    def guard():
+        user = g.get("user")
+        if user is None or not role_allows(user["role"], needed):
+            return _refuse(403, "forbidden", gettext("You do not have permission for this page."))
+        return None
+
+    return guard
+
+
+def _require_login():
+    from ..app import get_db
+    from ..db import users as user_db
+
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is not None:
+        user = user_db.get_user(get_db(), user_id)
+        if user and user["active"]:
+            g.user = user
+        else:
+            session.clear()
+    if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
+        return None
+    if request.endpoint is None:  # unknown URL: let the 404 handler answer
+        return None
+    if wants_json():
+        return _refuse(401, "login_required", gettext("Please log in."))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _refuse(status: int, code: str, message: str):
+    if wants_json():
+        return jsonify(error=code, message=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def handle_error(exc: Exception):
+    if isinstance(exc, SurveyNodeError):
+        return _refuse(exc.status, exc.code, exc.line(gettext))
+    if isinstance(exc, CSRFError):
+        return _refuse(400, "csrf", gettext("This form has expired. Reload the page and try again."))
+    if isinstance(exc, HTTPException):
+        messages = {
+            404: gettext("This page does not exist."),
+            405: gettext("This action is not allowed here."),
+            413: gettext("The file is too large."),
+        }
+        message = messages.get(exc.code or 0, gettext("The request could not be handled."))
+        return _refuse(exc.code or 400, exc.name.lower().replace(" ", "_"), message)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _refuse(500, "internal", gettext("Something went wrong on the node. It has been logged."))
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'",
+    )
+    if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response

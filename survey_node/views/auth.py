@@ -1,0 +1,64 @@
+"""Login with user name + PIN, logout, and the language switch."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+
+from .. import accounts
+from ..app import LANGUAGES, get_config, get_db
+from ..errors import SurveyNodeError
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        if g.get("user"):
+            return redirect(url_for("cameras.index"))
+        return render_template("login.html", name="", error=None)
+    name = request.form.get("name", "")
+    pin = request.form.get("pin", "")
+    try:
+        user = accounts.authenticate(get_db(), get_config().security, name=name, pin=pin,
+                                     client=request.remote_addr or "unknown")
+    except SurveyNodeError as exc:
+        status = exc.status if exc.status in (400, 429) else 400
+        return render_template("login.html", name=name, error=exc.line(gettext)), status
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    session["user_id"] = user["id"]
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout():
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next") or request.referrer))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this node: never an absolute URL that leaves it."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//"):
+            return target
+    return url_for("cameras.index")

@@ -1,0 +1,102 @@
+"""Fixtures in the style of Flask's tutorial: app, client, runner, and an auth helper.
+
+Each test gets its own data dir with a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from survey_node import accounts, config as config_mod
+from survey_node import db as database
+from survey_node.app import create_app
+from survey_node.cli import main as cli_main
+from survey_node.cli.core import init_data_dir
+
+PINS = {"admin": "135790", "supervisor": "246800", "surveyor": "112233"}
+
+
+def require_system(*commands: str) -> None:
+    """Skip (loudly) when a system tool is missing on a laptop; under CI=true, fail."""
+    missing = [c for c in commands if shutil.which(c) is None and not os.path.exists(c)]
+    if missing:
+        message = f"missing system package command(s): {', '.join(missing)} (make test installs them as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    root = tmp_path / "node"
+    for name in list(os.environ):
+        if name.startswith(config_mod.ENV_PREFIX):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    init_data_dir(root)
+    return root
+
+
+@pytest.fixture
+def config(data_dir):
+    return config_mod.load(data_dir)
+
+
+@pytest.fixture
+def db(config):
+    conn = database.connect(config.db_path)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def users(db, config):
+    for role, pin in PINS.items():
+        accounts.add_user(db, config.security, name=role, role=role, pin=pin,
+                          display_name=f"{role.title()} Test")
+    return PINS
+
+
+@pytest.fixture
+def app(config, users):
+    app = create_app(config, testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def cli(runner):
+    def invoke(*args, input=None, env=None):
+        return runner.invoke(cli_main, [str(a) for a in args], input=input, env=env)
+
+    return invoke
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, name="surveyor", pin=None):
+        return self._client.post("/login", data={"name": name, "pin": pin or PINS[name]})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

@@ -1,0 +1,65 @@
+import sqlite3
+
+import pytest
+
+from survey_node import db as database
+from survey_node.db import jobs as job_db
+
+
+def test_pragmas(db):
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_migrations_apply_once(config):
+    database.connect(config.db_path).close()
+    db = database.connect(config.db_path)
+    names = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+    assert names[:2] == ["m0001_users_audit_jobs", "m0002_cameras"]
+    assert len(names) == len(set(names))
+
+
+def test_audit_is_append_only(db):
+    with database.transaction(db):
+        database.audit(db, actor="t", action="x", entity="thing", entity_id=1)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("UPDATE audit_log SET actor = 'someone else'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM audit_log")
+
+
+def test_audit_outside_a_transaction_is_refused(db):
+    with pytest.raises(RuntimeError):
+        database.audit(db, actor="t", action="x", entity="thing")
+
+
+def test_audit_rolls_back_with_the_change(db):
+    with pytest.raises(ZeroDivisionError):
+        with database.transaction(db):
+            database.audit(db, actor="t", action="x", entity="thing")
+            1 / 0
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
+
+
+def test_rtree_follows_camera_positions(db):
+    from survey_node.db import cameras as camera_db
+
+    with database.transaction(db):
+        camera_db.insert_cameras(db, [
+            {"camera_id": "A", "registered_lat": 13.6, "registered_lon": 100.6},
+            {"camera_id": "B"},
+        ])
+    assert db.execute("SELECT count(*) FROM cameras_rtree").fetchone()[0] == 1
+    db.execute("UPDATE cameras SET registered_lat = 13.7, registered_lon = 100.7 WHERE camera_id = 'B'")
+    hits = db.execute("SELECT count(*) FROM cameras_rtree WHERE min_lat > 13.65").fetchone()[0]
+    assert hits == 1
+
+
+def test_interrupted_jobs_are_marked_failed_on_startup(db, config, users):
+    from survey_node.app import create_app
+
+    job_id = job_db.insert_job(db, "import")
+    job_db.update_job(db, job_id, state="running", progress=0.4)
+    create_app(config, testing=True)
+    job = job_db.get_job(db, job_id)
+    assert job["state"] == "failed" and "interrupted" in job["error"]
