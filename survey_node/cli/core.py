@@ -133,3 +133,23 @@ def _require_init(data_dir):
         raise BadInput("%(dir)s is not a node data dir: run `survey-node init --data-dir %(dir)s`",
                        dir=str(cfg.data_dir))
     return cfg
+
+
+@main.command()
+@data_dir_option
+@json_option
+def doctor(data_dir, as_json):
+    """Check the node: disk, database (and GPS, camera, clock, registry as they are added)."""
+    from ..doctor import run_checks
+
+    cfg = _require_init(data_dir)
+    results = run_checks(cfg)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
+    else:
+        marks = {"ok": "OK  ", "warn": "WARN", "fail": "FAIL"}
+        for r in results:
+            click.echo(f"{marks[r.status]} {r.name:<12} {r.detail}")
+            if r.status != "ok":
+                click.echo(f"     {r.hint_en} / {r.hint_th}")
+    return 1 if any(r.status == "fail" for r in results) else 0

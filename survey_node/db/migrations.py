@@ -120,3 +120,26 @@ def m0002_cameras(db: Database) -> None:
             BEGIN DELETE FROM cameras_rtree WHERE id = OLD.id; END;
         """
     )
+
+
+@migrations()
+def m0003_evidence(db: Database) -> None:
+    db.executescript(
+        """
+        -- One row per stored file, keyed by the SHA-256 of its bytes.
+        CREATE TABLE evidence (
+            sha256 TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('photo', 'snapshot')),
+            mime TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            width INTEGER,
+            height INTEGER,
+            taken_at TEXT,
+            lat REAL,
+            lon REAL,
+            source TEXT NOT NULL DEFAULT '',       -- picamera2 / opencv / upload / streamcheck
+            created_by TEXT,
+            created_at TEXT NOT NULL
+        );
+        """
+    )

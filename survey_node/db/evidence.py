@@ -1,0 +1,34 @@
+"""SQL for evidence records (the bytes live in the content-addressed store)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from . import now_iso, row, rows, transaction
+
+EVIDENCE_FIELDS = ("sha256", "kind", "mime", "bytes", "width", "height", "taken_at", "lat",
+                   "lon", "source", "created_by")
+
+
+def upsert_evidence(db: Database, record: dict) -> bool:
+    """Record an item once; storing the same bytes again changes nothing. True if new."""
+    item = {k: record.get(k) for k in EVIDENCE_FIELDS}
+    item["created_at"] = now_iso()
+    with transaction(db):
+        cursor = db.execute(
+            f"INSERT OR IGNORE INTO evidence ({', '.join(item)})"
+            f" VALUES ({', '.join('?' * len(item))})",
+            list(item.values()),
+        )
+    return cursor.rowcount == 1
+
+
+def get_evidence(db: Database, sha256: str) -> dict | None:
+    return row(db, "SELECT * FROM evidence WHERE sha256 = ?", [sha256])
+
+
+def rows_evidence(db: Database, sha256s: list[str]) -> list[dict]:
+    if not sha256s:
+        return []
+    marks = ", ".join("?" * len(sha256s))
+    return rows(db, f"SELECT * FROM evidence WHERE sha256 IN ({marks})", sha256s)

@@ -1,0 +1,104 @@
+"""The content-addressed evidence store: every photo and snapshot stored once by SHA-256.
+
+A file is written to a temporary name in the same directory, fsynced, renamed to its
+hash and the directory fsynced, so a file under its hash is always complete, even after a
+power cut in the middle of a write. Layout: ``<evidence dir>/ab/abcdef...`` (two-level
+fan-out keeps directories small on an SD card).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .errors import BadInput, NotFound
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class EvidenceStore:
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        if not SHA256_RE.match(sha256 or ""):
+            raise BadInput("%(value)r is not a SHA-256 hash", value=sha256)
+        return self.root / sha256[:2] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store bytes; return their SHA-256. Storing the same bytes twice is harmless."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        target = self.path(sha256)
+        if target.exists():
+            return sha256
+        self._write_atomically(target, [data])
+        return sha256
+
+    def put_file(self, source: str | os.PathLike, expected_sha256: str | None = None) -> str:
+        """Store a file's bytes, streaming; refuse it if it does not hash to `expected_sha256`."""
+        digest = hashlib.sha256()
+        with open(source, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        sha256 = digest.hexdigest()
+        if expected_sha256 and sha256 != expected_sha256:
+            raise BadInput("File hash %(got)s does not match %(want)s", got=sha256,
+                           want=expected_sha256)
+        target = self.path(sha256)
+        if not target.exists():
+            with open(source, "rb") as fh:
+                self._write_atomically(target, iter(lambda: fh.read(1 << 20), b""))
+        return sha256
+
+    def read_bytes(self, sha256: str) -> bytes:
+        path = self.path(sha256)
+        if not path.exists():
+            raise NotFound("Evidence %(sha)s is not on this node", sha=sha256[:12])
+        return path.read_bytes()
+
+    def verify(self, sha256: str) -> bool:
+        """True when the stored bytes still hash to their name."""
+        path = self.path(sha256)
+        if not path.exists():
+            return False
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256
+
+    def remove_temporaries(self) -> int:
+        """Startup repair: delete temp files a crash left behind (never a hashed file)."""
+        removed = 0
+        if not self.root.exists():
+            return 0
+        for tmp in self.root.glob("*/.tmp-*"):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def _write_atomically(self, target: Path, chunks) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
