@@ -34,6 +34,8 @@ PLACE_TYPES = ("ทางแยก", "ชุมชน", "โรงเรีย�
                "สถานีตำรวจ", "ท่าเรือ", "โรงพยาบาล")
 SITE_PATTERNS = ("แยก{t}", "หน้าโรงเรียนวัด{t}", "ตลาดสด{t}", "ซอย{t} {n}", "สะพานข้ามคลอง{t}",
                  "หน้าวัด{t}", "ชุมชน{t} หมู่ {n}", "ป้อมจราจร{t}", "ท่าเรือ{t}", "หน้าที่ว่าการ{t}")
+ROADS = ("ถนนสุขุมวิท", "ถนนเทพารักษ์", "ถนนศรีนครินทร์", "ถนนบางนา-ตราด", "ถนนปู่เจ้าสมิงพราย",
+         "ถนนสุขสวัสดิ์", "ถนนกิ่งแก้ว", "ถนนศรีนครินทร์-ร่มเกล้า", "ถนนสายลวด", "ถนนเทศบาลบางปู")
 BRANDS = (("Hikvision", "DS-2CD2143G2-I", "4MP"), ("Dahua", "IPC-HFW2431S", "4MP"),
           ("Hikvision", "DS-2CD1023G0E-I", "2MP"), ("Uniview", "IPC2122LB", "2MP"),
           ("Axis", "M2025-LE", "1080p"))
@@ -68,7 +70,7 @@ def synthetic_cameras(count: int, *, streams_port: int, seed: int = 2569) -> lis
         cameras.append({
             "camera_id": f"DEMO-{PROVINCE_CODE}-{i + 1:05d}",
             "site_name": site,
-            "place_name": f"{site} ต.{tambon.name_th}",
+            "place_name": rng.choice(ROADS),
             "place_type": rng.choice(PLACE_TYPES),
             "agency": agency,
             "province_code": province.code,

@@ -1,0 +1,84 @@
+"""Real servers for browser and integration tests: the node as a subprocess, and Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TABLET = {"width": 768, "height": 1024}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, *, deadline_s: float = 20.0, process=None) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {deadline_s}s")
+
+
+@contextlib.contextmanager
+def running_node(data_dir: Path, *args: str, command: str = "serve", env: dict | None = None):
+    """`survey-node <command> --data-dir DIR --host 127.0.0.1 --port P` in a subprocess."""
+    port = free_port()
+    log = open(Path(data_dir).parent / f"server-{port}.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "survey_node", command, "--data-dir", str(data_dir),
+         "--host", "127.0.0.1", "--port", str(port), *args],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/healthz", process=process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()
+
+
+@contextlib.contextmanager
+def tablet_browser(viewport: dict | None = None):
+    """A Playwright page in Debian's Chromium at tablet size."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            context = browser.new_context(viewport=viewport or TABLET, has_touch=True,
+                                          locale="th-TH")
+            context.set_default_timeout(15_000)
+            # The product must never fetch anything from outside this node.
+            outside: list[str] = []
+            context.route(
+                lambda url: not url.startswith(("http://127.0.0.1", "data:", "blob:")),
+                lambda route: (outside.append(route.request.url), route.abort()),
+            )
+            page = context.new_page()
+            page.outside_requests = outside
+            yield page
+        finally:
+            browser.close()

@@ -1,0 +1,95 @@
+"""A surveyor on a tablet: log in with the demo PIN, read the list in Thai, switch to English.
+
+Drives Debian's Chromium through Playwright against the real server in a subprocess.
+"""
+
+import json
+
+import pytest
+
+from .conftest import require_system
+from .live import CHROMIUM, running_node, tablet_browser
+
+pytestmark = pytest.mark.browser
+
+
+def _demo_node(tmp_path_factory):
+    require_system(CHROMIUM)
+    from click.testing import CliRunner
+
+    from survey_node.cli import main
+
+    root = tmp_path_factory.mktemp("demo") / "node"
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
+    # The PIN the test uses is the one the demo printed.
+    assert f"PIN {pins['surveyor']}" in result.output
+    with running_node(root) as base:
+        yield base, pins
+
+
+@pytest.fixture(scope="module")
+def demo_node(tmp_path_factory):
+    yield from _demo_node(tmp_path_factory)
+
+
+@pytest.fixture
+def fresh_demo_node(tmp_path_factory):
+    """A node of its own: the lockout it provokes covers the whole client (127.0.0.1)."""
+    yield from _demo_node(tmp_path_factory)
+
+
+def _login(page, base, name, pin):
+    page.goto(f"{base}/")
+    page.fill("#name", name)
+    page.fill("#pin", pin)
+    page.click("button[type=submit].btn-primary")
+
+
+def test_surveyor_logs_in_sees_thai_list_switches_to_english_and_logs_out(demo_node, tmp_path):
+    base, pins = demo_node
+    with tablet_browser() as page:
+        _login(page, base, "surveyor", pins["surveyor"])
+        page.wait_for_selector("[data-testid=camera-list]")
+        assert "1,200 กล้อง" in page.inner_text("[data-testid=camera-total]")
+        assert page.locator(".camera-item").count() == 50
+        # Search narrows the list.
+        page.fill("input[name=q]", "บางพลี")
+        page.click("form.filters button")
+        page.wait_for_selector("[data-testid=camera-list]")
+        assert "บางพลี" in page.inner_text("[data-testid=camera-list]")
+        # Thai renders in a real font (Sarabun, served by the node), not empty boxes.
+        page.evaluate("document.fonts.ready")
+        assert page.evaluate("document.fonts.check('16px Sarabun', 'กล้อง')")
+        page.screenshot(path=str(tmp_path / "cameras-th.png"))
+        # Touch targets are at least 44px tall.
+        for selector in ["form.filters button", ".langswitch button", "input[name=q]"]:
+            assert page.locator(selector).first.bounding_box()["height"] >= 44
+        page.click(".langswitch button")
+        page.wait_for_selector("text=Log out")
+        assert "cameras" in page.inner_text("[data-testid=camera-total]")
+        page.click("text=Log out")
+        page.wait_for_selector("#pin")
+        assert page.outside_requests == []
+
+
+def test_five_wrong_pins_are_refused_with_a_thai_message(fresh_demo_node):
+    base, pins = fresh_demo_node
+    with tablet_browser() as page:
+        for _ in range(5):
+            _login(page, base, "surveyor2", "999999" if pins["surveyor2"] != "999999" else "888888")
+        message = page.inner_text("[data-testid=login-error]")
+        assert "ใส่ PIN ผิดเกินกำหนด" in message
+        _login(page, base, "surveyor2", pins["surveyor2"])
+        assert "ใส่ PIN ผิดเกินกำหนด" in page.inner_text("[data-testid=login-error]")
+
+
+def test_landscape_tablet_layout_has_no_horizontal_scroll(demo_node):
+    base, pins = demo_node
+    with tablet_browser({"width": 1280, "height": 800}) as page:
+        _login(page, base, "admin", pins["admin"])
+        page.wait_for_selector("[data-testid=camera-list]")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.goto(f"{base}/admin/users")
+        assert page.locator("table.table tbody tr").count() == 4

@@ -1,0 +1,93 @@
+"""The CLI through click's CliRunner: help texts, exit codes, one-line errors."""
+
+import json
+
+import click
+
+from survey_node.cli import main
+
+
+def _walk(command, path=()):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _walk(sub, path + (name,))
+
+
+def test_every_command_and_option_has_help():
+    for path, command in _walk(main):
+        name = " ".join(path) or "survey-node"
+        assert (command.help or command.short_help or "").strip(), f"{name} has no help"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert (param.help or "").strip(), f"{name} {param.opts} has no help"
+
+
+def test_init_is_repeatable(cli, tmp_path):
+    first = cli("init", "--data-dir", tmp_path / "n")
+    assert first.exit_code == 0 and "created" in first.output
+    again = cli("init", "--data-dir", tmp_path / "n")
+    assert again.exit_code == 0 and "kept" in again.output
+
+
+def test_users_add_and_list(cli, data_dir):
+    added = cli("users", "add", "somchai", "--role", "surveyor", "--pin-stdin",
+                "--data-dir", data_dir, input="4321\n")
+    assert added.exit_code == 0, added.output
+    listed = cli("users", "list", "--json", "--data-dir", data_dir)
+    assert [u["name"] for u in json.loads(listed.output)] == ["somchai"]
+
+
+def test_bad_input_exits_2_with_one_line(cli, data_dir):
+    result = cli("users", "add", "somchai", "--role", "surveyor", "--pin-stdin",
+                 "--data-dir", data_dir, input="12\n")
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "PIN must be" in result.output
+    dup = cli("users", "add", "x", "--role", "chief", "--data-dir", data_dir)
+    assert dup.exit_code == 2 and "Traceback" not in dup.output
+
+
+def test_unknown_command_is_one_line(cli):
+    result = cli("fly")
+    assert result.exit_code == 2 and result.output.strip().startswith("error:")
+
+
+def test_commands_refuse_an_uninitialised_dir(cli, tmp_path):
+    result = cli("users", "list", "--data-dir", tmp_path / "empty")
+    assert result.exit_code == 2 and "survey-node init" in result.output
+
+
+def test_config_show_reflects_env_override(cli, data_dir):
+    result = cli("config", "show", "--json", "--data-dir", data_dir,
+                 env={"SURVEY_NODE_WEB__PORT": "2948"})
+    assert json.loads(result.output)["web"]["port"] == 2948
+
+
+def test_config_error_is_one_line(cli, data_dir):
+    (data_dir / "config.toml").write_text("[web]\nportt = 1\n")
+    result = cli("config", "show", "--data-dir", data_dir)
+    assert result.exit_code == 2 and "web.portt" in result.output
+
+
+def test_demo_prepares_a_province(cli, tmp_path):
+    result = cli("demo", "--no-serve", "--data-dir", tmp_path / "demo")
+    assert result.exit_code == 0, result.output
+    assert "PIN" in result.output
+    from survey_node import db as database
+
+    db = database.connect(tmp_path / "demo" / "survey.db")
+    amphoes = {r[0] for r in db.execute("SELECT DISTINCT amphoe_code FROM cameras")}
+    assert amphoes == {"1101", "1102", "1103", "1104", "1105", "1106"}
+    count = db.execute("SELECT count(*) FROM cameras").fetchone()[0]
+    assert count == 1200
+    outside = db.execute(
+        "SELECT count(*) FROM cameras WHERE registered_lat NOT BETWEEN 13.45 AND 13.72"
+        " OR registered_lon NOT BETWEEN 100.45 AND 100.97").fetchone()[0]
+    assert outside == 0
+
+
+def test_doctor_reports_each_item(cli, data_dir):
+    result = cli("doctor", "--json", "--data-dir", data_dir)
+    items = {i["name"]: i for i in json.loads(result.output)}
+    assert items["disk"]["status"] in ("ok", "warn", "fail")
+    assert items["database"]["status"] == "warn"  # no cameras yet
