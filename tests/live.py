@@ -37,14 +37,15 @@ def wait_for_http(url: str, *, deadline_s: float = 20.0, process=None) -> None:
 
 
 @contextlib.contextmanager
-def running_node(data_dir: Path, *args: str, command: str = "serve", env: dict | None = None):
+def running_node(data_dir: Path, *args: str, command: str = "serve", env: dict | None = None,
+                 python: str = sys.executable, cwd: Path | None = None):
     """`survey-node <command> --data-dir DIR --host 127.0.0.1 --port P` in a subprocess."""
     port = free_port()
     log = open(Path(data_dir).parent / f"server-{port}.log", "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "survey_node", command, "--data-dir", str(data_dir),
+        [python, "-m", "survey_node", command, "--data-dir", str(data_dir),
          "--host", "127.0.0.1", "--port", str(port), *args],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=cwd,
     )
     base = f"http://127.0.0.1:{port}"
     try:
