@@ -65,6 +65,14 @@ class SecuritySection:
 
 
 @dataclass
+class SurveySection:
+    distance_warning_m: float = setting(
+        30.0, "A surveyed position farther than this from the registered one needs a reason.")
+    lock_minutes: int = setting(
+        30, "An open survey stays locked to its surveyor this long after their last change.")
+
+
+@dataclass
 class DemoSection:
     streams_port: int = setting(8091, "Port of the demo's local test streams (demo mode only).")
     cameras: int = setting(1200, "Number of synthetic cameras in the demo province.")
@@ -75,6 +83,7 @@ class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
     security: SecuritySection = field(default_factory=SecuritySection)
+    survey: SurveySection = field(default_factory=SurveySection)
     demo: DemoSection = field(default_factory=DemoSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})

@@ -143,3 +143,55 @@ def m0003_evidence(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m0005_surveys(db: Database) -> None:
+    db.executescript(
+        """
+        -- One survey of one camera (or of a camera not in the registry), made on a node.
+        CREATE TABLE surveys (
+            id TEXT PRIMARY KEY,                   -- UUID made on the node
+            node_id TEXT NOT NULL,
+            camera_id TEXT REFERENCES cameras(camera_id),  -- NULL for a new-camera report
+            new_camera TEXT,                       -- JSON: what the surveyor reported
+            surveyor TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'draft'
+                CHECK (state IN ('draft', 'complete', 'synced')),
+            review_state TEXT CHECK (review_state IN ('approved', 'rejected', 'resurvey')),
+            review_reason TEXT,
+            revision INTEGER NOT NULL DEFAULT 1,
+            locked_by TEXT,                        -- the user who has it open
+            locked_at TEXT,
+            -- position as fixed on site
+            lat REAL, lon REAL, alt REAL,
+            eph REAL, epv REAL, hdop REAL, pdop REAL,
+            sats_used INTEGER, sats_seen INTEGER, fix_mode INTEGER,
+            samples INTEGER, spread_m REAL,
+            position_source TEXT,                  -- gpsd / replay / tablet / manual
+            position_reason TEXT,                  -- why manual, or why far from the registry
+            fix_time TEXT,                         -- GPS time of the fix
+            fix_system_time TEXT,                  -- the node's clock at the fix
+            distance_m REAL,                       -- from the registered position
+            checklist TEXT NOT NULL DEFAULT '{}',
+            notes TEXT NOT NULL DEFAULT '',
+            stream_check_id INTEGER,
+            stream_verdict TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            completed_at TEXT,
+            synced_at TEXT,
+            synced_revision INTEGER
+        );
+        CREATE INDEX surveys_camera ON surveys (camera_id);
+        CREATE INDEX surveys_state ON surveys (state);
+        CREATE TABLE survey_evidence (
+            survey_id TEXT NOT NULL REFERENCES surveys(id),
+            sha256 TEXT NOT NULL REFERENCES evidence(sha256),
+            role TEXT NOT NULL,                    -- camera / installation / label / snapshot / other
+            added_by TEXT,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (survey_id, sha256)
+        );
+        """
+    )

@@ -1,0 +1,260 @@
+"""The survey of one camera: start or resume, position, photos, stream check, checklist, complete.
+
+Every change is saved as it happens (there is no "unsaved" state to lose when a tablet
+sleeps). A survey is locked to the surveyor who has it open, so two tablets on one node
+cannot overwrite each other; the lock lapses after ``survey.lock_minutes`` without a
+change, and a supervisor can take it over. A change to a completed (or synced) survey
+reopens it as a draft with the next revision, so the registry receives it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlite_utils import Database
+
+from .config import Config
+from .db import audit, now_iso, transaction
+from .db import cameras as camera_db
+from .db import evidence as evidence_db
+from .db import surveys as survey_db
+from .errors import BadInput, Conflict, Forbidden, NotFound
+from .geo import distance_m
+from .i18n import N_
+
+# The condition checklist: key -> label (message id). All answers are yes / no / unknown.
+CHECKLIST = {
+    "exists": N_("The camera is there"),
+    "working": N_("The camera is working (lights, moving, recording)"),
+    "damaged": N_("The camera or its housing is damaged"),
+    "obstructed": N_("The view is obstructed (trees, signs, dirt)"),
+    "moved": N_("The camera has been moved from the registered place"),
+    "powered": N_("The camera has power"),
+    "agency_sign": N_("A sign shows the owning agency"),
+}
+REQUIRED_ANSWERS = ("exists", "working")
+ANSWERS = ("yes", "no", "unknown")
+PHOTO_ROLES = {
+    "camera": N_("The camera"),
+    "installation": N_("Its pole or installation"),
+    "label": N_("Its label or asset tag"),
+    "other": N_("Other"),
+}
+POSITION_SOURCES = ("gpsd", "replay", "tablet", "manual")
+SURVEYOR_ROLES_THAT_OVERRIDE = ("supervisor", "admin")
+
+
+def start_or_resume(db: Database, config: Config, *, camera_id: str, user: dict) -> dict:
+    """The camera's open survey (taking its lock), or a new draft."""
+    camera = camera_db.get_camera(db, camera_id)
+    if camera is None:
+        raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
+    with transaction(db):
+        survey = survey_db.get_open_survey_for_camera(db, camera_id)
+        if survey is None:
+            survey_id = str(uuid.uuid4())
+            survey_db.insert_survey(db, {
+                "id": survey_id, "node_id": config.node.id, "camera_id": camera_id,
+                "surveyor": user["name"], "state": "draft", "revision": 1,
+                "locked_by": user["name"], "locked_at": now_iso(),
+            })
+            audit(db, actor=user["name"], action="survey.start", entity="survey",
+                  entity_id=survey_id, detail={"camera_id": camera_id})
+            return survey_db.get_survey(db, survey_id)
+        _take_lock(db, config, survey, user)
+        return survey_db.get_survey(db, survey["id"])
+
+
+def get(db: Database, survey_id: str) -> dict:
+    survey = survey_db.get_survey(db, survey_id)
+    if survey is None:
+        raise NotFound("Survey %(survey_id)s does not exist", survey_id=survey_id)
+    survey["evidence"] = survey_db.rows_survey_evidence(db, survey_id)
+    return survey
+
+
+def set_position(db: Database, config: Config, survey_id: str, *, user: dict, fix: dict,
+                 source: str, reason: str = "") -> dict:
+    """Record the position fixed on site; the distance from the registered one is kept."""
+    if source not in POSITION_SOURCES:
+        raise BadInput("Position source %(source)r is not one of %(known)s", source=source,
+                       known=", ".join(POSITION_SOURCES))
+    lat, lon = _coordinate(fix.get("lat"), "lat", -90, 90), _coordinate(fix.get("lon"), "lon", -180, 180)
+    reason = (reason or "").strip()
+    if source == "manual" and not reason:
+        raise BadInput("A position typed by hand needs a reason")
+    with transaction(db):
+        survey = _editable(db, config, survey_id, user)
+        camera = camera_db.get_camera(db, survey["camera_id"]) if survey["camera_id"] else None
+        distance = None
+        if camera and camera["registered_lat"] is not None:
+            distance = round(distance_m(lat, lon, camera["registered_lat"],
+                                        camera["registered_lon"]), 1)
+        changes = {k: fix.get(k) for k in survey_db.POSITION_FIELDS if k in fix}
+        changes.update(lat=lat, lon=lon, position_source=source, position_reason=reason or None,
+                       distance_m=distance, fix_system_time=now_iso())
+        _save(db, survey, user, "survey.position", changes,
+              detail={"source": source, "distance_m": distance})
+    return get(db, survey_id)
+
+
+def add_photo(db: Database, config: Config, survey_id: str, *, user: dict, sha256: str,
+              role: str) -> dict:
+    if role not in PHOTO_ROLES:
+        raise BadInput("Photo role %(role)r is not one of %(known)s", role=role,
+                       known=", ".join(PHOTO_ROLES))
+    if evidence_db.get_evidence(db, sha256) is None:
+        raise NotFound("Evidence %(sha)s is not on this node", sha=sha256[:12])
+    with transaction(db):
+        survey = _editable(db, config, survey_id, user)
+        if survey_db.insert_survey_evidence(db, survey_id, sha256, role, user["name"]):
+            _save(db, survey, user, "survey.photo_add", {}, detail={"sha256": sha256, "role": role})
+    return get(db, survey_id)
+
+
+def remove_photo(db: Database, config: Config, survey_id: str, *, user: dict, sha256: str) -> dict:
+    with transaction(db):
+        survey = _editable(db, config, survey_id, user)
+        if survey_db.delete_survey_evidence(db, survey_id, sha256):
+            _save(db, survey, user, "survey.photo_remove", {}, detail={"sha256": sha256})
+    return get(db, survey_id)
+
+
+def record_stream_check(db: Database, config: Config, survey_id: str, *, user: dict,
+                        check_id: int, verdict: str, snapshot_sha256: str | None = None) -> dict:
+    with transaction(db):
+        survey = _editable(db, config, survey_id, user)
+        if snapshot_sha256:
+            survey_db.insert_survey_evidence(db, survey_id, snapshot_sha256, "snapshot",
+                                             user["name"])
+        _save(db, survey, user, "survey.stream_check",
+              {"stream_check_id": check_id, "stream_verdict": verdict},
+              detail={"check_id": check_id, "verdict": verdict})
+    return get(db, survey_id)
+
+
+def save_answers(db: Database, config: Config, survey_id: str, *, user: dict,
+                 checklist: dict | None = None, notes: str | None = None) -> dict:
+    changes: dict = {}
+    if checklist is not None:
+        if not isinstance(checklist, dict):
+            raise BadInput("The checklist must be a set of answers")
+        for key, value in checklist.items():
+            if key not in CHECKLIST:
+                raise BadInput("Checklist item %(key)r does not exist", key=key)
+            if value not in ANSWERS:
+                raise BadInput("Checklist answer %(value)r for %(key)s is not yes, no or unknown",
+                               value=value, key=key)
+    if notes is not None:
+        if len(notes) > 4000:
+            raise BadInput("Notes are limited to 4,000 characters")
+        changes["notes"] = notes
+    with transaction(db):
+        survey = _editable(db, config, survey_id, user)
+        if checklist is not None:
+            changes["checklist"] = {**survey["checklist"], **checklist}
+        _save(db, survey, user, "survey.answers", changes, detail={"checklist": checklist or {}})
+    return get(db, survey_id)
+
+
+def missing_for_completion(db: Database, config: Config, survey: dict) -> list[str]:
+    """What a surveyor still has to do before a survey can be completed (message ids)."""
+    missing = []
+    if survey["lat"] is None:
+        missing.append(N_("Fix the position"))
+    elif (survey["distance_m"] or 0) > config.survey.distance_warning_m \
+            and not survey["position_reason"]:
+        missing.append(N_("Say why the camera is far from its registered position"))
+    roles = {e["role"] for e in survey_db.rows_survey_evidence(db, survey["id"])}
+    if "camera" not in roles:
+        missing.append(N_("Take a photo of the camera"))
+    camera = camera_db.get_camera(db, survey["camera_id"], with_secrets=True) \
+        if survey["camera_id"] else None
+    if camera and camera["stream_url"] and not survey["stream_verdict"]:
+        missing.append(N_("Run the stream check"))
+    for key in REQUIRED_ANSWERS:
+        if survey["checklist"].get(key) not in ANSWERS:
+            missing.append(CHECKLIST[key])
+    return missing
+
+
+def complete(db: Database, config: Config, survey_id: str, *, user: dict) -> dict:
+    with transaction(db):
+        survey = _editable(db, config, survey_id, user)
+        missing = missing_for_completion(db, config, survey)
+        if missing:
+            raise BadInput("Not complete yet: %(missing)s", missing="; ".join(missing))
+        survey_db.update_survey(db, survey_id, state="complete", completed_at=now_iso(),
+                                locked_by=None, locked_at=None)
+        audit(db, actor=user["name"], action="survey.complete", entity="survey",
+              entity_id=survey_id, detail={"revision": survey["revision"]})
+    return get(db, survey_id)
+
+
+def release(db: Database, survey_id: str, *, user: dict) -> None:
+    """Let go of a survey's lock (the surveyor leaves it, or a supervisor frees it)."""
+    with transaction(db):
+        survey = survey_db.get_survey(db, survey_id)
+        if survey is None:
+            raise NotFound("Survey %(survey_id)s does not exist", survey_id=survey_id)
+        if survey["locked_by"] not in (None, user["name"]) \
+                and user["role"] not in SURVEYOR_ROLES_THAT_OVERRIDE:
+            raise Forbidden("This survey is open by %(name)s", name=survey["locked_by"])
+        survey_db.update_survey(db, survey_id, locked_by=None, locked_at=None)
+        audit(db, actor=user["name"], action="survey.release", entity="survey",
+              entity_id=survey_id)
+
+
+# -- internals -----------------------------------------------------------------------
+
+
+def _coordinate(value, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadInput("%(name)s %(value)r is not a number", name=name, value=value) from None
+    if not (low <= number <= high):
+        raise BadInput("%(name)s %(value)s is out of range", name=name, value=number)
+    return number
+
+
+def _lock_is_live(config: Config, survey: dict, now: dt.datetime) -> bool:
+    if not survey["locked_by"] or not survey["locked_at"]:
+        return False
+    locked_at = dt.datetime.fromisoformat(survey["locked_at"])
+    return now - locked_at < dt.timedelta(minutes=config.survey.lock_minutes)
+
+
+def _take_lock(db: Database, config: Config, survey: dict, user: dict) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    holder = survey["locked_by"]
+    if holder and holder != user["name"] and _lock_is_live(config, survey, now):
+        raise Conflict("This survey is open by %(name)s on another tablet", name=holder)
+    survey_db.update_survey(db, survey["id"], locked_by=user["name"], locked_at=now_iso())
+    if holder != user["name"]:
+        audit(db, actor=user["name"], action="survey.open", entity="survey",
+              entity_id=survey["id"], detail={"previous_holder": holder})
+
+
+def _editable(db: Database, config: Config, survey_id: str, user: dict) -> dict:
+    survey = survey_db.get_survey(db, survey_id)
+    if survey is None:
+        raise NotFound("Survey %(survey_id)s does not exist", survey_id=survey_id)
+    if survey["review_state"] == "approved":
+        raise Conflict("This survey has been approved and can no longer change")
+    _take_lock(db, config, survey, user)
+    return survey_db.get_survey(db, survey_id)
+
+
+def _save(db: Database, survey: dict, user: dict, action: str, changes: dict, *,
+          detail: dict) -> None:
+    """Apply a change; reopen a completed survey as a draft with the next revision."""
+    if survey["state"] in ("complete", "synced"):
+        changes = {**changes, "state": "draft", "revision": survey["revision"] + 1,
+                   "completed_at": None}
+        detail = {**detail, "reopened_revision": survey["revision"] + 1}
+    changes["locked_at"] = now_iso()
+    survey_db.update_survey(db, survey["id"], **changes)
+    audit(db, actor=user["name"], action=action, entity="survey", entity_id=survey["id"],
+          detail=detail)
