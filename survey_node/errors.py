@@ -20,10 +20,19 @@ class SurveyNodeError(Exception):
         super().__init__(self.line())
 
     def line(self, translate=None) -> str:
-        """The one-line message, optionally through a gettext-like `translate`."""
+        """The one-line message, optionally through a gettext-like `translate`.
+
+        A parameter given as a list holds message ids too: each is translated and they
+        are joined with "; " (e.g. the things a survey still lacks).
+        """
         text = translate(self.message) if translate else self.message
+        params = {
+            key: "; ".join((translate(v) if translate else v) for v in value)
+            if isinstance(value, (list, tuple)) else value
+            for key, value in self.params.items()
+        }
         try:
-            return text % self.params if self.params else text
+            return text % params if params else text
         except (KeyError, ValueError, TypeError):
             return self.message
 

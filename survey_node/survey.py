@@ -135,8 +135,14 @@ def record_stream_check(db: Database, config: Config, survey_id: str, *, user: d
 
 
 def save_answers(db: Database, config: Config, survey_id: str, *, user: dict,
-                 checklist: dict | None = None, notes: str | None = None) -> dict:
+                 checklist: dict | None = None, notes: str | None = None,
+                 position_reason: str | None = None) -> dict:
+    """Checklist answers, notes, and why the camera is far from its registered position."""
     changes: dict = {}
+    if position_reason is not None:
+        if len(position_reason) > 500:
+            raise BadInput("The reason is limited to 500 characters")
+        changes["position_reason"] = position_reason.strip() or None
     if checklist is not None:
         if not isinstance(checklist, dict):
             raise BadInput("The checklist must be a set of answers")
@@ -184,7 +190,7 @@ def complete(db: Database, config: Config, survey_id: str, *, user: dict) -> dic
         survey = _editable(db, config, survey_id, user)
         missing = missing_for_completion(db, config, survey)
         if missing:
-            raise BadInput("Not complete yet: %(missing)s", missing="; ".join(missing))
+            raise BadInput("Not complete yet: %(missing)s", missing=missing)
         survey_db.update_survey(db, survey_id, state="complete", completed_at=now_iso(),
                                 locked_by=None, locked_at=None)
         audit(db, actor=user["name"], action="survey.complete", entity="survey",
@@ -258,3 +264,24 @@ def _save(db: Database, survey: dict, user: dict, action: str, changes: dict, *,
     survey_db.update_survey(db, survey["id"], **changes)
     audit(db, actor=user["name"], action=action, entity="survey", entity_id=survey["id"],
           detail=detail)
+
+
+def report_new_camera(db: Database, config: Config, *, user: dict, site_name: str,
+                      description: str = "", agency: str = "") -> dict:
+    """A camera found on site that is not in the registry: a survey with no camera_id."""
+    site_name = (site_name or "").strip()
+    if not site_name:
+        raise BadInput("Give the new camera's site name")
+    if len(site_name) > 200 or len(description) > 2000 or len(agency) > 200:
+        raise BadInput("The new camera's description is too long")
+    survey_id = str(uuid.uuid4())
+    report = {"site_name": site_name, "description": description.strip(), "agency": agency.strip()}
+    with transaction(db):
+        survey_db.insert_survey(db, {
+            "id": survey_id, "node_id": config.node.id, "camera_id": None,
+            "new_camera": report, "surveyor": user["name"], "state": "draft", "revision": 1,
+            "locked_by": user["name"], "locked_at": now_iso(),
+        })
+        audit(db, actor=user["name"], action="survey.new_camera", entity="survey",
+              entity_id=survey_id, detail=report)
+    return get(db, survey_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from sqlite_utils import Database
 
@@ -15,6 +16,11 @@ CAMERA_FIELDS = (
     "brand", "model", "resolution", "stream_url", "registry_status", "removed", "raw",
     "import_id",
 )
+
+# What a column holds when a row does not say (the NOT NULL text columns default to '').
+_NULLABLE = {"registered_lat", "registered_lon", "import_id"}
+_DEFAULTS = {f: "" for f in CAMERA_FIELDS if f not in _NULLABLE}
+_DEFAULTS.update(removed=0, raw="{}")
 
 # Columns safe to show anyone logged in (stream_url may hold credentials).
 PUBLIC_COLUMNS = ", ".join(f for f in CAMERA_FIELDS if f not in ("stream_url", "raw"))
@@ -33,10 +39,10 @@ def insert_cameras(db: Database, cameras: list[dict]) -> int:
         prepared.append(item)
     if not prepared:
         return 0
-    columns = list(prepared[0])
+    columns = list(dict.fromkeys(k for item in prepared for k in item))
     db.conn.executemany(
         f"INSERT INTO cameras ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [[item.get(c) for c in columns] for item in prepared],
+        [[item.get(c, _DEFAULTS.get(c)) for c in columns] for item in prepared],
     )
     return len(prepared)
 
@@ -87,3 +93,39 @@ def _where(search: str, amphoe_code: str, include_removed: bool) -> tuple[str, l
         )
         params.extend([like] * 6)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def rows_nearest(db: Database, lat: float, lon: float, *, limit: int = 50, offset: int = 0,
+                 filters: tuple[str, list] = ("", [])) -> list[dict]:
+    """Cameras nearest first from (lat, lon), through the R*Tree.
+
+    The search box starts small and doubles until it holds enough cameras *and* the last
+    one needed lies within the circle the box encloses, so the order is exact without
+    measuring the distance to every camera in the province. `filters` is an extra SQL
+    condition on `c` (the cameras table) with its parameters.
+    """
+    from ..geo import distance_m
+
+    need = limit + offset
+    extra_sql, extra_params = filters
+    extra = f" AND ({extra_sql})" if extra_sql else ""
+    half_deg = 0.005  # about 550 m
+    cos_lat = max(0.1, math.cos(math.radians(lat)))
+    while True:
+        found = rows(
+            db,
+            f"SELECT {', '.join('c.' + c for c in PUBLIC_COLUMNS.split(', '))} FROM cameras_rtree r"
+            " JOIN cameras c ON c.id = r.id"
+            " WHERE r.min_lat >= ? AND r.max_lat <= ? AND r.min_lon >= ? AND r.max_lon <= ?"
+            f"{extra}",
+            [lat - half_deg, lat + half_deg, lon - half_deg / cos_lat, lon + half_deg / cos_lat,
+             *extra_params],
+        )
+        for cam in found:
+            cam["distance_m"] = distance_m(lat, lon, cam["registered_lat"], cam["registered_lon"])
+        found.sort(key=lambda c: c["distance_m"])
+        radius_m = half_deg * 111_000
+        enough = len(found) >= need and found[need - 1]["distance_m"] <= radius_m
+        if enough or half_deg >= 45:
+            return found[offset:need]
+        half_deg *= 2

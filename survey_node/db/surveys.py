@@ -105,3 +105,17 @@ def _decode(survey: dict | None) -> dict | None:
     survey["checklist"] = json.loads(survey["checklist"] or "{}")
     survey["new_camera"] = json.loads(survey["new_camera"]) if survey.get("new_camera") else None
     return survey
+
+
+def survey_states_for(db: Database, camera_ids: list[str]) -> dict[str, dict]:
+    """The latest survey's state per camera, for badges in lists."""
+    if not camera_ids:
+        return {}
+    marks = ", ".join("?" * len(camera_ids))
+    found = rows(
+        db,
+        "SELECT camera_id, id, state, review_state, revision, locked_by, surveyor, stream_verdict"
+        f" FROM surveys WHERE camera_id IN ({marks}) ORDER BY created_at, rowid",
+        camera_ids,
+    )
+    return {r["camera_id"]: r for r in found}  # later rows (newer surveys) win

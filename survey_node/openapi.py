@@ -1,0 +1,131 @@
+"""The OpenAPI 3.1 document of the node's JSON API (served at /api/v1/openapi.json).
+
+Written out by hand, compactly: each operation names its parameters, its body and its
+answer. A test compares it with the app's URL map, and another fuzzes the API from it.
+"""
+
+from __future__ import annotations
+
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+SURVEY = {"$ref": "#/components/schemas/Survey"}
+
+
+def _op(summary: str, *, params=(), body=None, answer=None, status="200", tag="survey") -> dict:
+    op: dict = {
+        "summary": summary,
+        "tags": [tag],
+        "parameters": list(params),
+        "responses": {
+            status: {"description": "OK",
+                     "content": {"application/json": {"schema": answer or {"type": "object"}}}},
+            "400": {"description": "Bad input", "content": {"application/json": {"schema": ERROR}}},
+            "401": {"description": "Not logged in", "content": {"application/json": {"schema": ERROR}}},
+            "404": {"description": "Not found", "content": {"application/json": {"schema": ERROR}}},
+            "409": {"description": "Conflict", "content": {"application/json": {"schema": ERROR}}},
+        },
+    }
+    if body:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def _path(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+CAMERA_ID = _path("camera_id", "The camera's registry id")
+SURVEY_ID = _path("survey_id", "The survey's UUID")
+SHA256 = _path("sha256", "SHA-256 of a stored photo")
+
+
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "CCTV Survey Node API", "version": "1",
+                 "description": "The survey workflow on a node. Log in first (session cookie);"
+                                " state-changing calls need the X-CSRFToken header."},
+        "paths": {
+            "/api/v1/me": {"get": _op("Who is logged in", tag="auth")},
+            "/api/v1/cameras": {"get": _op("Cameras of the registry, paged", params=[
+                _query("q", {"type": "string"}, "Search text"),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size"),
+                _query("offset", {"type": "integer", "minimum": 0}, "Skip this many"),
+            ], tag="cameras")},
+            "/api/v1/worklist": {"get": _op("My cameras, nearest first", params=[
+                _query("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Where I am"),
+                _query("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Where I am"),
+                _query("amphoe", {"type": "string"}, "DOPA amphoe code"),
+                _query("state", {"type": "string", "enum": ["todo", "draft", "complete", "synced",
+                                                             "rejected", "resurvey", "approved"]},
+                       "Survey state"),
+                _query("q", {"type": "string"}, "Search text"),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size"),
+                _query("offset", {"type": "integer", "minimum": 0}, "Skip this many"),
+            ], answer={"$ref": "#/components/schemas/Worklist"})},
+            "/api/v1/cameras/{camera_id}": {"get": _op("One camera", params=[CAMERA_ID],
+                                                       tag="cameras")},
+            "/api/v1/cameras/{camera_id}/survey": {"post": _op(
+                "Start or resume the camera's survey (takes its lock)", params=[CAMERA_ID],
+                answer=SURVEY)},
+            "/api/v1/surveys/{survey_id}": {"get": _op("One survey", params=[SURVEY_ID],
+                                                       answer=SURVEY)},
+            "/api/v1/surveys/{survey_id}/position": {"put": _op(
+                "Set the position (from the tablet, or typed by hand with a reason)",
+                params=[SURVEY_ID], answer=SURVEY, body={
+                    "type": "object", "required": ["fix", "source"],
+                    "properties": {
+                        "source": {"type": "string", "enum": ["gpsd", "replay", "tablet", "manual"]},
+                        "reason": {"type": "string"},
+                        "fix": {"type": "object", "required": ["lat", "lon"], "properties": {
+                            "lat": {"type": "number"}, "lon": {"type": "number"},
+                            "alt": {"type": "number"}, "eph": {"type": "number"}}},
+                    }})},
+            "/api/v1/surveys/{survey_id}/photos": {"post": _op(
+                "Attach a stored photo to the survey", params=[SURVEY_ID], answer=SURVEY, body={
+                    "type": "object", "required": ["sha256", "role"], "properties": {
+                        "sha256": {"type": "string"},
+                        "role": {"type": "string",
+                                 "enum": ["camera", "installation", "label", "other"]}}})},
+            "/api/v1/surveys/{survey_id}/photos/{sha256}": {"delete": _op(
+                "Detach a photo", params=[SURVEY_ID, SHA256], answer=SURVEY)},
+            "/api/v1/surveys/{survey_id}/answers": {"put": _op(
+                "Save checklist answers and notes", params=[SURVEY_ID], answer=SURVEY, body={
+                    "type": "object", "properties": {
+                        "checklist": {"type": "object", "additionalProperties": {
+                            "type": "string", "enum": ["yes", "no", "unknown"]}},
+                        "notes": {"type": "string"},
+                        "position_reason": {"type": "string"}}})},
+            "/api/v1/surveys/{survey_id}/complete": {"post": _op(
+                "Complete the survey (says what is missing otherwise)", params=[SURVEY_ID],
+                answer=SURVEY)},
+            "/api/v1/surveys/{survey_id}/release": {"post": _op(
+                "Let go of the survey's lock", params=[SURVEY_ID], answer=SURVEY)},
+            "/api/v1/new-cameras": {"post": _op(
+                "Report a camera that is not in the registry", status="201", answer=SURVEY, body={
+                    "type": "object", "required": ["site_name"], "properties": {
+                        "site_name": {"type": "string"}, "description": {"type": "string"},
+                        "agency": {"type": "string"}}})},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error", "message"],
+                      "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+            "Survey": {"type": "object", "required": ["id", "state", "revision", "missing"],
+                       "properties": {
+                           "id": {"type": "string"}, "camera_id": {"type": ["string", "null"]},
+                           "state": {"type": "string", "enum": ["draft", "complete", "synced"]},
+                           "revision": {"type": "integer"},
+                           "missing": {"type": "array", "items": {"type": "string"}},
+                           "evidence": {"type": "array", "items": {"type": "object"}}}},
+            "Worklist": {"type": "object", "required": ["total", "items"],
+                         "properties": {"total": {"type": "integer"},
+                                        "items": {"type": "array", "items": {"type": "object"}}}},
+        }},
+    }

@@ -1,0 +1,68 @@
+// Small helpers shared by the pages: JSON calls with the CSRF token and a deadline, and
+// text in the page's language (the server renders the translations into a JSON block).
+"use strict";
+const SurveyNode = (() => {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const textBlock = document.getElementById("i18n");
+  const texts = textBlock ? JSON.parse(textBlock.textContent) : {};
+
+  async function call(method, url, body, { timeoutMs = 20000 } = {}) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const options = { method, headers: { "X-CSRFToken": csrf }, signal: controller.signal,
+                      credentials: "same-origin" };
+    if (body instanceof FormData) {
+      options.body = body;
+    } else if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    try {
+      const response = await fetch(url, options);
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        const error = new Error(data.message || t("network_error"));
+        error.status = response.status;
+        error.data = data;
+        throw error;
+      }
+      return data;
+    } catch (err) {
+      if (err.name === "AbortError" || err instanceof TypeError) {
+        const offline = new Error(t("network_error"));
+        offline.offline = true;
+        throw offline;
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function t(key, params = {}) {
+    let text = texts[key] || key;
+    for (const [k, v] of Object.entries(params)) text = text.replace(`%(${k})s`, v);
+    return text;
+  }
+
+  function formatDistance(m) {
+    if (m === null || m === undefined) return "";
+    return m < 1000 ? `${Math.round(m)} ${t("m")}` : `${(m / 1000).toFixed(1)} ${t("km")}`;
+  }
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else if (k in node) node[k] = v;
+      else node.setAttribute(k, v);
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined) node.append(child);
+    }
+    return node;
+  }
+
+  return { call, t, formatDistance, el };
+})();

@@ -1,0 +1,291 @@
+// The survey of one camera. Every change goes to the node at once; typed text is also
+// kept in the tablet's storage until the node has acknowledged it, so a dropped WiFi, a
+// sleeping tablet or a reload loses nothing.
+"use strict";
+(() => {
+  const { call, t, formatDistance, el } = SurveyNode;
+  const app = document.getElementById("survey-app");
+  const cameraId = app.dataset.camera;
+  const warnMetres = parseFloat(app.dataset.warnM);
+  let survey = null;
+  const $ = (id) => document.getElementById(id);
+  const pendingKey = () => `survey-pending:${survey.id}`;
+
+  function showError(message) {
+    const box = $("page-error");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function savedNow() {
+    const time = new Date().toLocaleTimeString(document.documentElement.lang, {
+      hour: "2-digit", minute: "2-digit" });
+    $("save-status").textContent = t("saved_at", { time });
+    $("save-status").className = "save-status ok";
+  }
+
+  async function act(promise) {
+    $("save-status").textContent = t("saving");
+    try {
+      const updated = await promise;
+      survey = updated;
+      render();
+      savedNow();
+      showError("");
+      return updated;
+    } catch (err) {
+      $("save-status").textContent = t("save_failed", { why: err.message });
+      $("save-status").className = "save-status warn";
+      if (!err.offline) showError(err.message);
+      throw err;
+    }
+  }
+
+  // -- typed answers: kept locally until the node confirms ----------------------------
+  function pending() {
+    try { return JSON.parse(localStorage.getItem(pendingKey()) || "{}"); } catch { return {}; }
+  }
+  function queue(change) {
+    const merged = { ...pending(), ...change };
+    if (change.checklist) merged.checklist = { ...(pending().checklist || {}), ...change.checklist };
+    localStorage.setItem(pendingKey(), JSON.stringify(merged));
+    flush();
+  }
+  let flushing = false;
+  async function flush() {
+    const change = pending();
+    if (flushing || !Object.keys(change).length) return;
+    flushing = true;
+    try {
+      await act(call("PUT", `/api/v1/surveys/${survey.id}/answers`, change));
+      // Drop only what was sent; anything typed meanwhile stays queued.
+      const now = pending();
+      for (const key of Object.keys(change)) {
+        if (JSON.stringify(now[key]) === JSON.stringify(change[key])) delete now[key];
+      }
+      localStorage.setItem(pendingKey(), JSON.stringify(now));
+    } catch (err) {
+      if (!err.offline) localStorage.removeItem(pendingKey()); // refused: keep the node's truth
+    } finally {
+      flushing = false;
+    }
+  }
+  setInterval(flush, 5000);
+  document.addEventListener("visibilitychange", () => { if (document.hidden) flush(); });
+
+  // -- rendering ----------------------------------------------------------------------
+  function render() {
+    const badge = $("state-badge");
+    const stateKey = survey.review_state || survey.state;
+    badge.textContent = t(stateKey);
+    badge.className = `badge badge-${stateKey}`;
+    // Position
+    const result = $("position-result");
+    if (survey.lat != null) {
+      const parts = [`${survey.lat.toFixed(6)}, ${survey.lon.toFixed(6)}`];
+      if (survey.eph != null) parts.push(`±${Math.round(survey.eph)} ${t("m")}`);
+      if (survey.samples) parts.push(`${survey.samples} samples`);
+      result.textContent = parts.join(" · ");
+      if (survey.distance_m != null) {
+        const far = survey.distance_m > warnMetres;
+        result.append(el("br"), el("span", { class: far ? "warn" : "ok", "data-testid": "distance" },
+          t(far ? "far" : "near", { d: formatDistance(survey.distance_m) })));
+        $("far-reason").hidden = !far;
+      }
+    }
+    const reason = $("position-reason");
+    if (document.activeElement !== reason) reason.value = pending().position_reason ?? survey.position_reason ?? "";
+    // Photos
+    const thumbs = $("thumbs");
+    thumbs.replaceChildren();
+    for (const item of survey.evidence.filter((e) => e.role !== "snapshot")) {
+      const remove = el("button", { type: "button", class: "btn btn-small", "aria-label": "remove" }, "✕");
+      remove.addEventListener("click", () => {
+        if (confirm(t("confirm_remove"))) {
+          act(call("DELETE", `/api/v1/surveys/${survey.id}/photos/${item.sha256}`)).catch(() => {});
+        }
+      });
+      thumbs.append(el("figure", { class: "thumb", "data-role": item.role },
+        el("img", { src: item.thumb_url, alt: item.role, loading: "lazy" }),
+        el("figcaption", {}, document.querySelector(`.photo-button[data-role="${item.role}"]`)?.textContent.replace("📷", "").trim() || item.role),
+        remove));
+    }
+    // Stream check
+    const streamBox = $("stream-result");
+    if (streamBox) {
+      streamBox.replaceChildren();
+      if (survey.stream_verdict) {
+        streamBox.append(el("p", { class: survey.stream_verdict === "ok" ? "ok" : "warn",
+          "data-testid": "stream-verdict" }, survey.stream_verdict_text || survey.stream_verdict));
+        const snap = survey.evidence.find((e) => e.role === "snapshot");
+        if (snap) streamBox.append(el("img", { src: snap.thumb_url, class: "snapshot", alt: "snapshot" }));
+      }
+    }
+    // Checklist
+    const answers = { ...survey.checklist, ...(pending().checklist || {}) };
+    document.querySelectorAll(".check-row").forEach((row) => {
+      row.querySelectorAll("button").forEach((b) => {
+        b.setAttribute("aria-checked", String(answers[row.dataset.key] === b.dataset.value));
+      });
+    });
+    const notes = $("notes");
+    if (document.activeElement !== notes) notes.value = pending().notes ?? survey.notes ?? "";
+    // What is left
+    const missing = $("missing");
+    missing.replaceChildren();
+    if (survey.state === "draft" && survey.missing.length) {
+      missing.append(el("strong", {}, t("missing")));
+      const ul = el("ul");
+      survey.missing.forEach((m) => ul.append(el("li", {}, m)));
+      missing.append(ul);
+    } else if (survey.state !== "draft") {
+      missing.append(el("p", { class: "ok" }, t("completed")));
+    }
+  }
+
+  // -- GPS ----------------------------------------------------------------------------
+  async function pollGps() {
+    const chip = $("gps-live");
+    try {
+      const gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 4000 });
+      const fix = gps.fix || gps;
+      if (fix && fix.lat != null && fix.mode >= 2 && !gps.stale) {
+        chip.textContent = t("gps_fix", { mode: fix.mode === 3 ? "3D" : "2D",
+          eph: fix.eph != null ? Math.round(fix.eph) : "?", sats: fix.sats_used ?? "?" });
+        chip.className = "gps-chip ok";
+      } else {
+        chip.textContent = gps.stale ? t("gps_stale") : t("gps_nofix");
+        chip.className = "gps-chip warn";
+      }
+    } catch {
+      chip.textContent = t("gps_none");
+      chip.className = "gps-chip warn";
+    }
+  }
+
+  $("fix-position").addEventListener("click", async () => {
+    const button = $("fix-position");
+    const bar = $("fix-progress");
+    const seconds = 10;
+    button.disabled = true;
+    bar.hidden = false;
+    const started = Date.now();
+    const tick = setInterval(() => {
+      const done = Math.min(seconds, (Date.now() - started) / 1000);
+      bar.value = (done / seconds) * 100;
+      $("position-result").textContent = t("averaging", { done: Math.floor(done), total: seconds });
+    }, 250);
+    try {
+      await act(call("POST", `/api/v1/surveys/${survey.id}/position/fix`, { seconds },
+                     { timeoutMs: (seconds + 15) * 1000 }));
+    } catch (err) {
+      $("position-result").textContent = err.message;
+    } finally {
+      clearInterval(tick);
+      bar.hidden = true;
+      button.disabled = false;
+    }
+  });
+
+  $("manual-save").addEventListener("click", () => {
+    act(call("PUT", `/api/v1/surveys/${survey.id}/position`, {
+      source: "manual", reason: $("manual-reason").value,
+      fix: { lat: parseFloat($("manual-lat").value), lon: parseFloat($("manual-lon").value) },
+    })).catch(() => {});
+  });
+
+  let reasonTimer;
+  $("position-reason").addEventListener("input", () => {
+    clearTimeout(reasonTimer);
+    reasonTimer = setTimeout(() => queue({ position_reason: $("position-reason").value }), 600);
+  });
+
+  // -- photos -------------------------------------------------------------------------
+  document.querySelectorAll('input[type=file][data-role]').forEach((input) => {
+    input.addEventListener("change", async () => {
+      const file = input.files[0];
+      if (!file) return;
+      const form = new FormData();
+      form.append("file", file);
+      form.append("survey_id", survey.id);
+      form.append("role", input.dataset.role);
+      const label = input.closest(".photo-button");
+      label.classList.add("busy");
+      try {
+        const stored = await call("POST", "/api/v1/photos", form, { timeoutMs: 120000 });
+        await act(call("POST", `/api/v1/surveys/${survey.id}/photos`,
+                       { sha256: stored.sha256, role: input.dataset.role }));
+      } catch (err) {
+        showError(err.message);
+      } finally {
+        label.classList.remove("busy");
+        input.value = "";
+      }
+    });
+  });
+
+  // -- stream check -------------------------------------------------------------------
+  const checkButton = $("stream-check");
+  if (checkButton) {
+    checkButton.addEventListener("click", async () => {
+      const bar = $("stream-progress");
+      checkButton.disabled = true;
+      bar.hidden = false;
+      bar.removeAttribute("value");
+      try {
+        const started = await call("POST", `/api/v1/surveys/${survey.id}/stream-check`, {});
+        let job = started;
+        const deadline = Date.now() + 90000;
+        while (!["done", "failed"].includes(job.state) && Date.now() < deadline) {
+          $("stream-result").textContent = job.state === "queued" ? t("check_queued") : t("check_running");
+          if (job.progress != null) bar.value = job.progress * 100;
+          await new Promise((r) => setTimeout(r, 500));
+          job = await call("GET", `/api/v1/jobs/${started.job_id || started.id}`);
+        }
+        if (job.state === "failed") showError(job.error || job.message);
+        await act(call("GET", `/api/v1/surveys/${survey.id}`));
+      } catch (err) {
+        showError(err.message);
+      } finally {
+        checkButton.disabled = false;
+        bar.hidden = true;
+      }
+    });
+  }
+
+  // -- checklist, notes, complete ------------------------------------------------------
+  document.querySelectorAll(".check-row").forEach((row) => {
+    row.querySelectorAll("button").forEach((button) => button.addEventListener("click", () => {
+      row.querySelectorAll("button").forEach((b) => b.setAttribute("aria-checked", String(b === button)));
+      queue({ checklist: { [row.dataset.key]: button.dataset.value } });
+    }));
+  });
+  let notesTimer;
+  $("notes").addEventListener("input", () => {
+    clearTimeout(notesTimer);
+    const value = $("notes").value;
+    // Into storage at once (a reload keeps it), to the node after a short pause.
+    localStorage.setItem(pendingKey(), JSON.stringify({ ...pending(), notes: value }));
+    notesTimer = setTimeout(flush, 700);
+  });
+  $("notes").addEventListener("blur", flush);
+
+  $("complete").addEventListener("click", async () => {
+    await flush();
+    act(call("POST", `/api/v1/surveys/${survey.id}/complete`)).catch(() => {});
+  });
+
+  // -- start ----------------------------------------------------------------------------
+  (async () => {
+    try {
+      survey = await call("POST", `/api/v1/cameras/${encodeURIComponent(cameraId)}/survey`);
+      render();
+      flush();
+    } catch (err) {
+      showError(err.message);
+      app.querySelectorAll("button, input, textarea").forEach((n) => { n.disabled = true; });
+    }
+    pollGps();
+    setInterval(pollGps, 2000);
+  })();
+})();

@@ -1,0 +1,151 @@
+// The worklist: cameras nearest first from the node's GPS fix, as a list or on a map.
+"use strict";
+(() => {
+  const { call, t, formatDistance, el } = SurveyNode;
+  const PAGE = 30;
+  const state = { offset: 0, total: 0, fix: null, listedFrom: null, view: "list", map: null,
+                  markers: null, me: null };
+  const form = document.getElementById("filters");
+  const list = document.getElementById("worklist");
+
+  function metresBetween(a, b) {
+    const rad = Math.PI / 180, dLat = (b.lat - a.lat) * rad, dLon = (b.lon - a.lon) * rad;
+    const h = Math.sin(dLat / 2) ** 2 +
+      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+    return 12742000 * Math.asin(Math.sqrt(h));
+  }
+
+  async function pollGps() {
+    const chip = document.getElementById("gps-chip");
+    try {
+      const gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 5000 });
+      const fix = gps.fix || gps;
+      if (fix && fix.lat != null && fix.mode >= 2 && !gps.stale) {
+        state.fix = fix;
+        chip.textContent = t("gps_fix", { mode: fix.mode === 3 ? "3D" : "2D",
+          eph: fix.eph != null ? Math.round(fix.eph) : "?", sats: fix.sats_used ?? "?" });
+        chip.className = "gps-chip ok";
+      } else {
+        chip.textContent = gps.stale ? t("gps_stale") : t("gps_nofix");
+        chip.className = "gps-chip warn";
+      }
+    } catch (err) {
+      chip.textContent = t("gps_none");
+      chip.className = "gps-chip warn";
+    }
+    // Re-sort only when the surveyor has moved: a list that jumps under a finger is worse.
+    if (state.fix && (!state.listedFrom || metresBetween(state.fix, state.listedFrom) > 50)) {
+      load();
+    }
+    drawMe();
+  }
+
+  async function load() {
+    const params = new URLSearchParams(new FormData(form));
+    for (const [k, v] of [...params]) if (!v) params.delete(k);
+    params.set("limit", PAGE);
+    params.set("offset", state.offset);
+    if (state.fix) {
+      params.set("lat", state.fix.lat.toFixed(6));
+      params.set("lon", state.fix.lon.toFixed(6));
+      state.listedFrom = { lat: state.fix.lat, lon: state.fix.lon };
+    }
+    try {
+      const page = await call("GET", `/api/v1/worklist?${params}`);
+      state.total = page.total;
+      render(page.items);
+    } catch (err) {
+      document.getElementById("summary").textContent = err.message;
+    }
+  }
+
+  function render(items) {
+    list.replaceChildren();
+    const to = Math.min(state.offset + items.length, state.total);
+    document.getElementById("summary").textContent = items.length
+      ? t("page_of", { from: state.offset + 1, to, total: state.total.toLocaleString() })
+      : t("nothing");
+    for (const item of items) {
+      const where = item.distance_m != null
+        ? `${formatDistance(item.distance_m)} ${document.documentElement.lang === "th" ? item.direction_th : item.direction_en}`
+        : (item.registered_lat == null ? t("no_position") : "");
+      const badge = el("span", { class: `badge badge-${item.survey_state}` }, t(item.survey_state));
+      list.append(el("li", { class: "camera-item tappable", "data-camera": item.camera_id },
+        el("a", { href: `/survey/${encodeURIComponent(item.camera_id)}`, class: "camera-link" },
+          el("div", { class: "camera-main" },
+            el("strong", { class: "site" }, item.site_name || item.place_name || item.camera_id),
+            badge, el("span", { class: "distance" }, where)),
+          el("div", { class: "camera-meta" },
+            el("span", { class: "tag" }, item.camera_id), el("span", {}, item.agency || ""),
+            el("span", {}, [item.tambon_name, item.amphoe_name].filter(Boolean).join(" · "))))));
+    }
+    document.getElementById("prev").disabled = state.offset === 0;
+    document.getElementById("next").disabled = state.offset + PAGE >= state.total;
+    drawMarkers(items);
+  }
+
+  function ensureMap() {
+    if (state.map || typeof L === "undefined") return;
+    const box = document.getElementById("map");
+    state.map = L.map(box, { zoomControl: true, attributionControl: false })
+      .setView([13.6, 100.6], 12);
+    if (box.dataset.basemap) {
+      L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19 }).addTo(state.map);
+    }
+    state.markers = L.layerGroup().addTo(state.map);
+  }
+
+  function drawMarkers(items) {
+    if (!state.map) return;
+    state.markers.clearLayers();
+    const points = [];
+    for (const item of items) {
+      if (item.registered_lat == null) continue;
+      const marker = L.circleMarker([item.registered_lat, item.registered_lon], {
+        radius: 9, weight: 2, className: `marker-${item.survey_state}` });
+      marker.bindPopup(`<a href="/survey/${encodeURIComponent(item.camera_id)}">${
+        (item.site_name || item.camera_id).replace(/[<>&"]/g, "")}</a>`);
+      marker.addTo(state.markers);
+      points.push([item.registered_lat, item.registered_lon]);
+    }
+    if (state.fix) points.push([state.fix.lat, state.fix.lon]);
+    if (points.length) state.map.fitBounds(points, { padding: [30, 30], maxZoom: 17 });
+  }
+
+  function drawMe() {
+    if (!state.map || !state.fix) return;
+    if (state.me) state.me.remove();
+    state.me = L.layerGroup([
+      L.circle([state.fix.lat, state.fix.lon], { radius: state.fix.eph || 10, className: "accuracy" }),
+      L.circleMarker([state.fix.lat, state.fix.lon], { radius: 7, className: "me" })
+        .bindTooltip(t("you_are_here")),
+    ]).addTo(state.map);
+  }
+
+  document.querySelectorAll("[data-view]").forEach((button) => button.addEventListener("click", () => {
+    state.view = button.dataset.view;
+    document.querySelectorAll("[data-view]").forEach((b) => b.classList.toggle("active", b === button));
+    document.getElementById("map").hidden = state.view !== "map";
+    list.hidden = state.view === "map";
+    if (state.view === "map") {
+      ensureMap();
+      state.map.invalidateSize();
+      load();
+    }
+  }));
+  form.addEventListener("change", () => { state.offset = 0; load(); });
+  let typing;
+  form.q.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { state.offset = 0; load(); }, 400);
+  });
+  document.getElementById("prev").addEventListener("click", () => {
+    state.offset = Math.max(0, state.offset - PAGE); load(); window.scrollTo(0, 0);
+  });
+  document.getElementById("next").addEventListener("click", () => {
+    state.offset += PAGE; load(); window.scrollTo(0, 0);
+  });
+  load();
+  pollGps();
+  setInterval(pollGps, 5000);
+})();
