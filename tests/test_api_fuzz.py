@@ -1,0 +1,50 @@
+"""Fuzz the node's JSON API from its OpenAPI document (schemathesis): never a server error.
+
+Runs against the real server in a subprocess, logged in as the demo surveyor, with CSRF on.
+"""
+
+import json
+import re
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from survey_node.openapi import openapi_document
+
+from .live import running_node
+
+schema = schemathesis.openapi.from_dict(openapi_document())
+
+
+@pytest.fixture(scope="module")
+def logged_in(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from survey_node.cli import main
+
+    root = tmp_path_factory.mktemp("fuzz") / "node"
+    CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)])
+    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
+    with running_node(root) as base:
+        session = requests.Session()
+        page = session.get(f"{base}/login", timeout=5).text
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        session.post(f"{base}/login", data={"name": "surveyor", "pin": pins["surveyor"],
+                                            "csrf_token": token}, timeout=5)
+        assert session.get(f"{base}/api/v1/me", timeout=5).json()["name"] == "surveyor"
+        session.headers["X-CSRFToken"] = token
+        yield base, session
+
+
+@schema.parametrize()
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_api_never_answers_with_a_server_error(case, logged_in):
+    base, session = logged_in
+    response = case.call(base_url=base, session=session, timeout=15)
+    assert response.status_code < 500, (case.method, case.formatted_path, response.text[:300])
+    if response.status_code >= 400:
+        body = response.json()
+        assert body["error"] and body["message"], body
