@@ -12,7 +12,12 @@ EVIDENCE_FIELDS = ("sha256", "kind", "mime", "bytes", "width", "height", "taken_
 
 def upsert_evidence(db: Database, record: dict) -> bool:
     """Record an item once; storing the same bytes again changes nothing. True if new."""
-    item = {k: record.get(k) for k in EVIDENCE_FIELDS}
+    unknown = set(record) - set(EVIDENCE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown evidence fields {sorted(unknown)}")
+    # Only the fields given: the columns' own defaults apply to the rest (OR IGNORE would
+    # otherwise swallow a NOT NULL violation as if the row already existed).
+    item = {k: record[k] for k in EVIDENCE_FIELDS if record.get(k) is not None}
     item["created_at"] = now_iso()
     with transaction(db):
         cursor = db.execute(
