@@ -8,6 +8,7 @@ QR codes are made with segno (pure Python, no dependencies, SVG output).
 
 from __future__ import annotations
 
+import base64
 import html
 import ipaddress
 import os
@@ -15,6 +16,7 @@ import re
 import secrets
 import string
 import uuid as uuid_mod
+from pathlib import Path
 
 import segno
 
@@ -71,13 +73,15 @@ def ensure_wifi_passphrase(config: Config) -> tuple[str, bool]:
     return passphrase, True
 
 
-def validate_ssid(ssid: str) -> str:
-    # 1-32 bytes (802.11); printable ASCII so every tablet shows it and the NetworkManager
-    # keyfile needs no escaping (it reads ';' as a byte list and '\' as an escape).
+def validate_ssid(ssid: str, keyfile: bool = True) -> str:
+    """1-32 bytes (802.11), no control characters. For the NetworkManager keyfile also
+    printable ASCII without \\ or ; (it reads ';' as a byte list and '\\' as an escape), so
+    every tablet shows the name as printed."""
     if not 1 <= len(ssid.encode("utf-8")) <= 32:
         raise BadInput("WiFi name %(ssid)r must be 1 to 32 bytes long", ssid=ssid)
-    bad = [c for c in ssid if c not in string.printable or c in "\\;\t\n\r\x0b\x0c"]
-    if bad or ssid != ssid.strip():
+    if any(ord(c) < 32 or ord(c) == 127 for c in ssid):
+        raise BadInput("WiFi name %(ssid)r holds a control character", ssid=ssid)
+    if keyfile and (any(c not in string.printable or c in "\\;" for c in ssid) or ssid != ssid.strip()):
         raise BadInput("WiFi name %(ssid)r may only hold printable ASCII, without \\ ; or"
                        " spaces at the ends", ssid=ssid)
     return ssid
@@ -135,11 +139,29 @@ def label_fields(config: Config, *, ssid: str | None = None, passphrase: str | N
     return {
         "node_name": config.node.name,
         "node_id": config.node.id,
-        "ssid": validate_ssid(ssid) if ssid else hotspot_ssid(config),
+        "ssid": validate_ssid(ssid, keyfile=False) if ssid else hotspot_ssid(config),
         "passphrase": validate_passphrase(passphrase) if passphrase else wifi_passphrase(config),
         "url": url or node_url(config),
         "hostname_url": f"http://{config.hotspot.hostname}/",
     }
+
+
+def _thai_font_css() -> str:
+    """The UI's own Thai font (Sarabun, from the npm assets) inlined, so the label reads the
+    same on any computer that prints it, with or without Thai fonts; none when not built."""
+    here = Path(__file__).resolve().parent
+    rules = []
+    for weight in (400, 700):
+        name = f"static/vendor/sarabun/files/sarabun-thai-{weight}-normal.woff2"
+        for web in (here / "web", here.parent / "web"):  # in the wheel, or in a checkout
+            if (web / name).is_file():
+                data = base64.b64encode((web / name).read_bytes()).decode("ascii")
+                rules.append(
+                    "@font-face { font-family: 'Sarabun'; font-weight: %d;"
+                    " src: url(data:font/woff2;base64,%s) format('woff2');"
+                    " unicode-range: U+0E01-0E5B, U+200C-200D, U+25CC; }" % (weight, data))
+                break
+    return "\n".join(rules)
 
 
 def render_label(fields: dict, paper: str = "a6") -> str:
@@ -155,7 +177,7 @@ def render_label(fields: dict, paper: str = "a6") -> str:
         node_name=e(fields["node_name"]), node_id=e(fields["node_id"]),
         ssid=e(fields["ssid"]), passphrase=e(fields["passphrase"]),
         url=e(fields["url"]), hostname_url=e(fields["hostname_url"]),
-        wifi_qr=wifi_qr, url_qr=url_qr,
+        wifi_qr=wifi_qr, url_qr=url_qr, fonts=_thai_font_css(),
     )
 
 
@@ -165,6 +187,7 @@ _LABEL_HTML = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>WiFi {ssid} ({paper})</title>
 <style>
+  {fonts}
   @page {{ size: {width}mm {height}mm; margin: 0; }}
   :root {{ --s: {scale}; }}
   * {{ box-sizing: border-box; }}
@@ -194,8 +217,8 @@ _LABEL_HTML = """<!DOCTYPE html>
     <figure id="wifi-qr">{wifi_qr}<figcaption>1. สแกนเพื่อเชื่อมต่อ WiFi<br>Scan to join the WiFi</figcaption></figure>
     <figure id="url-qr">{url_qr}<figcaption>2. สแกนเพื่อเปิดระบบสำรวจ<br>Scan to open the survey app</figcaption></figure>
   </div>
-  <div class="field">เปิดเบราว์เซอร์ที่ / Or open <span class="url">{url}</span>
-    หรือ / or <span class="url">{hostname_url}</span></div>
+  <div class="field">หรือเปิดเบราว์เซอร์ที่ / Or open in a browser:<br>
+    <span class="url">{url}</span><br><span class="url">{hostname_url}</span></div>
 </main>
 </body>
 </html>
