@@ -8,7 +8,7 @@ REPO = Path(__file__).resolve().parent.parent
 SYSTEMD = REPO / "systemd"
 IMAGES = REPO / "images"
 UNIT_FILES = sorted(p for p in SYSTEMD.iterdir() if p.suffix in (".service", ".timer"))
-SCRIPTS = sorted(IMAGES.glob("*.sh"))
+SCRIPTS = sorted(IMAGES.rglob("*.sh"))
 # Paths the units use on the appliance.
 APPLIANCE_VENV = "/opt/survey-node/venv"
 APPLIANCE_DATA = "/srv/survey-node"
