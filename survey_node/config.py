@@ -79,12 +79,21 @@ class DemoSection:
 
 
 @dataclass
+class HotspotSection:
+    ssid: str = setting("", "WiFi network name of the node's hotspot (empty: SurveyNode- and the end of the node id).")
+    address: str = setting("10.42.0.1", "The node's fixed address on its hotspot; the label's QR code opens it.")
+    hostname: str = setting("survey-node.local", "The node's name on the hotspot (avahi/mDNS), printed on the label.")
+    connection: str = setting("survey-node-hotspot", "NetworkManager connection name of the hotspot (doctor checks it).")
+
+
+@dataclass
 class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
     security: SecuritySection = field(default_factory=SecuritySection)
     survey: SurveySection = field(default_factory=SurveySection)
     demo: DemoSection = field(default_factory=DemoSection)
+    hotspot: HotspotSection = field(default_factory=HotspotSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 
