@@ -71,11 +71,18 @@ class DemoSection:
 
 
 @dataclass
+class SelectionSection:
+    target_fraction: float = setting(0.2, "Share of registered cameras to survey (the 20 % target), for the quota of a committee list.")
+    match_radius_m: float = setting(30.0, "A committee list row without a known id matches a camera of the same site name within this many metres.")
+
+
+@dataclass
 class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
     security: SecuritySection = field(default_factory=SecuritySection)
     demo: DemoSection = field(default_factory=DemoSection)
+    selection: SelectionSection = field(default_factory=SelectionSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 
