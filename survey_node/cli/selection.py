@@ -74,7 +74,7 @@ def select(data_dir, from_list, reserve, sheet, fraction, by, seed, only_with_st
         if show or verify:
             run = active_run(db)
             if run is None:
-                raise BadInput("There is no 20 % set yet")
+                raise BadInput("There is no survey set yet")
             if verify:
                 problems = sample.verify_run(db, run)
                 _echo(as_json, {"run": _run_json(run), "matches": not problems, "problems": problems},

@@ -253,3 +253,31 @@ def rows_cameras_for_matching(db: Database) -> list[dict]:
         "SELECT camera_id, site_name, registered_lat, registered_lon, amphoe_code, removed"
         " FROM cameras",
     )
+
+
+def rows_my_selected(db: Database, run_id: int, user_name: str) -> list[dict]:
+    """A user's assigned cameras that are in the set in force."""
+    return rows(
+        db,
+        "SELECT a.camera_id, c.site_name, c.amphoe_name FROM assignments a"
+        " JOIN selection s ON s.camera_id = a.camera_id AND s.run_id = ? AND s.status = 'selected'"
+        " LEFT JOIN cameras c ON c.camera_id = a.camera_id WHERE a.user_name = ?"
+        " ORDER BY c.amphoe_code, a.camera_id",
+        [run_id, user_name],
+    )
+
+
+def flags_for_cameras(db: Database, run_id: int | None, camera_ids: list[str]) -> dict[str, dict]:
+    """Selection status, rank, replacement and assignee of a page of cameras."""
+    if not camera_ids:
+        return {}
+    marks = ", ".join("?" * len(camera_ids))
+    found = rows(
+        db,
+        "SELECT c.camera_id, s.status, s.rank, s.replaced_by, s.replaces, a.user_name"
+        " FROM cameras c LEFT JOIN selection s ON s.camera_id = c.camera_id AND s.run_id = ?"
+        " LEFT JOIN assignments a ON a.camera_id = c.camera_id"
+        f" WHERE c.camera_id IN ({marks})",
+        [run_id, *camera_ids],
+    )
+    return {r["camera_id"]: r for r in found}

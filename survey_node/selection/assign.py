@@ -27,7 +27,7 @@ def assign_amphoe(db: Database, amphoe_code: str, to: str, *, user: dict) -> int
     target = _surveyor(db, to)
     run = active_run(db)
     if run is None:
-        raise Conflict("There is no 20 % set yet: form it before assigning")
+        raise Conflict("There is no survey set yet: form it before assigning")
     ids = sel_db.selected_ids_in_amphoe(db, run["id"], (amphoe_code or "").strip())
     if not ids:
         raise NotFound("No selected camera in amphoe %(code)s", code=amphoe_code)

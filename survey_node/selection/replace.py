@@ -20,7 +20,7 @@ from .runs import REASONS, active_run, require_role
 def _run_or_fail(db: Database) -> dict:
     run = active_run(db)
     if run is None:
-        raise Conflict("There is no 20 % set yet")
+        raise Conflict("There is no survey set yet")
     return run
 
 
@@ -37,7 +37,7 @@ def request_replacement(db: Database, *, camera_id: str, reason: str, note: str 
         raise BadInput("Say why in the note when the reason is 'other'")
     entry = sel_db.get_selection(db, run["id"], camera_id)
     if entry is None or entry["status"] != "selected":
-        raise NotFound("Camera %(id)s is not in the 20 % set", id=camera_id)
+        raise NotFound("Camera %(id)s is not in the survey set", id=camera_id)
     if user["role"] == "surveyor":
         assigned = sel_db.get_assignment(db, camera_id)
         if not assigned or assigned["user_name"] != user["name"]:
@@ -70,7 +70,7 @@ def decide_replacement(db: Database, replacement_id: int, *, confirm: bool, user
             raise Conflict("Replacement request %(id)s was already decided", id=replacement_id)
         run = _run_or_fail(db)
         if req["run_id"] != run["id"]:
-            raise Conflict("Replacement request %(id)s belongs to an older 20 % set",
+            raise Conflict("Replacement request %(id)s belongs to an older survey set",
                            id=replacement_id)
         stamp = database.now_iso()
         if not confirm:
