@@ -118,3 +118,21 @@ def test_every_selection_command_and_option_has_help():
             for param in cmd.params:
                 if isinstance(param, click.Option):
                     assert (param.help or "").strip(), f"{cmd.name} {param.name}"
+
+
+def test_demo_is_ready_to_survey(cli, tmp_path, monkeypatch):
+    from survey_node.cli.demo import prepare_demo
+
+    monkeypatch.delenv("SURVEY_NODE_DATA", raising=False)
+    cfg = prepare_demo(tmp_path / "demo")
+    db = database.connect(cfg.db_path)
+    try:
+        run = db.execute("SELECT seed, fraction, counts FROM selection_runs").fetchall()
+        assert len(run) == 1 and run[0][0] == "DEMO-2569" and json.loads(run[0][2])["selected"] == 240
+        per_user = dict(db.execute("SELECT user_name, count(*) FROM assignments GROUP BY user_name"))
+        assert per_user == {"surveyor": 120, "surveyor2": 120}
+    finally:
+        db.close()
+    prepare_demo(tmp_path / "demo")  # a second start keeps the set
+    out = run_json(cli, "select", "--data-dir", tmp_path / "demo", "--show")
+    assert out["run"]["id"] == 1

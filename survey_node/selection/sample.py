@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from ..db import selection as sel_db
 from ..errors import BadInput, Conflict
-from .runs import record_run, require_role
+from .runs import N_, record_run, require_role
 
 # The fields a sample can be stratified by, and the camera column each one reads.
 STRATUM_FIELDS = {
@@ -29,6 +29,9 @@ STRATUM_FIELDS = {
     "agency": "agency",
     "place_type": "place_type",
 }
+
+# Names the pages show for the fields (translated there; listed here so babel extracts them).
+FIELD_LABELS = (N_("province"), N_("amphoe"), N_("tambon"), N_("agency"), N_("place_type"))
 
 
 def parse_by(text: str) -> list[str]:

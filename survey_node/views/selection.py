@@ -42,7 +42,8 @@ def needs(role: str):
 def unmatched_text(problem: dict) -> str:
     which = gettext("reserve list") if problem["list"] == "reserve" else gettext("list")
     row = problem["row"] if problem["row"] else "?"
-    reason = gettext(problem["reason"])
+    message_id = problem["reason"]  # a message id from selection.committee
+    reason = gettext(message_id)
     try:
         reason = reason % problem["params"]
     except (KeyError, TypeError, ValueError):
