@@ -20,8 +20,10 @@ def selected_ids(db, run_id):
 def test_same_seed_same_set_different_seed_different_set(db):
     seed_demo_cameras(db)
     first = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="2569", user=ADMIN)
-    again = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="2569", user=ADMIN)
-    other = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="2570", user=ADMIN)
+    again = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="2569", user=ADMIN,
+                               replace=True)
+    other = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="2570", user=ADMIN,
+                               replace=True)
     assert selected_ids(db, first["id"]) == selected_ids(db, again["id"])
     assert selected_ids(db, first["id"]) != selected_ids(db, other["id"])
     assert len(selected_ids(db, first["id"])) == len(selected_ids(db, other["id"])) == 120
@@ -218,7 +220,11 @@ def test_assignments_by_amphoe_and_by_hand(db, drawn):
 
 def test_a_new_set_drops_assignments_outside_it(db, drawn):
     before = len(sel_db.rows_assignments(db, user_name="surveyor"))
-    run = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="another", user=ADMIN)
+    with pytest.raises(Conflict, match="already in force"):
+        sample.draw_sample(db, fraction="0.2", by="amphoe", seed="another", user=ADMIN)
+    assert len(sel_db.rows_assignments(db, user_name="surveyor")) == before
+    run = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="another", user=ADMIN,
+                             replace=True)
     after = {a["camera_id"] for a in sel_db.rows_assignments(db, user_name="surveyor")}
     assert after <= selected_ids(db, run["id"]) and len(after) < before
     detail = json.loads(database.rows_audit(db, entity="selection_run")[0]["detail"])

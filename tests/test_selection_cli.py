@@ -32,9 +32,11 @@ def test_select_fraction_same_seed_same_set(cli, node, db):
     set1 = selected(db)
     assert first["method"] == "sample" and first["seed"] == "2569" and first["counts"]["selected"] == 60
     assert "sha256(seed || camera_id)" in first["method_text"]
-    run_json(cli, *args)
+    refused = cli(*args)
+    assert refused.exit_code == 2 and "already in force" in refused.output
+    run_json(cli, *args, "--replace")
     assert selected(db) == set1
-    run_json(cli, *args[:-1], "other-seed")
+    run_json(cli, *args[:-1], "other-seed", "--replace")
     assert selected(db) != set1
     shown = cli("select", "--data-dir", node, "--show")
     assert "seed 'other-seed'" in shown.output and "by cli" in shown.output

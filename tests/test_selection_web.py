@@ -51,6 +51,12 @@ def test_admin_draws_a_sample_and_the_seed_is_shown(client, auth, db, cams):
     bad = client.post("/selection/sample", data={"fraction": "3", "by": "amphoe", "seed": "x"})
     assert bad.status_code == 400 and 'data-testid="selection-error"' in bad.text
     assert active_run(db)["id"] == run["id"]
+    again = {"fraction": "0.2", "by": "amphoe", "seed": "second"}
+    kept = client.post("/selection/sample", data=again)
+    assert kept.status_code == 409 and active_run(db)["id"] == run["id"]
+    assert 'name="replace"' in kept.text
+    client.post("/selection/sample", data={**again, "replace": "1"})
+    assert active_run(db)["seed"] == "second"
 
 
 def test_admin_uploads_a_list_and_sees_unknown_rows(client, auth, db, cams):

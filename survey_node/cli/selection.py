@@ -59,12 +59,14 @@ def _run_json(run: dict | None) -> dict | None:
 @click.option("--seed", help="The sample's seed (any text); record it, anyone re-derives the set from it.")
 @click.option("--only-with-stream", is_flag=True, help="Sample only cameras that have a stream URL.")
 @click.option("--dry-run", is_flag=True, help="Show what would be selected; record nothing.")
+@click.option("--replace", "replace_set", is_flag=True,
+              help="Let the new set replace the set in force (drops assignments outside it).")
 @click.option("--show", is_flag=True, help="Show the set in force and how it was formed.")
 @click.option("--verify", is_flag=True, help="Re-derive the sample in force from its seed and compare.")
 @as_option
 @json_option
 def select(data_dir, from_list, reserve, sheet, fraction, by, seed, only_with_stream, dry_run,
-           show, verify, as_user, as_json):
+           replace_set, show, verify, as_user, as_json):
     """Form the 20 % set: a committee list (--from-list) or an auditable sample (--fraction)."""
     modes = [bool(from_list), fraction is not None, show, verify]
     if sum(modes) != 1:
@@ -89,12 +91,14 @@ def select(data_dir, from_list, reserve, sheet, fraction, by, seed, only_with_st
             if seed or only_with_stream:
                 raise BadInput("--seed and --only-with-stream belong to a sample, not a list")
             run = committee.import_list(db, from_list, user=user, reserve=reserve, sheet=sheet,
-                                        radius_m=cfg.selection.match_radius_m, dry_run=dry_run)
+                                        radius_m=cfg.selection.match_radius_m, dry_run=dry_run,
+                                        replace=replace_set)
         else:
             if reserve or sheet:
                 raise BadInput("--reserve and --sheet belong to a committee list (--from-list)")
             run = sample.draw_sample(db, fraction=fraction, by=by, seed=seed,
-                                     only_with_stream=only_with_stream, user=user, dry_run=dry_run)
+                                     only_with_stream=only_with_stream, user=user, dry_run=dry_run,
+                                     replace=replace_set)
     finally:
         db.close()
     lines = [("dry run, nothing recorded: " if dry_run else "recorded ") +

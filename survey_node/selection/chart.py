@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 
 WIDTH = 720
 LABEL_W = 200
-ROW_H = 34
+ROW_H = 36
 TOP = 40
 
 
@@ -21,7 +21,7 @@ def quota_svg(rows: list[dict], *, labels: dict[str, str], title: str) -> str:
     height = TOP + ROW_H * len(rows) + 16
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}"'
            f' width="100%" role="img" aria-label="{escape(title, {chr(34): "&quot;"})}"'
-           ' class="quota-chart" font-family="Sarabun, sans-serif" font-size="13">',
+           ' class="quota-chart" font-family="Sarabun, sans-serif" font-size="15">',
            f"<title>{escape(title)}</title>"]
     legend = (("target", "#c9ced6"), ("selected", "#0b57d0"), ("approved", "#1b6e20"))
     x = LABEL_W

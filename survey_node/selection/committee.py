@@ -217,7 +217,8 @@ def match_file(db: Database, path: Path, *, which: str, radius_m: float,
 
 def import_list(db: Database, path: Path, *, user: dict, reserve: Path | None = None,
                 sheet: str | None = None, radius_m: float = 30.0, source_name: str | None = None,
-                reserve_name: str | None = None, dry_run: bool = False) -> dict:
+                reserve_name: str | None = None, dry_run: bool = False,
+                replace: bool = False) -> dict:
     """Record the committee's list (and reserve list) as the set in force."""
     require_role(user, "admin")
     matcher = Matcher(db, radius_m)
@@ -258,7 +259,8 @@ def import_list(db: Database, path: Path, *, user: dict, reserve: Path | None = 
         return {**run, "id": None, "created_by": user["name"], "created_at": None}
     if not matcher.by_id:
         raise Conflict("No cameras in the registry: import it first")
-    return record_run(db, run, items, actor=user["name"], action="selection.list")
+    return record_run(db, run, items, actor=user["name"], action="selection.list",
+                      replace=replace)
 
 
 def unmatched_line(problem: dict, translate=None) -> str:

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 from .. import db as database
 from ..db import selection as sel_db
 from ..db import users as user_db
-from ..errors import Forbidden
+from ..errors import Conflict, Forbidden
 
 ROLE_RANK = {"surveyor": 1, "supervisor": 2, "admin": 3}
 
@@ -50,12 +50,18 @@ def active_run(db: Database) -> dict | None:
     return sel_db.get_active_run(db)
 
 
-def record_run(db: Database, run: dict, items: list[dict], *, actor: str, action: str) -> dict:
+def record_run(db: Database, run: dict, items: list[dict], *, actor: str, action: str,
+               replace: bool = False) -> dict:
     """Store a run and its ranked cameras in one transaction, audited.
 
-    Assignments of cameras the new set no longer holds are dropped: a new set is new work.
+    A set already in force is only superseded when `replace` says so: the new set drops the
+    assignments of cameras it no longer holds (a new set is new work), so it is deliberate.
     """
     with database.transaction(db):
+        current = sel_db.get_active_run(db)
+        if current is not None and not replace:
+            raise Conflict("A survey set is already in force (run %(id)s): confirm that the"
+                           " new set replaces it", id=current["id"])
         run_id = sel_db.insert_run(db, {**run, "created_by": actor})
         sel_db.insert_selection(db, run_id, items)
         dropped = sel_db.delete_assignments_outside_run(db, run_id)

@@ -86,7 +86,8 @@ def rank_cameras(cameras: list[dict], *, fraction, fields: list[str], seed: str)
 
 
 def draw_sample(db: Database, *, fraction, by: str | list[str], seed: str,
-                only_with_stream: bool = False, user: dict, dry_run: bool = False) -> dict:
+                only_with_stream: bool = False, user: dict, dry_run: bool = False,
+                replace: bool = False) -> dict:
     """Draw and record the sample; returns the run (with `items` when dry_run)."""
     require_role(user, "admin")
     fraction = parse_fraction(fraction)
@@ -115,7 +116,8 @@ def draw_sample(db: Database, *, fraction, by: str | list[str], seed: str,
     }
     if dry_run:
         return {**run, "id": None, "created_by": user["name"], "created_at": None, "items": items}
-    return record_run(db, run, items, actor=user["name"], action="selection.sample")
+    return record_run(db, run, items, actor=user["name"], action="selection.sample",
+                      replace=replace)
 
 
 def verify_run(db: Database, run: dict) -> list[str]:

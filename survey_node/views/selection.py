@@ -74,10 +74,11 @@ def draw():
             "by": request.form.getlist("by")[:5] or ["amphoe"],
             "seed": request.form.get("seed", "").strip()[:200],
             "only_with_stream": bool(request.form.get("only_with_stream"))}
+    replace = bool(request.form.get("replace"))
     try:
         run = sample.draw_sample(get_db(), fraction=form["fraction"], by=form["by"],
                                  seed=form["seed"], only_with_stream=form["only_with_stream"],
-                                 user=g.user)
+                                 user=g.user, replace=replace)
     except SurveyNodeError as exc:
         return index(error=exc.line(gettext), form=form, status=exc.status)
     flash(gettext("Sample drawn: %(n)s cameras selected.", n=run["counts"]["selected"]))
@@ -99,7 +100,8 @@ def upload_list():
                 get_db(), main_path, user=g.user, reserve=reserve_path,
                 radius_m=get_config().selection.match_radius_m,
                 source_name=Path(upload.filename).name[:200],
-                reserve_name=Path(reserve.filename).name[:200] if reserve_path else None)
+                reserve_name=Path(reserve.filename).name[:200] if reserve_path else None,
+                replace=bool(request.form.get("replace")))
         except SurveyNodeError as exc:
             return index(error=exc.line(gettext), status=exc.status)
     flash(gettext("List recorded: %(n)s cameras selected, %(bad)s rows unmatched.",
