@@ -126,13 +126,12 @@ def verify_run(db: Database, run: dict) -> list[str]:
         raise BadInput("Run %(id)s is a committee list, not a sample: nothing to re-derive",
                        id=run["id"])
     stored = sel_db.rows_selection(db, run["id"])
-    cameras = [{"camera_id": s["camera_id"], "amphoe_code": None} for s in stored]
     by_id = {s["camera_id"]: s for s in stored}
     # Rank within the stored strata: the registry may have changed since the draw.
     problems = []
     groups: dict[str, list[str]] = defaultdict(list)
-    for cam in cameras:
-        groups[by_id[cam["camera_id"]]["stratum"]].append(cam["camera_id"])
+    for s in stored:
+        groups[s["stratum"]].append(s["camera_id"])
     for stratum, ids in groups.items():
         order = sorted(ids, key=lambda cid: (rank_hash(run["seed"], cid), cid))
         take = quota_for(run["fraction"], len(order))
