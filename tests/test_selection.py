@@ -229,3 +229,14 @@ def test_a_new_set_drops_assignments_outside_it(db, drawn):
     assert after <= selected_ids(db, run["id"]) and len(after) < before
     detail = json.loads(database.rows_audit(db, entity="selection_run")[0]["detail"])
     assert detail["assignments_dropped"] == before - len(after)
+
+
+def test_verify_notices_a_set_that_was_changed_behind_its_seed(db):
+    seed_strata(db, {"1101": 10})
+    run = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="s", user=ADMIN)
+    chosen = sorted(selected_ids(db, run["id"]))
+    outsider = next(i["camera_id"] for i in sel_db.rows_selection(db, run["id"], status="candidate"))
+    db.execute("UPDATE selection SET status = 'candidate' WHERE camera_id = ?", [chosen[0]])
+    db.execute("UPDATE selection SET status = 'selected' WHERE camera_id = ?", [outsider])
+    problems = sample.verify_run(db, run)
+    assert len(problems) == 2 and any(chosen[0] in p for p in problems)

@@ -140,5 +140,6 @@ def verify_run(db: Database, run: dict) -> list[str]:
             was_selected = s["status"] in ("selected", "replaced") and not s["replaces"]
             if s["rank"] != i or s["hash"] != rank_hash(run["seed"], cid) \
                     or was_selected != (i <= take):
-                problems.append(f"{cid}: stored rank {s['rank']}, re-derived {i}")
+                problems.append(f"{cid}: stored rank {s['rank']} ({s['status']}), re-derived"
+                                f" rank {i} ({'selected' if i <= take else 'candidate'})")
     return problems
