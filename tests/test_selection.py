@@ -8,7 +8,7 @@ import pytest
 from survey_node import db as database
 from survey_node.db import selection as sel_db
 from survey_node.errors import BadInput, Conflict, Forbidden, NotFound
-from survey_node.selection import active_run, geojson_properties
+from survey_node.selection import EMPTY_PROPERTIES, active_run, geojson_properties
 from survey_node.selection import assign, quota, replace, sample
 from tests.selection_fixtures import ADMIN, SUPERVISOR, SURVEYOR, seed_demo_cameras, seed_strata
 
@@ -240,3 +240,16 @@ def test_verify_notices_a_set_that_was_changed_behind_its_seed(db):
     db.execute("UPDATE selection SET status = 'selected' WHERE camera_id = ?", [outsider])
     problems = sample.verify_run(db, run)
     assert len(problems) == 2 and any(chosen[0] in p for p in problems)
+
+
+def test_geojson_properties_for_the_export(db):
+    seed_strata(db, {"1101": 5})
+    assert geojson_properties(db) == {}
+    run = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="g", user=ADMIN)
+    props = geojson_properties(db)
+    chosen = [cid for cid, p in props.items() if p["selected"]]
+    assert len(chosen) == 1 and props[chosen[0]] == {"selected": True, "selection_rank": 1,
+                                                     "replaced_by": None}
+    others = [p for cid, p in props.items() if not p["selected"]]
+    assert len(others) == 4 and all(p == EMPTY_PROPERTIES for p in others)
+    assert run["counts"]["selected"] == 1

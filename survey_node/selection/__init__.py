@@ -12,4 +12,6 @@ its stratum, :mod:`.quota` counts progress against the target per province/ampho
 :mod:`.assign` hands each surveyor their share. Plain Python: no Flask here.
 """
 
-from .runs import REASONS, active_run, describe_run, geojson_properties  # noqa: F401
+from .runs import (  # noqa: F401
+    EMPTY_PROPERTIES, REASONS, active_run, describe_run, geojson_properties,
+)

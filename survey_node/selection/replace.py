@@ -27,7 +27,6 @@ def _run_or_fail(db: Database) -> dict:
 def request_replacement(db: Database, *, camera_id: str, reason: str, note: str = "",
                         user: dict) -> int:
     require_role(user, "surveyor")
-    run = _run_or_fail(db)
     camera_id = (camera_id or "").strip()
     note = (note or "").strip()[:500]
     if reason not in REASONS:
@@ -35,17 +34,19 @@ def request_replacement(db: Database, *, camera_id: str, reason: str, note: str 
                        reasons=", ".join(REASONS))
     if reason == "other" and not note:
         raise BadInput("Say why in the note when the reason is 'other'")
-    entry = sel_db.get_selection(db, run["id"], camera_id)
-    if entry is None or entry["status"] != "selected":
-        raise NotFound("Camera %(id)s is not in the survey set", id=camera_id)
-    if user["role"] == "surveyor":
-        assigned = sel_db.get_assignment(db, camera_id)
-        if not assigned or assigned["user_name"] != user["name"]:
-            raise Forbidden("Camera %(id)s is not assigned to you", id=camera_id)
-    if sel_db.get_open_replacement(db, run["id"], camera_id):
-        raise Conflict("A replacement for camera %(id)s is already waiting for a supervisor",
-                       id=camera_id)
+    # Checks inside the write transaction: two taps on the button make one request.
     with database.transaction(db):
+        run = _run_or_fail(db)
+        entry = sel_db.get_selection(db, run["id"], camera_id)
+        if entry is None or entry["status"] != "selected":
+            raise NotFound("Camera %(id)s is not in the survey set", id=camera_id)
+        if user["role"] == "surveyor":
+            assigned = sel_db.get_assignment(db, camera_id)
+            if not assigned or assigned["user_name"] != user["name"]:
+                raise Forbidden("Camera %(id)s is not assigned to you", id=camera_id)
+        if sel_db.get_open_replacement(db, run["id"], camera_id):
+            raise Conflict("A replacement for camera %(id)s is already waiting for a supervisor",
+                           id=camera_id)
         rid = sel_db.insert_replacement(db, {
             "run_id": run["id"], "camera_id": camera_id, "reason": reason, "note": note,
             "state": "requested", "requested_by": user["name"],
