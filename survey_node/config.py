@@ -87,6 +87,12 @@ class HotspotSection:
 
 
 @dataclass
+class SelectionSection:
+    target_fraction: float = setting(0.2, "Share of registered cameras to survey (the 20 % target), for the quota of a committee list.")
+    match_radius_m: float = setting(30.0, "A committee list row without a known id matches a camera of the same site name within this many metres.")
+
+
+@dataclass
 class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
@@ -94,6 +100,7 @@ class Config:
     survey: SurveySection = field(default_factory=SurveySection)
     demo: DemoSection = field(default_factory=DemoSection)
     hotspot: HotspotSection = field(default_factory=HotspotSection)
+    selection: SelectionSection = field(default_factory=SelectionSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 
