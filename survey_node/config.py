@@ -79,12 +79,28 @@ class DemoSection:
 
 
 @dataclass
+class HotspotSection:
+    ssid: str = setting("", "WiFi network name of the node's hotspot (empty: SurveyNode- and the end of the node id).")
+    address: str = setting("10.42.0.1", "The node's fixed address on its hotspot; the label's QR code opens it.")
+    hostname: str = setting("survey-node.local", "The node's name on the hotspot (avahi/mDNS), printed on the label.")
+    connection: str = setting("survey-node-hotspot", "NetworkManager connection name of the hotspot (doctor checks it).")
+
+
+@dataclass
+class SelectionSection:
+    target_fraction: float = setting(0.2, "Share of registered cameras to survey (the 20 % target), for the quota of a committee list.")
+    match_radius_m: float = setting(30.0, "A committee list row without a known id matches a camera of the same site name within this many metres.")
+
+
+@dataclass
 class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
     security: SecuritySection = field(default_factory=SecuritySection)
     survey: SurveySection = field(default_factory=SurveySection)
     demo: DemoSection = field(default_factory=DemoSection)
+    hotspot: HotspotSection = field(default_factory=HotspotSection)
+    selection: SelectionSection = field(default_factory=SelectionSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 

@@ -116,3 +116,24 @@ def demo_users(data_dir: Path) -> list[dict]:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(users, fh, ensure_ascii=False, indent=2)
     return users
+
+
+DEMO_SEED = "DEMO-2569"
+
+
+def prepare_selection(db: Database) -> dict | None:
+    """Draw the demo's 20 % sample (fixed seed) and hand the amphoes to the demo surveyors.
+
+    Done once: a demo node that already has a set keeps it (and its replacements).
+    """
+    from .selection import active_run
+    from .selection import assign, sample
+
+    if active_run(db) is not None or not db.execute("SELECT count(*) FROM cameras").fetchone()[0]:
+        return None
+    operator = {"name": "demo", "role": "admin"}
+    run = sample.draw_sample(db, fraction="0.2", by="amphoe", seed=DEMO_SEED, user=operator)
+    surveyors = [name for name, role, _ in DEMO_USERS if role == "surveyor"]
+    for i, code in enumerate(sorted(AMPHOE_CENTRES)):
+        assign.assign_amphoe(db, code, surveyors[i % len(surveyors)], user=operator)
+    return run

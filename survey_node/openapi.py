@@ -62,6 +62,8 @@ def openapi_document() -> dict:
             "/api/v1/worklist": {"get": _op("My cameras, nearest first", params=[
                 _query("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Where I am"),
                 _query("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Where I am"),
+                _query("show", {"type": "string", "enum": ["mine", "selected", "all"]},
+                       "My assignments (a surveyor's default), the survey set, or all cameras"),
                 _query("amphoe", {"type": "string"}, "DOPA amphoe code"),
                 _query("state", {"type": "string", "enum": ["todo", "draft", "complete", "synced",
                                                              "rejected", "resurvey", "approved"]},

@@ -10,12 +10,18 @@ log = logging.getLogger(__name__)
 
 
 def serve_app(config: Config, *, host: str, port: int, demo: bool = False) -> None:
-    from waitress import serve
+    from waitress import create_server
 
+    from . import sdnotify
     from .app import create_app
     from .devices import build_devices
 
     app = create_app(config, devices=build_devices(config, demo=demo))
+    server = create_server(app, host=host, port=port, threads=config.web.threads,
+                           ident="survey-node", channel_timeout=60)
     log.info("serving on http://%s:%s/ (data dir %s)", host, port, config.data_dir)
-    serve(app, host=host, port=port, threads=config.web.threads, ident="survey-node",
-          channel_timeout=60)
+    # Under systemd (Type=notify): ready once the socket is bound, then a health-checked
+    # watchdog; elsewhere both are no-ops.
+    sdnotify.notify("READY=1")
+    sdnotify.start_watchdog(sdnotify.health_url(str(server.effective_host), int(server.effective_port)))
+    server.run()

@@ -18,7 +18,21 @@ from .geo import bearing_deg
 COMPASS_TH = ("เหนือ", "ตะวันออกเฉียงเหนือ", "ตะวันออก", "ตะวันออกเฉียงใต้", "ใต้",
               "ตะวันตกเฉียงใต้", "ตะวันตก", "ตะวันตกเฉียงเหนือ")
 COMPASS_EN = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+SHOWS = ("mine", "selected", "all")
 SURVEY_STATES = ("todo", "draft", "complete", "synced", "rejected", "resurvey", "approved")
+
+
+def scope_for(db: Database, show: str, user_name: str) -> tuple[str, list]:
+    """Which cameras a list shows: my assignments, the survey set in force, or all."""
+    from .selection import active_run
+
+    if show == "mine":
+        return "c.camera_id IN (SELECT camera_id FROM assignments WHERE user_name = ?)", [user_name]
+    if show == "selected":
+        run = active_run(db)
+        return ("c.camera_id IN (SELECT camera_id FROM selection WHERE run_id = ?"
+                " AND status = 'selected')", [run["id"] if run else -1])
+    return "", []
 
 
 def scope_filter(*, scope_sql: str = "", scope_params: list | None = None, amphoe: str = "",

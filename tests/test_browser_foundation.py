@@ -52,8 +52,12 @@ def test_surveyor_logs_in_sees_thai_list_switches_to_english_and_logs_out(demo_n
     with tablet_browser() as page:
         _login(page, base, "surveyor", pins["surveyor"])
         page.wait_for_selector("[data-testid=camera-list]")
-        assert "1,200 กล้อง" in page.inner_text("[data-testid=camera-total]")
+        # A surveyor starts on their own assignments (the demo gives each 120 cameras).
+        assert "120 กล้อง" in page.inner_text("[data-testid=camera-total]")
         assert page.locator(".camera-item").count() == 50
+        page.click("[data-testid=show-tabs] a:has-text('กล้องทั้งหมด')")
+        page.wait_for_selector("[data-testid=camera-list]")
+        assert "1,200 กล้อง" in page.inner_text("[data-testid=camera-total]")
         # Search narrows the list.
         page.fill("input[name=q]", "บางพลี")
         page.click("form.filters button")

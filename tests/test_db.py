@@ -63,3 +63,12 @@ def test_interrupted_jobs_are_marked_failed_on_startup(db, config, users):
     create_app(config, testing=True)
     job = job_db.get_job(db, job_id)
     assert job["state"] == "failed" and "interrupted" in job["error"]
+
+
+def test_evidence_record_is_stored_once(db):
+    from survey_node.db import evidence as evidence_db
+
+    record = {"sha256": "a" * 64, "kind": "photo", "mime": "image/jpeg", "bytes": 7}
+    assert evidence_db.upsert_evidence(db, record) is True
+    assert evidence_db.upsert_evidence(db, record) is False
+    assert evidence_db.get_evidence(db, "a" * 64)["source"] == ""

@@ -52,6 +52,7 @@ def prepare_demo(data_dir):
             if not user_db.get_user_by_name(db, user["name"]):
                 accounts.add_user(db, cfg.security, name=user["name"], role=user["role"],
                                   pin=user["pin"], display_name=user["display_name"], actor="demo")
+        demo_mod.prepare_selection(db)
     finally:
         db.close()
     return cfg

@@ -48,14 +48,16 @@ def insert_cameras(db: Database, cameras: list[dict]) -> int:
 
 
 def count_cameras(db: Database, *, search: str = "", amphoe_code: str = "",
-                  include_removed: bool = False) -> int:
-    where, params = _where(search, amphoe_code, include_removed)
+                  include_removed: bool = False, selected_run: int | None = None,
+                  assigned_to: str | None = None) -> int:
+    where, params = _where(search, amphoe_code, include_removed, selected_run, assigned_to)
     return db.execute(f"SELECT count(*) FROM cameras {where}", params).fetchone()[0]
 
 
 def rows_cameras(db: Database, *, search: str = "", amphoe_code: str = "",
-                 include_removed: bool = False, limit: int = 50, offset: int = 0) -> list[dict]:
-    where, params = _where(search, amphoe_code, include_removed)
+                 include_removed: bool = False, limit: int = 50, offset: int = 0,
+                 selected_run: int | None = None, assigned_to: str | None = None) -> list[dict]:
+    where, params = _where(search, amphoe_code, include_removed, selected_run, assigned_to)
     return rows(
         db,
         f"SELECT {PUBLIC_COLUMNS} FROM cameras {where}"
@@ -77,8 +79,16 @@ def rows_amphoes(db: Database) -> list[dict]:
     )
 
 
-def _where(search: str, amphoe_code: str, include_removed: bool) -> tuple[str, list]:
+def _where(search: str, amphoe_code: str, include_removed: bool,
+           selected_run: int | None = None, assigned_to: str | None = None) -> tuple[str, list]:
     clauses, params = [], []
+    if selected_run is not None:  # the survey set in force (see db/selection.py)
+        clauses.append("camera_id IN (SELECT camera_id FROM selection"
+                       " WHERE run_id = ? AND status = 'selected')")
+        params.append(selected_run)
+    if assigned_to is not None:
+        clauses.append("camera_id IN (SELECT camera_id FROM assignments WHERE user_name = ?)")
+        params.append(assigned_to)
     if not include_removed:
         clauses.append("removed = 0")
     if amphoe_code:

@@ -195,3 +195,71 @@ def m0005_surveys(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m0200_selection(db: Database) -> None:
+    db.executescript(
+        """
+        -- Each time the 20 % set is formed: who, when and how. The newest run is the set in
+        -- force; older runs stay for the record.
+        CREATE TABLE selection_runs (
+            id INTEGER PRIMARY KEY,
+            method TEXT NOT NULL CHECK (method IN ('sample', 'list')),
+            fraction REAL,                         -- sample: the fraction per stratum
+            strata TEXT NOT NULL DEFAULT '[]',     -- JSON list of fields, e.g. ["amphoe"]
+            seed TEXT,                             -- sample: the seed anyone re-derives with
+            only_with_stream INTEGER NOT NULL DEFAULT 0,
+            source_file TEXT,                      -- list: the committee's file name
+            source_sha256 TEXT,
+            reserve_file TEXT,
+            reserve_sha256 TEXT,
+            counts TEXT NOT NULL DEFAULT '{}',     -- JSON: eligible, selected, strata, reserve...
+            unmatched TEXT NOT NULL DEFAULT '[]',  -- JSON: list rows not found (row, reason)
+            created_by TEXT,
+            created_at TEXT NOT NULL
+        );
+        -- Every ranked camera of a run: the chosen ones and the candidates that can replace
+        -- them (the rest of the stratum in rank order, or the committee's reserve list).
+        CREATE TABLE selection (
+            run_id INTEGER NOT NULL REFERENCES selection_runs(id),
+            camera_id TEXT NOT NULL,
+            stratum TEXT NOT NULL,                 -- JSON list of the stratum's values
+            rank INTEGER NOT NULL,                 -- 1-based, within the stratum (sample) or list
+            hash TEXT,                             -- sample: sha256(seed || camera_id), hex
+            status TEXT NOT NULL CHECK (status IN ('selected', 'candidate', 'replaced')),
+            reserve INTEGER NOT NULL DEFAULT 0,    -- list: came from the reserve list
+            replaces TEXT,                         -- the camera this one took the place of
+            replaced_by TEXT,                      -- the camera that took this one's place
+            PRIMARY KEY (run_id, camera_id)
+        );
+        CREATE INDEX selection_stratum ON selection (run_id, stratum, status, rank);
+        -- A surveyor's "cannot survey" and the supervisor's decision; kept whatever happens.
+        CREATE TABLE replacements (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES selection_runs(id),
+            camera_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL CHECK (state IN ('requested', 'confirmed', 'rejected')),
+            requested_by TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            decided_by TEXT,
+            decided_at TEXT,
+            decision_note TEXT NOT NULL DEFAULT '',
+            replacement_camera_id TEXT
+        );
+        CREATE INDEX replacements_state ON replacements (state, run_id);
+        CREATE UNIQUE INDEX replacements_one_open ON replacements (run_id, camera_id)
+            WHERE state = 'requested';
+        -- Which surveyor goes to which camera (one surveyor per camera).
+        CREATE TABLE assignments (
+            camera_id TEXT PRIMARY KEY,
+            user_name TEXT NOT NULL,
+            how TEXT NOT NULL CHECK (how IN ('amphoe', 'hand', 'replacement')),
+            assigned_by TEXT,
+            assigned_at TEXT NOT NULL
+        );
+        CREATE INDEX assignments_user ON assignments (user_name);
+        """
+    )

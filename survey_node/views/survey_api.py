@@ -34,11 +34,18 @@ def list_worklist():
     if state and state not in worklist.SURVEY_STATES:
         raise BadInput("state %(state)r is not one of %(known)s", state=state,
                        known=", ".join(worklist.SURVEY_STATES))
+    show = args.get("show", "")
+    if show and show not in worklist.SHOWS:
+        raise BadInput("show %(show)r is not one of %(known)s", show=show,
+                       known=", ".join(worklist.SHOWS))
+    show = show or ("mine" if g.user["role"] == "surveyor" else "selected")
+    scope_sql, scope_params = worklist.scope_for(get_db(), show, g.user["name"])
     result = worklist.list_worklist(
-        get_db(), lat=lat, lon=lon,
+        get_db(), lat=lat, lon=lon, scope_sql=scope_sql, scope_params=scope_params,
         limit=_int(args, "limit", 50, 1, 200), offset=_int(args, "offset", 0, 0, 10**7),
         amphoe=args.get("amphoe", "")[:10], search=args.get("q", "")[:100], state=state,
     )
+    result["show"] = show
     return jsonify(result)
 
 

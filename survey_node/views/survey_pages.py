@@ -18,7 +18,9 @@ bp = Blueprint("survey_pages", __name__)
 
 @bp.get("/worklist")
 def worklist():
+    default_show = "mine" if g.user["role"] == "surveyor" else "selected"
     return render_template("survey/worklist.html", amphoes=camera_db.rows_amphoes(get_db()),
+                           default_show=default_show,
                            has_basemap=MBTiles.find(get_config().data_dir) is not None)
 
 

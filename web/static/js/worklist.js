@@ -133,7 +133,12 @@
       load();
     }
   }));
-  form.addEventListener("change", () => { state.offset = 0; load(); });
+  form.addEventListener("change", () => {
+    form.querySelectorAll(".show-toggle label").forEach((l) =>
+      l.classList.toggle("active", l.querySelector("input").checked));
+    state.offset = 0;
+    load();
+  });
   let typing;
   form.q.addEventListener("input", () => {
     clearTimeout(typing);
