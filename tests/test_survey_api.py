@@ -40,24 +40,24 @@ def test_openapi_documents_every_api_route(app, client, auth):
 def test_worklist_is_nearest_first_and_exact(client, auth, province):
     auth.login("surveyor")
     here = (13.6, 100.7)
-    page = client.get(f"/api/v1/worklist?lat={here[0]}&lon={here[1]}&limit=20").json
+    page = client.get(f"/api/v1/worklist?show=all&lat={here[0]}&lon={here[1]}&limit=20").json
     got = [i["camera_id"] for i in page["items"]]
     brute = sorted((c for c in province if "registered_lat" in c),
                    key=lambda c: distance_m(*here, c["registered_lat"], c["registered_lon"]))
     assert got == [c["camera_id"] for c in brute[:20]]
     assert page["items"][0]["direction_th"] and page["total"] == 403
     # The last page ends with the cameras that have no registered position.
-    tail = client.get(f"/api/v1/worklist?lat={here[0]}&lon={here[1]}&limit=10&offset=395").json
+    tail = client.get(f"/api/v1/worklist?show=all&lat={here[0]}&lon={here[1]}&limit=10&offset=395").json
     assert [i["camera_id"] for i in tail["items"]][-3:] == ["N0", "N1", "N2"]
     assert len(tail["items"]) == 8
 
 
 def test_worklist_filters_and_bad_input(client, auth, province):
     auth.login("surveyor")
-    only = client.get("/api/v1/worklist?lat=13.6&lon=100.6&amphoe=1103&limit=200").json
+    only = client.get("/api/v1/worklist?show=all&lat=13.6&lon=100.6&amphoe=1103&limit=200").json
     assert only["total"] == 200 and all(i["amphoe_code"] == "1103" for i in only["items"])
-    assert client.get("/api/v1/worklist?lat=13.6").status_code == 400
-    bad = client.get("/api/v1/worklist?lat=north&lon=1")
+    assert client.get("/api/v1/worklist?show=all&lat=13.6").status_code == 400
+    bad = client.get("/api/v1/worklist?show=all&lat=north&lon=1")
     assert bad.status_code == 400 and "lat" in bad.json["message"]
 
 
@@ -79,7 +79,7 @@ def test_survey_flow_over_the_api(client, auth, province, config, db):
     assert r.json["notes"] == "เลนส์ร้าว" and r.json["missing"] == []
     done = client.post(f"/api/v1/surveys/{sid}/complete").json
     assert done["state"] == "complete"
-    listed = client.get("/api/v1/worklist?state=complete").json
+    listed = client.get("/api/v1/worklist?show=all&state=complete").json
     assert [i["camera_id"] for i in listed["items"]] == ["C0001"]
 
 
@@ -108,3 +108,16 @@ def test_new_camera_report(client, auth):
     assert r.json["new_camera"]["site_name"] == "หน้าตลาดใหม่"
     assert client.post("/api/v1/new-cameras", json={}).status_code == 400
     assert client.post("/api/v1/new-cameras", data="not json").status_code == 400
+
+
+def test_a_surveyor_sees_only_their_assignments_by_default(client, auth, province, db):
+    from survey_node.db import selection as sel_db
+
+    with transaction(db):
+        sel_db.upsert_assignments(db, ["C0005", "C0007"], user_name="surveyor", how="hand",
+                                  actor="admin")
+    auth.login("surveyor")
+    mine = client.get("/api/v1/worklist?lat=13.6&lon=100.6").json
+    assert mine["show"] == "mine"
+    assert sorted(i["camera_id"] for i in mine["items"]) == ["C0005", "C0007"]
+    assert client.get("/api/v1/worklist?show=everything").status_code == 400
