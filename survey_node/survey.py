@@ -191,8 +191,12 @@ def complete(db: Database, config: Config, survey_id: str, *, user: dict) -> dic
         missing = missing_for_completion(db, config, survey)
         if missing:
             raise BadInput("Not complete yet: %(missing)s", missing=missing)
+        # A survey sent back (rejected / re-survey) goes back into the review queue; the
+        # decision itself stays in the reviews table and the audit log.
+        cleared = {"review_state": None, "review_reason": None} \
+            if survey["review_state"] in ("rejected", "resurvey") else {}
         survey_db.update_survey(db, survey_id, state="complete", completed_at=now_iso(),
-                                locked_by=None, locked_at=None)
+                                locked_by=None, locked_at=None, **cleared)
         audit(db, actor=user["name"], action="survey.complete", entity="survey",
               entity_id=survey_id, detail={"revision": survey["revision"]})
     return get(db, survey_id)

@@ -263,3 +263,27 @@ def m0200_selection(db: Database) -> None:
         CREATE INDEX assignments_user ON assignments (user_name);
         """
     )
+
+
+@migrations()
+def m0700_reviews(db: Database) -> None:
+    db.executescript(
+        """
+        -- Every supervisor decision on a survey revision, kept whatever happens after; the
+        -- survey row holds only the latest (review_state, review_reason).
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            survey_id TEXT NOT NULL REFERENCES surveys(id),
+            camera_id TEXT,
+            revision INTEGER NOT NULL,             -- the revision that was reviewed
+            decision TEXT NOT NULL CHECK (decision IN ('approved', 'rejected', 'resurvey')),
+            reason TEXT NOT NULL DEFAULT '',       -- the reason or the re-survey instructions
+            flags TEXT NOT NULL DEFAULT '[]',      -- JSON list: camera_moved, stream_dead, ...
+            reviewer TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'node',   -- node, or registry (pulled by sync)
+            decided_at TEXT NOT NULL
+        );
+        CREATE INDEX reviews_survey ON reviews (survey_id, id);
+        CREATE INDEX surveys_review ON surveys (review_state, state);
+        """
+    )

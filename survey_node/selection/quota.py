@@ -25,12 +25,18 @@ LEVELS = {
 
 
 def surveyed_and_approved(db: Database) -> dict[str, tuple[bool, bool]]:
-    """Per camera_id: (has a completed survey, its survey is approved).
+    """Per camera_id: (its latest survey is completed, that survey is approved).
 
-    The surveys and reviews tables arrive with the survey and review issues; until then no
-    camera is surveyed or approved, and this returns no entries. Those issues fill it in.
+    A survey sent back for re-survey or rejected is a draft again, so it counts as neither
+    until the surveyor completes it anew.
     """
-    return {}
+    from ..db import reviews as review_db
+
+    out = {}
+    for s in review_db.rows_latest_surveys(db):
+        approved = s["review_state"] == "approved"
+        out[s["camera_id"]] = (approved or s["state"] in ("complete", "synced"), approved)
+    return out
 
 
 def compute_quota(db: Database, *, level: str = "amphoe", default_fraction: float = 0.2) -> dict:
