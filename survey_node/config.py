@@ -93,6 +93,12 @@ class SelectionSection:
 
 
 @dataclass
+class ExportsSection:
+    chromium: str = setting("chromium", "Chromium used to print PDF evidence sheets (a command name or a path).")
+    pdf_timeout_s: int = setting(60, "Printing a PDF is stopped after this many seconds (plus 2 s per sheet).")
+
+
+@dataclass
 class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
@@ -101,6 +107,7 @@ class Config:
     demo: DemoSection = field(default_factory=DemoSection)
     hotspot: HotspotSection = field(default_factory=HotspotSection)
     selection: SelectionSection = field(default_factory=SelectionSection)
+    exports: ExportsSection = field(default_factory=ExportsSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 

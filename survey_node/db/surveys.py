@@ -114,7 +114,8 @@ def survey_states_for(db: Database, camera_ids: list[str]) -> dict[str, dict]:
     marks = ", ".join("?" * len(camera_ids))
     found = rows(
         db,
-        "SELECT camera_id, id, state, review_state, revision, locked_by, surveyor, stream_verdict"
+        "SELECT camera_id, id, state, review_state, review_reason, revision, locked_by, surveyor,"
+        " stream_verdict"
         f" FROM surveys WHERE camera_id IN ({marks}) ORDER BY created_at, rowid",
         camera_ids,
     )

@@ -79,6 +79,11 @@
     const stateKey = survey.review_state || survey.state;
     badge.textContent = t(stateKey);
     badge.className = `badge badge-${stateKey}`;
+    // A supervisor sent it back: their reason stays on top until the survey is completed again.
+    const note = $("review-note");
+    const sentBack = ["resurvey", "rejected"].includes(survey.review_state) && survey.review_reason;
+    note.hidden = !sentBack;
+    note.textContent = sentBack ? t(`review_${survey.review_state}`, { reason: survey.review_reason }) : "";
     // Position
     const result = $("position-result");
     if (survey.lat != null) {

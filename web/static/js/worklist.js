@@ -77,7 +77,11 @@
             badge, el("span", { class: "distance" }, where)),
           el("div", { class: "camera-meta" },
             el("span", { class: "tag" }, item.camera_id), el("span", {}, item.agency || ""),
-            el("span", {}, [item.tambon_name, item.amphoe_name].filter(Boolean).join(" · "))))));
+            el("span", {}, [item.tambon_name, item.amphoe_name].filter(Boolean).join(" · "))),
+          ...(item.survey && item.survey.review_reason && ["resurvey", "rejected"].includes(item.survey.review_state)
+            ? [el("p", { class: "review-note", "data-testid": "worklist-review-note" },
+                  t(`review_${item.survey.review_state}`, { reason: item.survey.review_reason }))]
+            : []))));
     }
     document.getElementById("prev").disabled = state.offset === 0;
     document.getElementById("next").disabled = state.offset + PAGE >= state.total;

@@ -1,0 +1,48 @@
+"""The supervisor's dashboard: progress against the quota, streams, failures, surveys per day.
+
+Counts come from each camera's latest survey (a camera surveyed twice counts once); the
+days are Bangkok days of each completion (a survey completed again after a re-survey
+counts on both days, as work done).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlite_utils import Database
+
+from .config import Config
+from .db import reviews as review_db
+from .selection import quota as quota_mod
+from .thaidate import BANGKOK, to_bangkok
+
+DAYS = 30
+
+
+def compute(db: Database, config: Config, *, today: dt.date | None = None) -> dict:
+    fraction = config.selection.target_fraction
+    latest = [s for s in review_db.rows_latest_surveys(db)
+              if s["state"] in ("complete", "synced") or s["review_state"] == "approved"]
+    verdicts = Counter(s["stream_verdict"] for s in latest if s["stream_verdict"])
+    checked = sum(verdicts.values())
+    failures = sorted(((v, n) for v, n in verdicts.items() if v != "ok"),
+                      key=lambda vn: (-vn[1], vn[0]))
+    return {
+        "amphoe": quota_mod.compute_quota(db, level="amphoe", default_fraction=fraction),
+        "agency": quota_mod.compute_quota(db, level="agency", default_fraction=fraction),
+        "checked": checked,
+        "working": verdicts.get("ok", 0),
+        "working_share": verdicts.get("ok", 0) / checked if checked else None,
+        "failures": failures,
+        "per_day": per_day(review_db.rows_completion_times(db), today=today),
+        "review_states": Counter(s["review_state"] or "pending" for s in latest),
+    }
+
+
+def per_day(times: list[str], *, today: dt.date | None = None, days: int = DAYS) -> list[tuple[dt.date, int]]:
+    """Completions per Bangkok day over the last `days` days (zeros included), oldest first."""
+    counts = Counter(to_bangkok(t).date() for t in times if t)
+    end = today or dt.datetime.now(BANGKOK).date()
+    return [(end - dt.timedelta(days=i), counts.get(end - dt.timedelta(days=i), 0))
+            for i in range(days - 1, -1, -1)]

@@ -1,0 +1,338 @@
+"""The files a province hands in: XLSX, CSV, GeoJSON, KML, the evidence zip (and, through
+:mod:`survey_node.sheets`, the PDF evidence sheets).
+
+Each export is the cameras of one scope (the survey set, the surveyed or the approved
+cameras, or all) with their latest survey. Column headers are Thai, in the column order of
+the registry import, followed by the survey results; they are a file format the ministry
+reads, so they are fixed Thai text rather than UI strings. Dates are Buddhist Era. Every
+file is written to a temporary name and renamed, so a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable, Iterator
+from xml.etree import ElementTree as ET
+
+from sqlite_utils import Database
+
+from .config import Config
+from .db import exports as export_db
+from .errors import BadInput
+from .evidence import EvidenceStore
+from .selection import active_run
+from .selection import quota as quota_mod
+from .thaidate import format_date
+
+FORMATS = ("xlsx", "csv", "geojson", "kml", "evidence-zip", "pdf")
+SCOPES = tuple(export_db.SCOPES)
+
+SURVEY_STATE_TH = {None: "ยังไม่สำรวจ", "draft": "กำลังสำรวจ", "complete": "สำรวจแล้ว",
+                   "synced": "ส่งทะเบียนกลางแล้ว"}
+REVIEW_STATE_TH = {None: "รอตรวจ", "approved": "อนุมัติ", "rejected": "ไม่อนุมัติ",
+                   "resurvey": "ให้สำรวจใหม่"}
+ANSWER_TH = {"yes": "ใช่", "no": "ไม่ใช่", "unknown": "ไม่แน่ใจ"}
+
+
+def _date(value) -> str:
+    return format_date(value, "th", with_time=True) if value else ""
+
+
+def _round(value, places=1):
+    return None if value is None else round(value, places)
+
+
+def _review_text(r: dict) -> str:
+    if not r["survey_id"]:
+        return ""
+    return REVIEW_STATE_TH.get(r["review_state"], r["review_state"] or "")
+
+
+def _resolution(r: dict) -> str:
+    return f"{r['check_width']}x{r['check_height']}" if r.get("check_width") else ""
+
+
+# (key, Thai header, value). The first block is the registry import's columns, in its order.
+COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
+    ("camera_id", "รหัสกล้อง", lambda r: r["camera_id"]),
+    ("site_name", "ชื่อจุดติดตั้ง", lambda r: r["site_name"]),
+    ("place_name", "ชื่อสถานที่", lambda r: r["place_name"]),
+    ("place_type", "ประเภทสถานที่", lambda r: r["place_type"]),
+    ("agency", "หน่วยงาน", lambda r: r["agency"]),
+    ("province", "จังหวัด", lambda r: r["province_name"]),
+    ("amphoe", "อำเภอ", lambda r: r["amphoe_name"]),
+    ("tambon", "ตำบล", lambda r: r["tambon_name"]),
+    ("registered_lat", "ละติจูด", lambda r: r["registered_lat"]),
+    ("registered_lon", "ลองจิจูด", lambda r: r["registered_lon"]),
+    ("brand", "ยี่ห้อ", lambda r: r["brand"]),
+    ("model", "รุ่น", lambda r: r["model"]),
+    ("resolution", "ความละเอียด", lambda r: r["resolution"]),
+    ("registry_status", "สถานะกล้อง", lambda r: r["registry_status"]),
+    # survey results
+    ("selected", "อยู่ในชุดสำรวจร้อยละ 20", lambda r: "ใช่" if r["selected"] else "ไม่ใช่"),
+    ("survey_state", "สถานะการสำรวจ", lambda r: SURVEY_STATE_TH.get(r["survey_state"], r["survey_state"])),
+    ("review_state", "ผลการตรวจสอบ", _review_text),
+    ("review_reason", "เหตุผลของผู้ตรวจ", lambda r: r["review_reason"] or ""),
+    ("surveyed_lat", "ละติจูดที่สำรวจ", lambda r: _round(r["lat"], 7)),
+    ("surveyed_lon", "ลองจิจูดที่สำรวจ", lambda r: _round(r["lon"], 7)),
+    ("accuracy_m", "ความคลาดเคลื่อน GPS (ม.)", lambda r: _round(r["eph"])),
+    ("distance_m", "ระยะห่างจากพิกัดในทะเบียน (ม.)", lambda r: _round(r["distance_m"])),
+    ("position_source", "ที่มาของพิกัด", lambda r: r["position_source"] or ""),
+    ("sats_used", "จำนวนดาวเทียม", lambda r: r["sats_used"]),
+    ("stream_verdict", "ผลตรวจสัญญาณภาพ", lambda r: r["stream_verdict"] or ""),
+    ("stream_resolution", "ความละเอียดที่วัดได้", _resolution),
+    ("stream_fps", "อัตราเฟรม (fps)", lambda r: _round(r.get("check_fps"))),
+    ("stream_connect_ms", "เวลาเชื่อมต่อ (มิลลิวินาที)", lambda r: r.get("check_connect_ms")),
+    ("stream_luma", "ความสว่างของภาพ", lambda r: _round(r.get("check_luma"))),
+    ("photos", "จำนวนภาพถ่าย", lambda r: r["photos"] if r["survey_id"] else None),
+    ("surveyor", "ผู้สำรวจ", lambda r: r["surveyor"] or ""),
+    ("surveyed_at", "วันที่สำรวจ (พ.ศ.)", lambda r: _date(r["completed_at"])),
+    ("reviewer", "ผู้ตรวจสอบ", lambda r: r["reviewer"] or ""),
+    ("reviewed_at", "วันที่ตรวจสอบ (พ.ศ.)", lambda r: _date(r["reviewed_at"])),
+    ("exists", "พบกล้อง", lambda r: ANSWER_TH.get(r["checklist"].get("exists"), "")),
+    ("working", "กล้องใช้งานได้", lambda r: ANSWER_TH.get(r["checklist"].get("working"), "")),
+    ("notes", "หมายเหตุ", lambda r: r["notes"] or ""),
+]
+HEADERS = [c[1] for c in COLUMNS]
+QUOTA_HEADERS = ["รหัส", "ชื่อ", "กล้องในทะเบียน", "เป้าหมาย", "คัดเลือก", "สำรวจแล้ว", "อนุมัติแล้ว",
+                 "ร้อยละที่คัดเลือก", "ขาดจากเป้าหมาย", "ต้องอนุมัติอีก"]
+
+
+def records(db: Database, *, scope: str = "selected", amphoe: str = "", agency: str = "") -> list[dict]:
+    if scope not in export_db.SCOPES:
+        raise BadInput("Export scope %(scope)r is not one of %(known)s", scope=scope,
+                       known=", ".join(SCOPES))
+    run = active_run(db)
+    return list(export_db.iter_export_rows(db, scope=scope, run_id=run["id"] if run else None,
+                                           amphoe=amphoe.strip(), agency=agency.strip()))
+
+
+def export(db: Database, config: Config, fmt: str, out: str | os.PathLike, *,
+           scope: str = "selected", amphoe: str = "", agency: str = "") -> int:
+    """Write one export file; returns how many cameras it holds."""
+    if fmt not in FORMATS:
+        raise BadInput("Unknown export format %(format)s (known: %(known)s)", format=fmt,
+                       known=", ".join(FORMATS))
+    found = records(db, scope=scope, amphoe=amphoe, agency=agency)
+    if fmt == "pdf":
+        from . import sheets
+
+        with _atomic(out) as tmp:
+            sheets.write_pdf(db, config, [r["survey_id"] for r in found if r["survey_id"]],
+                             tmp, title_scope=amphoe)
+        return sum(1 for r in found if r["survey_id"])
+    with _atomic(out) as tmp:
+        if fmt == "xlsx":
+            write_xlsx(tmp, found, quota_tables(db, config))
+        elif fmt == "csv":
+            write_csv(tmp, found)
+        elif fmt == "geojson":
+            write_geojson(tmp, found)
+        elif fmt == "kml":
+            write_kml(tmp, found)
+        else:
+            write_evidence_zip(tmp, found, db, EvidenceStore(config.evidence_dir))
+    return len(found)
+
+
+def rows_as_lists(found: list[dict]) -> Iterator[list]:
+    for r in found:
+        yield [get(r) for _key, _header, get in COLUMNS]
+
+
+def quota_tables(db: Database, config: Config) -> dict[str, dict]:
+    return {level: quota_mod.compute_quota(db, level=level,
+                                           default_fraction=config.selection.target_fraction)
+            for level in ("amphoe", "agency")}
+
+
+# -- writers ---------------------------------------------------------------------------
+
+
+def write_xlsx(path: Path, found: list[dict], quotas: dict[str, dict]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=False)
+    sheet = wb.active
+    sheet.title = "กล้อง"
+    sheet.append(HEADERS)
+    for values in rows_as_lists(found):
+        sheet.append(values)
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE6F5")
+    for cell in sheet[1]:
+        cell.font, cell.fill = bold, fill
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for index, header in enumerate(HEADERS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(header) + 4))
+    sheet.freeze_panes = "B2"
+    sheet.auto_filter.ref = sheet.dimensions
+
+    summary = wb.create_sheet("สรุปตามเป้าหมาย")
+    titles = {"amphoe": "ตามอำเภอ", "agency": "ตามหน่วยงาน"}
+    for level, result in quotas.items():
+        fraction = f"{result['fraction'] * 100:g}"
+        summary.append([f"ความคืบหน้าเทียบเป้าหมายร้อยละ {fraction} {titles[level]}"])
+        summary.cell(row=summary.max_row, column=1).font = bold
+        summary.append(QUOTA_HEADERS)
+        for cell in summary[summary.max_row]:
+            cell.font, cell.fill = bold, fill
+        for r in result["rows"]:
+            summary.append(_quota_row(r))
+        total = _quota_row({**result["totals"], "code": "", "name": "รวม"})
+        summary.append(total)
+        for cell in summary[summary.max_row]:
+            cell.font = bold
+        summary.append([])
+    for index in range(1, len(QUOTA_HEADERS) + 1):
+        summary.column_dimensions[get_column_letter(index)].width = 18 if index != 2 else 36
+    wb.save(path)
+
+
+def _quota_row(r: dict) -> list:
+    return [r["code"], r["name"], r["registered"], r["target"], r["selected"], r["surveyed"],
+            r["approved"], round(r["selected_share"] * 100, 1), r["shortfall"], r["to_approve"]]
+
+
+def write_csv(path: Path, found: list[dict]) -> None:
+    # UTF-8 with a BOM: Excel on Thai Windows otherwise reads it as cp874 and garbles it.
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADERS)
+        writer.writerows(rows_as_lists(found))
+
+
+def write_geojson(path: Path, found: list[dict]) -> None:
+    """Point per camera: the surveyed position when there is one, else the registered one."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write('{"type": "FeatureCollection", "features": [\n')
+        for index, r in enumerate(found):
+            lat, lon = _position(r)
+            props = {key: get(r) for key, _header, get in COLUMNS}
+            props["position"] = "surveyed" if r["lat"] is not None else "registered"
+            feature = {"type": "Feature", "id": r["camera_id"],
+                       "geometry": None if lat is None else {"type": "Point",
+                                                             "coordinates": [lon, lat]},
+                       "properties": props}
+            fh.write((",\n" if index else "") + json.dumps(feature, ensure_ascii=False))
+        fh.write("\n]}\n")
+
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+KML_STYLES = {"approved": "ff20a020", "pending": "ff00a5ff", "resurvey": "ff2020d0",
+              "rejected": "ff2020d0", "todo": "ffa0a0a0"}
+
+
+def write_kml(path: Path, found: list[dict]) -> None:
+    """A placemark per camera (for Google Earth), coloured by review state, with key facts."""
+    ET.register_namespace("", KML_NS)
+    kml = ET.Element(f"{{{KML_NS}}}kml")
+    doc = ET.SubElement(kml, "Document")
+    ET.SubElement(doc, "name").text = "กล้องวงจรปิด ร้อยละ 20"
+    for style, colour in KML_STYLES.items():
+        st = ET.SubElement(doc, "Style", id=style)
+        icon = ET.SubElement(st, "IconStyle")
+        ET.SubElement(icon, "color").text = colour
+    for r in found:
+        lat, lon = _position(r)
+        if lat is None:
+            continue
+        mark = ET.SubElement(doc, "Placemark", id=_safe(r["camera_id"]))
+        ET.SubElement(mark, "name").text = f"{r['camera_id']} {r['site_name']}".strip()
+        facts = [(h, get(r)) for key, h, get in COLUMNS
+                 if key in ("agency", "amphoe", "survey_state", "review_state", "distance_m",
+                            "accuracy_m", "stream_verdict", "photos", "surveyor", "surveyed_at")]
+        ET.SubElement(mark, "description").text = "\n".join(
+            f"{h}: {v}" for h, v in facts if v not in (None, ""))
+        ET.SubElement(mark, "styleUrl").text = "#" + _kml_style(r)
+        data = ET.SubElement(mark, "ExtendedData")
+        for key, header, get in COLUMNS:
+            value = get(r)
+            if value in (None, ""):
+                continue
+            item = ET.SubElement(data, "Data", name=key)
+            ET.SubElement(item, "displayName").text = header
+            ET.SubElement(item, "value").text = str(value)
+        point = ET.SubElement(mark, "Point")
+        ET.SubElement(point, "coordinates").text = f"{lon:.7f},{lat:.7f},0"
+    ET.ElementTree(kml).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _kml_style(r: dict) -> str:
+    if not r["survey_id"]:
+        return "todo"
+    return r["review_state"] or "pending"
+
+
+def write_evidence_zip(path: Path, found: list[dict], db: Database, store: EvidenceStore) -> None:
+    """Photos and snapshots named <camera id>/<camera id>_<role>_<n>.jpg, with manifests.
+
+    SHA256SUMS checks with `sha256sum -c`; manifest.json says which camera, survey and
+    role each file is. Every file is hashed again as it goes in: a damaged one is left out
+    and listed under "missing", never shipped under a hash it does not have.
+    """
+    manifest, missing, sums = [], [], []
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for r in found:
+            if not r["survey_id"]:
+                continue
+            counts: dict[str, int] = {}
+            for ev in export_db.rows_export_evidence(db, r["survey_id"]):
+                counts[ev["role"]] = counts.get(ev["role"], 0) + 1
+                ext = {"image/png": "png", "image/webp": "webp"}.get(ev["mime"], "jpg")
+                cam = _safe(r["camera_id"])
+                name = f"{cam}/{cam}_{_safe(ev['role'])}_{counts[ev['role']]}.{ext}"
+                try:
+                    data = store.read_bytes(ev["sha256"])
+                except Exception:  # noqa: BLE001 - any unreadable file is reported, not fatal
+                    data = None
+                if data is None or hashlib.sha256(data).hexdigest() != ev["sha256"]:
+                    missing.append({"camera_id": r["camera_id"], "sha256": ev["sha256"],
+                                    "role": ev["role"]})
+                    continue
+                zf.writestr(name, data)
+                sums.append(f"{ev['sha256']}  {name}")
+                manifest.append({"file": name, "sha256": ev["sha256"], "bytes": len(data),
+                                 "camera_id": r["camera_id"], "survey_id": r["survey_id"],
+                                 "revision": r["revision"], "role": ev["role"],
+                                 "kind": ev["kind"], "taken_at": ev["taken_at"]})
+        zf.writestr("SHA256SUMS", "\n".join(sums) + ("\n" if sums else ""))
+        zf.writestr("manifest.json", json.dumps({"files": manifest, "missing": missing},
+                                                ensure_ascii=False, indent=1))
+
+
+def _position(r: dict) -> tuple[float | None, float | None]:
+    if r["lat"] is not None:
+        return r["lat"], r["lon"]
+    return r["registered_lat"], r["registered_lon"]
+
+
+def _safe(text: str) -> str:
+    """A camera id or role as a file name part (ids come from a spreadsheet)."""
+    return re.sub(r"[^0-9A-Za-z\u0E00-\u0E7F._-]+", "_", str(text)).strip("._") or "_"
+
+
+@contextlib.contextmanager
+def _atomic(out: str | os.PathLike):
+    target = Path(out)
+    if target.is_dir():
+        raise BadInput("%(path)s is a folder: give a file name", path=str(target))
+    if not target.parent.exists():
+        raise BadInput("Folder %(path)s does not exist", path=str(target.parent))
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
