@@ -1,0 +1,121 @@
+"""Export round trips through the CLI: XLSX, CSV, GeoJSON, KML, evidence zip, PDF."""
+
+import csv
+import hashlib
+import io
+import json
+import re
+import subprocess
+import unicodedata
+import zipfile
+from xml.etree import ElementTree as ET
+
+import openpyxl
+import pytest
+
+from survey_node import review
+from survey_node.exports import HEADERS
+
+from .conftest import require_system
+from .review_fixtures import SUPERVISOR, complete_survey, seed_cameras, select_all
+
+
+@pytest.fixture
+def handed_in(db, config, data_dir):
+    ids = seed_cameras(db)
+    select_all(db)
+    a = complete_survey(db, config, ids[0], offset=0.001, colour=(10, 200, 10))
+    b = complete_survey(db, config, ids[3], verdict="timeout")
+    review.decide(db, a["id"], user=SUPERVISOR, decision="approved", flags=["camera_moved"])
+    return {"ids": ids, "approved": a, "pending": b, "data_dir": data_dir}
+
+
+def _export(cli, data_dir, fmt, out, *extra):
+    result = cli("export", "--data-dir", data_dir, "--format", fmt, "--out", out, *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_xlsx_has_thai_headers_cameras_and_the_quota(cli, handed_in, tmp_path):
+    out = tmp_path / "cctv.xlsx"
+    _export(cli, handed_in["data_dir"], "xlsx", out)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["กล้อง", "สรุปตามเป้าหมาย"]
+    rows = list(wb["กล้อง"].iter_rows(values_only=True))
+    assert list(rows[0]) == HEADERS and rows[0][:4] == ("รหัสกล้อง", "ชื่อจุดติดตั้ง", "ชื่อสถานที่", "ประเภทสถานที่")
+    assert len(rows) == 6  # the whole survey set
+    by_id = {r[0]: dict(zip(HEADERS, r)) for r in rows[1:]}
+    moved = by_id["NMA-001"]
+    assert moved["ผลการตรวจสอบ"] == "อนุมัติ" and moved["ผู้ตรวจสอบ"] == "supervisor"
+    assert 100 < moved["ระยะห่างจากพิกัดในทะเบียน (ม.)"] < 120
+    assert moved["จำนวนภาพถ่าย"] == 1
+    assert "256" in moved["วันที่สำรวจ (พ.ศ.)"]  # Buddhist Era year, 25xx
+    assert by_id["NMA-004"]["ผลตรวจสัญญาณภาพ"] == "timeout"
+    assert by_id["NMA-002"]["สถานะการสำรวจ"] == "ยังไม่สำรวจ"
+    quota = [r for r in wb["สรุปตามเป้าหมาย"].iter_rows(values_only=True) if r and r[0] == "3001"]
+    assert quota[0][4:7] == (2, 1, 1)  # selected, surveyed, approved
+
+
+def test_csv_has_a_bom_and_opens_as_utf8(cli, handed_in, tmp_path):
+    out = tmp_path / "cctv.csv"
+    _export(cli, handed_in["data_dir"], "csv", out, "--state", "surveyed")
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == HEADERS and sorted(r[0] for r in rows[1:]) == ["NMA-001", "NMA-004"]
+
+
+def test_geojson_and_kml_parse(cli, handed_in, tmp_path):
+    gj, kml = tmp_path / "c.geojson", tmp_path / "c.kml"
+    _export(cli, handed_in["data_dir"], "geojson", gj, "--state", "approved")
+    doc = json.loads(gj.read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 1
+    feature = doc["features"][0]
+    lon, lat = feature["geometry"]["coordinates"]
+    assert feature["properties"]["position"] == "surveyed" and abs(lat - 14.971) < 1e-6
+    assert feature["properties"]["review_state"] == "อนุมัติ"
+    _export(cli, handed_in["data_dir"], "kml", kml, "--amphoe", "เมืองนครราชสีมา")
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    marks = ET.parse(kml).getroot().findall(".//k:Placemark", ns)
+    assert [m.find("k:name", ns).text for m in marks] == ["NMA-001 แยกหัวทะเล", "NMA-002 หน้าโรงเรียนสุรนารี"]
+    assert marks[0].find("k:styleUrl", ns).text == "#approved"
+    assert marks[0].find("k:Point/k:coordinates", ns).text.startswith("102.1000000,14.9710000")
+
+
+def test_evidence_zip_names_files_and_hashes_them(cli, handed_in, tmp_path):
+    out = tmp_path / "evidence.zip"
+    _export(cli, handed_in["data_dir"], "evidence-zip", out, "--state", "surveyed")
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        assert {"NMA-001/NMA-001_camera_1.jpg", "NMA-004/NMA-004_camera_1.jpg"} <= names
+        sums = dict(line.split("  ")[::-1] for line in zf.read("SHA256SUMS").decode().splitlines())
+        for name, sha in sums.items():
+            assert hashlib.sha256(zf.read(name)).hexdigest() == sha
+        manifest = json.loads(zf.read("manifest.json"))
+        assert {f["camera_id"] for f in manifest["files"]} == {"NMA-001", "NMA-004"}
+        assert manifest["missing"] == []
+
+
+def test_pdf_sheets_have_thai_text_that_extracts(cli, handed_in, tmp_path):
+    require_system("chromium", "pdftotext")
+    out = tmp_path / "sheets.pdf"
+    _export(cli, handed_in["data_dir"], "pdf", out, "--state", "surveyed")
+    assert out.read_bytes().startswith(b"%PDF")
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, timeout=30).stdout
+    assert re.search(r"^Pages:\s+2$", info, re.M) and "(A4)" in info
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
+                          text=True, timeout=30).stdout
+    text = unicodedata.normalize("NFC", text)
+    for phrase in ("แยกหัวทะเล", "สี่แยกปากช่อง", "สถานีตำรวจภูธรเมืองนครราชสีมา", "กล้องอยู่บนเสาไฟ"):
+        assert phrase in text, phrase
+    assert "\f" in text  # one sheet per page
+
+
+def test_export_errors_are_one_line(cli, handed_in, tmp_path):
+    result = cli("export", "--data-dir", handed_in["data_dir"], "--format", "pdf",
+                 "--state", "approved", "--amphoe", "nowhere", "--out", tmp_path / "x.pdf")
+    assert result.exit_code == 2 and "No surveyed camera matches" in result.output
+    assert not (tmp_path / "x.pdf").exists()
+    result = cli("export", "--data-dir", handed_in["data_dir"], "--format", "csv",
+                 "--out", tmp_path / "missing" / "x.csv")
+    assert result.exit_code == 2 and "does not exist" in result.output
