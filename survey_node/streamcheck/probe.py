@@ -7,6 +7,8 @@ command line where `ps` would show its password) and reads JSON event lines on s
 group with SIGKILL at its hard deadline; the plan below finishes before it.
 
 Times are absolute CLOCK_MONOTONIC values, which parent and child share on Linux.
+connect_ms is how long the successful open took; first_frame_ms runs from the start of that
+open to the first decoded frame (process start-up shows only in the parent's elapsed_ms).
 """
 
 from __future__ import annotations
@@ -61,9 +63,7 @@ class Probe:
         self.ffprobe = request.get("ffprobe") or "ffprobe"
         self.jpeg_quality = int(request.get("jpeg_quality", 85))
         self.emit = emit
-
-    def ms_since_start(self) -> int:
-        return round((time.monotonic() - self.start) * 1000)
+        self.opened_at = self.start
 
     def run(self) -> dict:
         host = urlsplit(self.url).hostname or ""
@@ -101,7 +101,8 @@ class Probe:
         if not cap.isOpened():
             cap.release()
             return None, took
-        self.emit(event="opened", connect_ms=self.ms_since_start(),
+        self.opened_at = began
+        self.emit(event="opened", connect_ms=round(took * 1000),
                   codec=fourcc_name(cap.get(cv2.CAP_PROP_FOURCC)),
                   width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) or None,
                   height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) or None)
@@ -128,7 +129,8 @@ class Probe:
             return {"verdict": "no_frames", "error": "the stream opened but sent no picture"}
         first = time.monotonic()
         height, width = frame.shape[:2]
-        self.emit(event="first_frame", first_frame_ms=self.ms_since_start(), width=width,
+        self.emit(event="first_frame", first_frame_ms=round((first - self.opened_at) * 1000),
+                  width=width,
                   height=height)
         stats = FrameStats()
         stats.add(frame)
