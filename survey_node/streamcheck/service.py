@@ -119,7 +119,7 @@ def _run_job(config, job_id: str, camera_id: str, url: str, actor: str) -> None:
                           result={**result.public(), "check_id": check_id,
                                   "camera_id": camera_id})
     except SurveyNodeError as exc:
-        job_db.update_job(db, job_id, state="failed", error=exc.message)
+        job_db.update_job(db, job_id, state="failed", error=exc.line())
     except Exception:  # noqa: BLE001 - a job thread must leave its row in a final state
         log.exception("stream check job %s failed", job_id)
         job_db.update_job(db, job_id, state="failed", error="internal error")
