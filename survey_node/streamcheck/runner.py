@@ -26,6 +26,7 @@ RESULT_KEYS = ("verdict", "error", "connect_ms", "first_frame_ms", "codec", "wid
                "fps", "luma", "frozen_score", "blur_score", "snapshot_sha256", "url",
                "elapsed_ms")
 MAX_TIMEOUT_S = 300.0
+PROBE_COMMAND = (sys.executable, "-m", "survey_node.streamcheck.probe")
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _run_child(request: dict, deadline: float, on_event) -> tuple[list[dict], bo
     env = dict(os.environ, OPENCV_LOG_LEVEL="ERROR", OPENCV_FFMPEG_LOGLEVEL="-8",
                PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "survey_node.streamcheck.probe"],
+        list(PROBE_COMMAND),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         # FFmpeg's log may print the URL with its password: it is never kept.
         stderr=subprocess.DEVNULL, start_new_session=True, env=env, close_fds=True,
