@@ -59,8 +59,8 @@ def job(job_id):
             _maybe_reveal(result, result["check_id"])
     return jsonify(id=found["id"], kind=found["kind"], state=found["state"],
                    progress=found["progress"],
-                   message=gettext(found["message"]) if found["message"] else "",
-                   error=gettext(found["error"]) if found["error"] else None,
+                   message=_translate(found["message"]),
+                   error=_translate(found["error"]) or None,
                    result=result)
 
 
@@ -105,6 +105,11 @@ def _maybe_reveal(result: dict, check_id: int) -> None:
         raise Forbidden("Only an admin may see a stream's password")
     result["url_unmasked"] = check_db.get_stream_check_secret_url(
         get_db(), check_id, actor=g.user["name"])
+
+
+def _translate(message_id: str | None) -> str:
+    """A stored message id in the user's language (ids are marked where they are made)."""
+    return gettext(message_id) if message_id else ""
 
 
 def _may_see(found: dict) -> bool:
