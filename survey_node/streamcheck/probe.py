@@ -71,7 +71,7 @@ class Probe:
             socket.getaddrinfo(host, None)
         except (socket.gaierror, UnicodeError) as exc:
             return {"verdict": "dns", "error": f"host not found: {exc.strerror or exc}"}
-        import cv2  # imported here, after the quick failures, so they stay quick
+        import cv2
 
         cap, opened_in = self.open(cv2, fast=True)
         if cap is None:
@@ -176,7 +176,14 @@ def main() -> int:
         sys.stdout.write(json.dumps(event) + "\n")
         sys.stdout.flush()
 
-    request = json.loads(sys.stdin.readline())
+    # OpenCV is imported before the request arrives: a probe started ahead of time (the
+    # web server keeps one waiting) has it ready when the check begins.
+    import cv2  # noqa: F401
+
+    line = sys.stdin.readline()
+    if not line.strip():  # the parent went away before it needed this probe
+        return 0
+    request = json.loads(line)
     try:
         result = Probe(request, emit).run()
     except Exception as exc:  # noqa: BLE001 - reported to the parent as the check's error

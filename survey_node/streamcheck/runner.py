@@ -8,6 +8,7 @@ in the web server either.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
@@ -15,6 +16,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -62,10 +64,15 @@ def check_timeout(timeout_s: float | None, settings) -> float:
     return value
 
 
-def run_probe(url: str, settings, *, timeout_s: float | None = None,
-              on_event=None) -> ProbeResult:
+def run_probe(url: str, settings, *, timeout_s: float | None = None, on_event=None,
+              keep_warm: bool = False) -> ProbeResult:
     """One check of `url`, finished (verdict and all) within the timeout; never raises for
-    a bad URL or a bad stream: those are verdicts."""
+    a bad URL or a bad stream: those are verdicts.
+
+    With `keep_warm` (the web server), the check uses a probe process started earlier
+    (OpenCV already imported, ~0.2-0.3 s saved on the first frame) and starts the next
+    one when it is done. Each process still serves exactly one check.
+    """
     started = time.monotonic()
     masked = mask_url(url or "")
     try:
@@ -83,7 +90,11 @@ def run_probe(url: str, settings, *, timeout_s: float | None = None,
         "sample_s": settings.sample_seconds, "ffprobe": settings.ffprobe,
         "jpeg_quality": settings.jpeg_quality,
     }
-    events, killed = _run_child(request, deadline, on_event)
+    try:
+        events, killed = _run_child(_take_child(keep_warm), request, deadline, on_event)
+    finally:
+        if keep_warm:
+            _refill_standby()
     result = _assemble(events, killed, masked, settings)
     if result.error:
         result.error = mask_text(result.error, url)
@@ -91,15 +102,52 @@ def run_probe(url: str, settings, *, timeout_s: float | None = None,
     return result
 
 
-def _run_child(request: dict, deadline: float, on_event) -> tuple[list[dict], bool]:
+def _spawn() -> subprocess.Popen:
     env = dict(os.environ, OPENCV_LOG_LEVEL="ERROR", OPENCV_FFMPEG_LOGLEVEL="-8",
                PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         list(PROBE_COMMAND),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         # FFmpeg's log may print the URL with its password: it is never kept.
         stderr=subprocess.DEVNULL, start_new_session=True, env=env, close_fds=True,
     )
+
+
+_standby_lock = threading.Lock()
+_standby: subprocess.Popen | None = None
+
+
+def _take_child(keep_warm: bool) -> subprocess.Popen:
+    global _standby
+    if keep_warm:
+        with _standby_lock:
+            proc, _standby = _standby, None
+        if proc is not None:
+            if proc.poll() is None:
+                return proc
+            _kill_group(proc)
+            proc.stdout.close()
+    return _spawn()
+
+
+def _refill_standby() -> None:
+    global _standby
+    with _standby_lock:
+        if _standby is None or _standby.poll() is not None:
+            _standby = _spawn()
+
+
+@atexit.register
+def _stop_standby() -> None:
+    global _standby
+    with _standby_lock:
+        proc, _standby = _standby, None
+    if proc is not None:
+        _kill_group(proc)
+
+
+def _run_child(proc: subprocess.Popen, request: dict, deadline: float,
+               on_event) -> tuple[list[dict], bool]:
     events: list[dict] = []
     killed = False
     try:

@@ -44,7 +44,8 @@ def slots_for(config) -> Slots:
 
 def check_url(config, db, url: str, *, camera_id: str | None = None, job_id: str | None = None,
               actor: str | None = None, timeout_s: float | None = None, on_queued=None,
-              on_start=None, on_event=None) -> tuple[ProbeResult, int]:
+              on_start=None, on_event=None,
+              keep_warm: bool = False) -> tuple[ProbeResult, int]:
     """Run one check (waiting for a free slot first) and record it; returns (result, row id)."""
     try:
         validate_url(url)
@@ -54,7 +55,8 @@ def check_url(config, db, url: str, *, camera_id: str | None = None, job_id: str
         with slots_for(config).acquire(wait_s=config.streamcheck.queue_wait_s, on_wait=on_queued):
             if on_start:
                 on_start()
-            result = run_probe(url, config.streamcheck, timeout_s=timeout_s, on_event=on_event)
+            result = run_probe(url, config.streamcheck, timeout_s=timeout_s, on_event=on_event,
+                               keep_warm=keep_warm)
     if result.snapshot_jpeg:
         result.snapshot_sha256 = store_snapshot(config, db, result, actor=actor)
     masked = mask_url((url or "").strip())
@@ -114,7 +116,8 @@ def _run_job(config, job_id: str, camera_id: str, url: str, actor: str) -> None:
 
         result, check_id = check_url(config, db, url, camera_id=camera_id, job_id=job_id,
                                      actor=actor, on_queued=queued, on_start=started,
-                                     on_event=progress)
+                                     on_event=progress,
+                                     keep_warm=config.streamcheck.keep_warm)
         job_db.update_job(db, job_id, state="done", progress=1.0, message=MSG_DONE,
                           result={**result.public(), "check_id": check_id,
                                   "camera_id": camera_id})
