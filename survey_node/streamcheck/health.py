@@ -17,7 +17,8 @@ def streamcheck_tools(config) -> Check:
     if not ffprobe:
         return Check("streamcheck", "fail", f"{config.streamcheck.ffprobe} not found",
                      "Install ffmpeg (apt-get install ffmpeg): it explains failed stream checks.",
-                     "ติดตั้ง ffmpeg (apt-get install ffmpeg) เพื่อให้บอกสาเหตุเมื่อตรวจสตรีมไม่ผ่าน")
+                     "ติดตั้ง ffmpeg (apt-get install ffmpeg)"
+                     " เพื่อให้บอกสาเหตุเมื่อตรวจสตรีมไม่ผ่าน")
     try:
         done = subprocess.run([sys.executable, "-c", "import cv2; print(cv2.__version__)"],
                               capture_output=True, text=True, timeout=IMPORT_DEADLINE_S,

@@ -156,7 +156,8 @@ class Probe:
                     stats.add(frame)
                     last_frame, last_analysed = frame, now
             if now >= next_report:
-                self.emit(event="sampling", progress=round(min(1.0, (now - first) / self.sample_s), 2))
+                share = min(1.0, (now - first) / self.sample_s)
+                self.emit(event="sampling", progress=round(share, 2))
                 next_report = now + 0.5
         span = last_grab - first
         fps = round((grabbed - 1) / span, 2) if grabbed > 1 and span > 0 else None

@@ -20,7 +20,7 @@ from ..errors import BadInput, NotFound, SurveyNodeError
 from ..evidence import EvidenceStore
 from .runner import ProbeResult, run_probe
 from .slots import ChecksBusy, Slots
-from .urls import InvalidStreamUrl, mask_url, validate_url
+from .urls import MAX_URL_LENGTH, InvalidStreamUrl, mask_url, validate_url
 
 log = logging.getLogger(__name__)
 JOB_KIND = "stream_check"
@@ -59,11 +59,13 @@ def check_url(config, db, url: str, *, camera_id: str | None = None, job_id: str
                                keep_warm=keep_warm)
     if result.snapshot_jpeg:
         result.snapshot_sha256 = store_snapshot(config, db, result, actor=actor)
-    masked = mask_url((url or "").strip())
+    original = (url or "").strip()
+    masked = mask_url(original)[:MAX_URL_LENGTH + 100]  # an invalid URL may be any size
+    # The original is kept only when masking hid something, and only for a URL that was used.
+    secret = original if result.verdict != "invalid_url" and original != masked else None
     check_id = check_db.insert_stream_check(db, {
         **{k: v for k, v in vars(result).items() if k != "snapshot_jpeg"},
-        "camera_id": camera_id, "job_id": job_id, "url_masked": masked,
-        "url_secret": url.strip() if url and url.strip() != masked else None,
+        "camera_id": camera_id, "job_id": job_id, "url_masked": masked, "url_secret": secret,
         "transport": config.streamcheck.transport, "checked_by": actor,
     }, actor=actor)
     return result, check_id

@@ -30,8 +30,9 @@ def page(camera_id):
     if camera is None:
         raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
     checks = [_present(c) for c in check_db.rows_stream_checks(db, camera_id=camera_id)]
-    labels = {"connect_ms": gettext("Connect time"), "first_frame_ms": gettext("First picture after"),
-              "codec": gettext("Codec"), "width": gettext("Width"), "height": gettext("Height"),
+    labels = {"connect_ms": gettext("Connect time"),
+              "first_frame_ms": gettext("First picture after"), "codec": gettext("Codec"),
+              "width": gettext("Width"), "height": gettext("Height"),
               "fps": gettext("Frames per second"), "luma": gettext("Brightness (0-255)"),
               "frozen_score": gettext("Change between frames"),
               "blur_score": gettext("Sharpness")}
