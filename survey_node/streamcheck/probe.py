@@ -135,8 +135,9 @@ class Probe:
         stats = FrameStats()
         stats.add(frame)
         last_frame, last_analysed = frame, first
-        # Finish before the parent's deadline even if the last read blocks for its timeout.
-        end = min(first + self.sample_s, self.deadline - self.read_timeout - 0.3)
+        # Stop early enough that a last slow read still ends before the parent's deadline
+        # (a read stuck longer than that gets the probe killed: the parent says "frozen").
+        end = min(first + self.sample_s, self.deadline - min(self.read_timeout, 0.5) - 0.2)
         grabbed, last_grab, stalled = 1, first, False
         stall_after = self.read_timeout * 0.75
         next_report = first + 0.5
@@ -164,7 +165,9 @@ class Probe:
         ok, jpeg = cv2.imencode(".jpg", last_frame, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         return {
             "verdict": None,  # the parent decides, with the thresholds from the config
-            "error": f"the stream stalled after {grabbed} frame(s)" if stalled else None,
+            "error": (f"the stream stalled after {grabbed} frame(s)" if stalled
+                      else None if stats.frames > 1
+                      else "the deadline left no time to sample: motion not judged"),
             "stalled": stalled, "frames": grabbed, "fps": fps,
             "width": width, "height": height,
             "snapshot_jpeg": base64.b64encode(jpeg.tobytes()).decode("ascii") if ok else None,
