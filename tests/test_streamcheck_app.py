@@ -131,3 +131,14 @@ def wait_for(client, url, predicate, limit_s=30):
             return job
         time.sleep(0.1)
     raise AssertionError(f"job did not get there in {limit_s} s: {job}")
+
+
+def test_thresholds_come_from_the_config(cli, data_dir, mjpeg_server, fast_checks, monkeypatch):
+    # A province that calls anything darker than 200/255 "black" gets its verdict.
+    monkeypatch.setenv("SURVEY_NODE_STREAMCHECK__BLACK_LUMA", "200")
+    result = cli("check-stream", "--data-dir", data_dir, "--json", mjpeg_server.url("good"))
+    assert json.loads(result.output)["verdict"] == "black"
+    monkeypatch.setenv("SURVEY_NODE_STREAMCHECK__BLACK_LUMA", "16")
+    monkeypatch.setenv("SURVEY_NODE_STREAMCHECK__BLUR_THRESHOLD", "100000")
+    result = cli("check-stream", "--data-dir", data_dir, "--json", mjpeg_server.url("good"))
+    assert json.loads(result.output)["verdict"] == "blurred"
