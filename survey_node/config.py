@@ -99,6 +99,33 @@ class ExportsSection:
 
 
 @dataclass
+class StreamCheckSection:
+    timeout_s: float = setting(15.0, "Hard deadline of one stream check, in seconds; the probe"
+                               " process is killed (SIGKILL) past it.")
+    connect_timeout_s: float = setting(5.0, "Time allowed to connect to a stream, in seconds;"
+                                       " a camera silent for longer is `timeout`.")
+    read_timeout_s: float = setting(2.0, "Longest wait for one frame once connected, in seconds;"
+                                    " a longer gap counts as a stalled stream.")
+    sample_seconds: float = setting(3.0, "Sampling window after the first frame, in seconds"
+                                    " (frame rate and picture quality are measured over it).")
+    transport: str = setting("tcp", "RTSP transport: tcp (works through NAT and lossy WiFi) or"
+                             " udp.", ("tcp", "udp"))
+    keep_warm: bool = setting(True, "Keep one probe process started and waiting in the web"
+                              " server (saves ~0.3 s per check; costs ~60 MB of memory).")
+    max_concurrent: int = setting(2, "Stream checks allowed to run at once on this node; more"
+                                  " wait in a queue.")
+    queue_wait_s: float = setting(120.0, "Longest a check waits in the queue before it gives up,"
+                                  " in seconds.")
+    black_luma: float = setting(16.0, "Mean brightness (0-255) below which a picture is black.")
+    frozen_diff: float = setting(0.3, "Mean change per pixel between frames (0-255) below which a"
+                                 " picture is frozen.")
+    blur_threshold: float = setting(20.0, "Variance of the Laplacian (on a 640-px-wide grey copy)"
+                                    " below which a picture is blurred.")
+    jpeg_quality: int = setting(85, "JPEG quality of the snapshot kept as evidence (1-100).")
+    ffprobe: str = setting("ffprobe", "The ffprobe program that explains failed connections.")
+
+
+@dataclass
 class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
@@ -108,6 +135,7 @@ class Config:
     hotspot: HotspotSection = field(default_factory=HotspotSection)
     selection: SelectionSection = field(default_factory=SelectionSection)
     exports: ExportsSection = field(default_factory=ExportsSection)
+    streamcheck: StreamCheckSection = field(default_factory=StreamCheckSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 

@@ -17,6 +17,10 @@ def serve_app(config: Config, *, host: str, port: int, demo: bool = False) -> No
     from .devices import build_devices
 
     app = create_app(config, devices=build_devices(config, demo=demo))
+    if demo:  # the demo's cameras point at local test streams (survey_node/demo.py)
+        from .streamcheck.demo_streams import start_demo_streams
+
+        start_demo_streams(config.demo.streams_port)
     server = create_server(app, host=host, port=port, threads=config.web.threads,
                            ident="survey-node", channel_timeout=60)
     log.info("serving on http://%s:%s/ (data dir %s)", host, port, config.data_dir)

@@ -266,6 +266,43 @@ def m0200_selection(db: Database) -> None:
 
 
 @migrations()
+def m0400_stream_checks(db: Database) -> None:
+    db.executescript(
+        """
+        -- One row per stream check run (the UI's, the CLI's, the demo's).
+        CREATE TABLE stream_checks (
+            id INTEGER PRIMARY KEY,
+            camera_id TEXT,                        -- NULL for a check of a typed URL
+            job_id TEXT,
+            url_masked TEXT NOT NULL,              -- what anyone may see, sync and export
+            url_secret TEXT,                       -- the original, only when it holds credentials
+            transport TEXT NOT NULL DEFAULT '',
+            verdict TEXT NOT NULL CHECK (verdict IN ('ok', 'black', 'frozen', 'blurred',
+                'no_frames', 'auth_failed', 'not_found', 'refused', 'timeout', 'dns',
+                'unsupported', 'invalid_url')),
+            error TEXT,
+            connect_ms INTEGER,
+            first_frame_ms INTEGER,
+            codec TEXT,
+            width INTEGER,
+            height INTEGER,
+            fps REAL,
+            luma REAL,
+            frozen_score REAL,
+            blur_score REAL,
+            frames INTEGER,
+            snapshot_sha256 TEXT REFERENCES evidence (sha256),
+            elapsed_ms INTEGER,
+            probe_version TEXT,
+            checked_by TEXT,
+            checked_at TEXT NOT NULL
+        );
+        CREATE INDEX stream_checks_camera ON stream_checks (camera_id, id);
+        """
+    )
+
+
+@migrations()
 def m0700_reviews(db: Database) -> None:
     db.executescript(
         """

@@ -1,0 +1,59 @@
+"""SQL for stream check runs. `url_secret` is read only by `get_stream_check_secret_url`."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from . import audit, now_iso, row, rows, transaction
+
+CHECK_FIELDS = ("camera_id", "job_id", "url_masked", "url_secret", "transport", "verdict",
+                "error", "connect_ms", "first_frame_ms", "codec", "width", "height", "fps",
+                "luma", "frozen_score", "blur_score", "frames", "snapshot_sha256",
+                "elapsed_ms", "probe_version", "checked_by")
+PUBLIC_COLUMNS = ", ".join(["id", "checked_at", *(f for f in CHECK_FIELDS if f != "url_secret")])
+
+
+def insert_stream_check(db: Database, record: dict, *, actor: str | None) -> int:
+    item = {k: record.get(k) for k in CHECK_FIELDS}
+    item["checked_at"] = now_iso()
+    with transaction(db):
+        cursor = db.execute(
+            f"INSERT INTO stream_checks ({', '.join(item)})"
+            f" VALUES ({', '.join('?' * len(item))})",
+            list(item.values()),
+        )
+        check_id = cursor.lastrowid
+        audit(db, actor=actor, action="streamcheck.run", entity="stream_check",
+              entity_id=check_id, detail={"camera_id": item["camera_id"],
+                                          "url": item["url_masked"],
+                                          "verdict": item["verdict"]})
+    return check_id
+
+
+def get_stream_check(db: Database, check_id: int) -> dict | None:
+    return row(db, f"SELECT {PUBLIC_COLUMNS} FROM stream_checks WHERE id = ?", [check_id])
+
+
+def get_stream_check_secret_url(db: Database, check_id: int, *, actor: str) -> str | None:
+    """The unmasked URL of a check (admins only, decided by the caller); audited."""
+    found = row(db, "SELECT url_masked, url_secret FROM stream_checks WHERE id = ?", [check_id])
+    if found is None:
+        return None
+    with transaction(db):
+        audit(db, actor=actor, action="streamcheck.reveal_url", entity="stream_check",
+              entity_id=check_id)
+    return found["url_secret"] or found["url_masked"]
+
+
+def rows_stream_checks(db: Database, *, camera_id: str | None = None,
+                       limit: int = 20) -> list[dict]:
+    if camera_id is None:
+        return rows(db, f"SELECT {PUBLIC_COLUMNS} FROM stream_checks ORDER BY id DESC LIMIT ?",
+                    [limit])
+    return rows(db, f"SELECT {PUBLIC_COLUMNS} FROM stream_checks WHERE camera_id = ?"
+                " ORDER BY id DESC LIMIT ?", [camera_id, limit])
+
+
+def count_active_jobs(db: Database, kind: str) -> int:
+    return db.execute("SELECT count(*) FROM jobs WHERE kind = ? AND state IN ('queued',"
+                      " 'running')", [kind]).fetchone()[0]

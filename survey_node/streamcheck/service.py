@@ -1,0 +1,135 @@
+"""Stream checks as the node uses them: queue, run, keep the snapshot, record the result.
+
+The CLI calls :func:`check_url`; the web layer calls :func:`start_camera_check`, which
+records a job and runs the check in a background thread (the child process does the
+work), so a request never waits on a camera. Progress goes to the job row for the page
+to poll. Plain Python: no Flask here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from .. import db as database
+from ..db import cameras as camera_db
+from ..db import evidence as evidence_db
+from ..db import jobs as job_db
+from ..db import streamchecks as check_db
+from ..errors import BadInput, NotFound, SurveyNodeError
+from ..evidence import EvidenceStore
+from .runner import ProbeResult, run_probe
+from .slots import ChecksBusy, Slots
+from .urls import MAX_URL_LENGTH, InvalidStreamUrl, mask_url, validate_url
+
+log = logging.getLogger(__name__)
+JOB_KIND = "stream_check"
+MAX_WAITING = 20  # queued + running checks; more is someone pressing the button in a loop
+
+
+def N_(text: str) -> str:
+    """Mark a job message for translation; the view translates it when it is shown."""
+    return text
+
+
+MSG_QUEUED = N_("Queued: other stream checks are running; this one starts when one finishes.")
+MSG_CONNECTING = N_("Connecting to the camera...")
+MSG_SAMPLING = N_("Receiving pictures and measuring them...")
+MSG_DONE = N_("Check finished.")
+
+
+def slots_for(config) -> Slots:
+    return Slots(config.data_dir / "run", config.streamcheck.max_concurrent)
+
+
+def check_url(config, db, url: str, *, camera_id: str | None = None, job_id: str | None = None,
+              actor: str | None = None, timeout_s: float | None = None, on_queued=None,
+              on_start=None, on_event=None,
+              keep_warm: bool = False) -> tuple[ProbeResult, int]:
+    """Run one check (waiting for a free slot first) and record it; returns (result, row id)."""
+    try:
+        validate_url(url)
+    except InvalidStreamUrl:
+        result = run_probe(url, config.streamcheck, timeout_s=timeout_s)  # invalid_url, no I/O
+    else:
+        with slots_for(config).acquire(wait_s=config.streamcheck.queue_wait_s, on_wait=on_queued):
+            if on_start:
+                on_start()
+            result = run_probe(url, config.streamcheck, timeout_s=timeout_s, on_event=on_event,
+                               keep_warm=keep_warm)
+    if result.snapshot_jpeg:
+        result.snapshot_sha256 = store_snapshot(config, db, result, actor=actor)
+    original = (url or "").strip()
+    masked = mask_url(original)[:MAX_URL_LENGTH + 100]  # an invalid URL may be any size
+    # The original is kept only when masking hid something, and only for a URL that was used.
+    secret = original if result.verdict != "invalid_url" and original != masked else None
+    check_id = check_db.insert_stream_check(db, {
+        **{k: v for k, v in vars(result).items() if k != "snapshot_jpeg"},
+        "camera_id": camera_id, "job_id": job_id, "url_masked": masked, "url_secret": secret,
+        "transport": config.streamcheck.transport, "checked_by": actor,
+    }, actor=actor)
+    return result, check_id
+
+
+def store_snapshot(config, db, result: ProbeResult, *, actor: str | None) -> str:
+    sha256 = EvidenceStore(config.evidence_dir).put_bytes(result.snapshot_jpeg)
+    evidence_db.upsert_evidence(db, {
+        "sha256": sha256, "kind": "snapshot", "mime": "image/jpeg",
+        "bytes": len(result.snapshot_jpeg), "width": result.width, "height": result.height,
+        "taken_at": database.now_iso(), "source": "streamcheck", "created_by": actor,
+    })
+    return sha256
+
+
+def start_camera_check(config, db, camera_id: str, *, actor: str) -> str:
+    """Queue a check of a camera's registered stream; returns the job id at once."""
+    camera = camera_db.get_camera(db, camera_id, with_secrets=True)
+    if camera is None:
+        raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
+    url = (camera.get("stream_url") or "").strip()
+    if not url:
+        raise BadInput("Camera %(camera_id)s has no stream URL in the registry",
+                       camera_id=camera_id)
+    if check_db.count_active_jobs(db, JOB_KIND) >= MAX_WAITING:
+        raise ChecksBusy("Too many stream checks are running; try again in a minute")
+    job_id = job_db.insert_job(db, JOB_KIND, created_by=actor,
+                               params={"camera_id": camera_id, "url": mask_url(url)})
+    worker = threading.Thread(target=_run_job, name=f"streamcheck-{job_id[:8]}", daemon=True,
+                              args=(config, job_id, camera_id, url, actor))
+    worker.start()
+    return job_id
+
+
+def _run_job(config, job_id: str, camera_id: str, url: str, actor: str) -> None:
+    db = database.connect(config.db_path)
+    try:
+        def queued():
+            job_db.update_job(db, job_id, message=MSG_QUEUED)
+
+        def started():
+            job_db.update_job(db, job_id, state="running", progress=0.05, message=MSG_CONNECTING)
+
+        def progress(event):
+            if event.get("event") == "opened":
+                job_db.update_job(db, job_id, progress=0.3, message=MSG_SAMPLING)
+            elif event.get("event") == "sampling":
+                share = 0.3 + 0.65 * float(event.get("progress") or 0)
+                job_db.update_job(db, job_id, progress=round(share, 2))
+
+        result, check_id = check_url(config, db, url, camera_id=camera_id, job_id=job_id,
+                                     actor=actor, on_queued=queued, on_start=started,
+                                     on_event=progress,
+                                     keep_warm=config.streamcheck.keep_warm)
+        job_db.update_job(db, job_id, state="done", progress=1.0, message=MSG_DONE,
+                          result={**result.public(), "check_id": check_id,
+                                  "camera_id": camera_id})
+    except SurveyNodeError as exc:
+        job_db.update_job(db, job_id, state="failed", error=exc.line())
+    except Exception:  # noqa: BLE001 - a job thread must leave its row in a final state
+        log.exception("stream check job %s failed", job_id)
+        job_db.update_job(db, job_id, state="failed", error="internal error")
+    finally:
+        db.close()
+
+
+__all__ = ["check_url", "start_camera_check", "ChecksBusy", "JOB_KIND"]
