@@ -12,6 +12,7 @@ from PIL import Image
 from survey_node import survey as survey_svc
 from survey_node.db import cameras as camera_db
 from survey_node.db import evidence as evidence_db
+from survey_node.db import streamchecks as streamcheck_db
 from survey_node.db import transaction
 from survey_node.evidence import EvidenceStore
 from survey_node.selection import sample
@@ -75,8 +76,17 @@ def complete_survey(db, config, camera_id: str, *, user=SURVEYOR, offset=0.0001,
     survey_svc.add_photo(db, config, s["id"], user=user, sha256=store_photo(db, config, colour),
                          role="camera")
     if verdict:
-        survey_svc.record_stream_check(db, config, s["id"], user=user, check_id=1,
-                                       verdict=verdict)
+        snapshot = store_photo(db, config, (40, 40, 160), kind="snapshot") if verdict == "ok" else None
+        check_id = streamcheck_db.insert_stream_check(db, {
+            "camera_id": camera_id, "url_masked": f"rtsp://***@127.0.0.1:8554/{camera_id}",
+            "url_secret": f"rtsp://admin:pw@127.0.0.1:8554/{camera_id}", "transport": "tcp",
+            "verdict": verdict, "connect_ms": 120, "first_frame_ms": 340, "codec": "h264",
+            "width": 1920 if verdict == "ok" else None, "height": 1080 if verdict == "ok" else None,
+            "fps": 12.5 if verdict == "ok" else None, "luma": 97.0, "frozen_score": 4.2,
+            "blur_score": 310.0, "snapshot_sha256": snapshot, "checked_by": user["name"]},
+            actor=user["name"])
+        survey_svc.record_stream_check(db, config, s["id"], user=user, check_id=check_id,
+                                       verdict=verdict, snapshot_sha256=snapshot)
     if offset * 111_000 > config.survey.distance_warning_m:
         survey_svc.save_answers(db, config, s["id"], user=user,
                                 position_reason="ย้ายไปเสาต้นถัดไป")

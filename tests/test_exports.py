@@ -51,6 +51,7 @@ def test_xlsx_has_thai_headers_cameras_and_the_quota(cli, handed_in, tmp_path):
     assert moved["จำนวนภาพถ่าย"] == 1
     assert "256" in moved["วันที่สำรวจ (พ.ศ.)"]  # Buddhist Era year, 25xx
     assert by_id["NMA-004"]["ผลตรวจสัญญาณภาพ"] == "timeout"
+    assert (moved["ความละเอียดที่วัดได้"], moved["อัตราเฟรม (fps)"]) == ("1920x1080", 12.5)
     assert by_id["NMA-002"]["สถานะการสำรวจ"] == "ยังไม่สำรวจ"
     quota = [r for r in wb["สรุปตามเป้าหมาย"].iter_rows(values_only=True) if r and r[0] == "3001"]
     assert quota[0][4:7] == (2, 1, 1)  # selected, surveyed, approved
@@ -87,7 +88,8 @@ def test_evidence_zip_names_files_and_hashes_them(cli, handed_in, tmp_path):
     _export(cli, handed_in["data_dir"], "evidence-zip", out, "--state", "surveyed")
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
-        assert {"NMA-001/NMA-001_camera_1.jpg", "NMA-004/NMA-004_camera_1.jpg"} <= names
+        assert {"NMA-001/NMA-001_camera_1.jpg", "NMA-001/NMA-001_snapshot_1.jpg",
+                "NMA-004/NMA-004_camera_1.jpg"} <= names
         sums = dict(line.split("  ")[::-1] for line in zf.read("SHA256SUMS").decode().splitlines())
         for name, sha in sums.items():
             assert hashlib.sha256(zf.read(name)).hexdigest() == sha

@@ -40,6 +40,8 @@ def test_queue_filters_and_compare_page(client, auth, surveyed):
     page = client.get(f"/review/{surveyed['moved']['id']}").get_data(as_text=True)
     assert 'data-key="position" data-differs="1"' in page.replace('class="differs" ', "")
     assert 'id="review-map"' in page and "data-eph=\"3.5\"" in page
+    assert "1920×1080" in page and "rtsp://***@127.0.0.1" in page and "admin:pw" not in page
+    assert page.count("/evidence/") == 2  # the photo, and the stream's snapshot
 
 
 def test_resurvey_reaches_the_surveyor(client, auth, db, surveyed):

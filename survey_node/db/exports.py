@@ -9,7 +9,6 @@ from sqlite_utils import Database
 
 from . import rows
 from .cameras import PUBLIC_COLUMNS
-from .reviews import has_table
 
 SCOPES = {
     "selected": "sel.camera_id IS NOT NULL",
@@ -32,10 +31,7 @@ def iter_export_rows(db: Database, *, scope: str, run_id: int | None, amphoe: st
     if agency:
         clauses.append("c.agency = ?")
         params.append(agency)
-    checks = has_table(db, "stream_checks")
-    check_cols = ", ".join(f"sc.{c} AS check_{c}" if checks else f"NULL AS check_{c}"
-                           for c in CHECK_COLUMNS)
-    check_join = "LEFT JOIN stream_checks sc ON sc.id = s.stream_check_id" if checks else ""
+    check_cols = ", ".join(f"sc.{c} AS check_{c}" for c in CHECK_COLUMNS)
     cursor = db.execute(
         f"SELECT {', '.join('c.' + col for col in PUBLIC_COLUMNS.split(', '))},"
         " sel.camera_id IS NOT NULL AS selected,"
@@ -55,7 +51,7 @@ def iter_export_rows(db: Database, *, scope: str, run_id: int | None, amphoe: st
         "  AND sel.status = 'selected'"
         " LEFT JOIN surveys s ON s.rowid = (SELECT s2.rowid FROM surveys s2"
         "  WHERE s2.camera_id = c.camera_id ORDER BY s2.created_at DESC, s2.rowid DESC LIMIT 1)"
-        f" {check_join}"
+        " LEFT JOIN stream_checks sc ON sc.id = s.stream_check_id"
         f" WHERE {' AND '.join(clauses)} ORDER BY c.amphoe_code, c.camera_id",
         params,
     )

@@ -140,16 +140,8 @@ def rows_completion_times(db: Database) -> list[str]:
             " ORDER BY id")]
 
 
-def has_table(db: Database, name: str) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                      [name]).fetchone() is not None
-
-
 def get_stream_check(db: Database, check_id: int | None) -> dict | None:
-    """The stream check a survey refers to, when the stream-check table exists."""
-    if check_id is None or not has_table(db, "stream_checks"):
-        return None
-    found = row(db, "SELECT * FROM stream_checks WHERE id = ?", [check_id])
-    if found:
-        found.pop("url_secret", None)  # credentials never leave through review or export
-    return found
+    """The stream check a survey refers to (its public columns: never the secret URL)."""
+    from .streamchecks import get_stream_check as get_check
+
+    return None if check_id is None else get_check(db, check_id)
