@@ -20,10 +20,11 @@
     if (got) {
       const eph = num(d.eph);
       if (eph) {
-        const ring = L.circle(got, { radius: eph, weight: 1, color: "#b00020", fillOpacity: 0.12,
-                                     className: "accuracy-circle" }).addTo(map);
-        points.push(...[ring.getBounds().getNorthWest(), ring.getBounds().getSouthEast()]
-          .map((p) => [p.lat, p.lng]));
+        L.circle(got, { radius: eph, weight: 1, color: "#b00020", fillOpacity: 0.12,
+                        className: "accuracy-circle" }).addTo(map);
+        // The circle's own bounds need a map view first; LatLng.toBounds does not.
+        const bounds = L.latLng(got).toBounds(eph * 2);
+        points.push([bounds.getNorth(), bounds.getWest()], [bounds.getSouth(), bounds.getEast()]);
       }
       L.circleMarker(got, { radius: 7, weight: 3, color: "#b00020", fillOpacity: 0.9,
                             className: "marker-surveyed" })

@@ -1,0 +1,108 @@
+"""A review as people do it: a supervisor compares and sends a camera back; the surveyor sees why."""
+
+import threading
+
+import pytest
+
+from survey_node.selection import assign
+
+from .conftest import PINS, require_system
+from .live import CHROMIUM, CHROMIUM_ARGS, TABLET
+from .review_fixtures import SUPERVISOR, complete_survey, seed_cameras, select_all
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live(config, users, db):
+    from waitress.server import create_server
+
+    from survey_node.app import create_app
+
+    ids = seed_cameras(db)
+    select_all(db)
+    assign.assign_cameras(db, ids, "surveyor", user=SUPERVISOR)
+    moved = complete_survey(db, config, ids[0], offset=0.001)
+    server = create_server(create_app(config), host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}", moved
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser():
+    require_system(CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        yield b
+        b.close()
+
+
+def login(browser, base, name):
+    page = browser.new_context(viewport=TABLET).new_page()
+    page.set_default_timeout(10_000)
+    page.goto(base + "/login")
+    page.fill("#name", name)
+    page.fill("#pin", PINS[name])
+    page.click("form button.btn-primary")
+    return page
+
+
+def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, browser):
+    base, moved = live
+    boss = login(browser, base, "supervisor")
+    errors = []
+    boss.on("pageerror", lambda exc: errors.append(str(exc)))
+    boss.get_by_role("link", name="ตรวจสอบ").click()
+    queue = boss.get_by_test_id("review-queue")
+    assert "NMA-001" in queue.inner_text()
+    queue.get_by_role("link", name="แยกหัวทะเล").click()
+    # Side by side: the moved position is highlighted, the map shows both points and the circle.
+    differs = boss.locator('[data-testid="compare"] tr[data-differs]')
+    assert "ตำแหน่ง" in differs.first.inner_text() or differs.count() >= 1
+    assert boss.locator('[data-key="position"][data-differs]').count() == 1
+    assert errors == []
+    assert boss.locator(".marker-registered").count() == 1
+    assert boss.locator(".marker-surveyed").count() == 1
+    assert boss.locator(".accuracy-circle").count() == 1
+    assert "1920×1080" in boss.get_by_test_id("stream-metrics").inner_text()
+    photo = boss.locator('.review-photo[data-role="camera"]')
+    photo.locator("img").click()
+    assert "zoomed" in photo.get_attribute("class")
+    # A reason is needed to send it back.
+    boss.get_by_test_id("decide-resurvey").click()
+    assert boss.get_by_test_id("review-error").is_visible()
+    boss.get_by_test_id("flag-camera_moved").check()
+    boss.get_by_test_id("decision-reason").fill("ถ่ายรูปเสาใหม่ให้เห็นป้ายหน่วยงาน")
+    boss.get_by_test_id("decide-resurvey").click()
+    assert "บันทึกผลการตรวจแล้ว" in boss.locator(".notice").inner_text()
+    assert "NMA-001" not in boss.get_by_test_id("review-queue").inner_text()
+
+    field = login(browser, base, "surveyor")
+    field.get_by_role("link", name="งานของฉัน").first.click()
+    note = field.get_by_test_id("worklist-review-note")
+    note.wait_for()
+    assert "ถ่ายรูปเสาใหม่ให้เห็นป้ายหน่วยงาน" in note.inner_text()
+    field.locator('.camera-item[data-camera="NMA-001"] a').click()
+    banner = field.get_by_test_id("review-note")
+    banner.wait_for()
+    assert "ส่งกลับให้สำรวจใหม่" in banner.inner_text()
+    assert "ถ่ายรูปเสาใหม่ให้เห็นป้ายหน่วยงาน" in banner.inner_text()
+    # and the review pages are not theirs
+    assert field.goto(base + "/review/").status == 403
+
+
+def test_dashboard_and_sheet_render_in_the_browser(live, browser):
+    base, moved = live
+    boss = login(browser, base, "supervisor")
+    boss.goto(base + "/dashboard")
+    assert boss.locator(".progress-chart").count() == 2
+    assert boss.get_by_test_id("total-surveyed").inner_text() == "1"
+    boss.goto(base + f"/exports/sheet/{moved['id']}")
+    assert "แบบรายงานผลการสำรวจกล้องโทรทัศน์วงจรปิด" in boss.locator("h1").inner_text()
+    boss.emulate_media(media="print")
+    assert not boss.get_by_test_id("print").is_visible()  # the toolbar does not print
