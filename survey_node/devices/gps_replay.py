@@ -28,15 +28,16 @@ def read_epochs(path: str | Path) -> list[list[dict]]:
     epochs: list[list[dict]] = []
     current: list[dict] = []
     parser = NmeaParser()
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
+    for line in [*text.splitlines(), None]:
+        if line is None:  # end of the log: the last NMEA epoch is complete
+            reports = parser.finish()
+        elif line.strip().startswith("{"):
             try:
                 reports = [json.loads(line)]
             except ValueError:
                 continue
-        elif line.startswith("$"):
-            reports = parser.feed(line)
+        elif line.strip().startswith("$"):
+            reports = parser.feed(line.strip())
         else:
             continue
         for report in reports:

@@ -54,7 +54,7 @@ class Epoch:
 
 
 def epoch_sentences(e: Epoch, talker: str = "GP") -> list[str]:
-    """GGA, GSA, GSV (and GST when `eph` is set), then RMC for one epoch."""
+    """RMC, GGA, GSA, GSV (and GST when `eph` is set) for one epoch."""
     hms = e.time.strftime("%H%M%S.") + f"{e.time.microsecond // 10000:02d}"
     dmy = e.time.strftime("%d%m%y")
     lat, ns = _lat(e.lat)
@@ -62,7 +62,12 @@ def epoch_sentences(e: Epoch, talker: str = "GP") -> list[str]:
     fix = e.mode >= 2
     used = list(e.sats[:12]) if fix else []
     prns = [f"{p:02d}" for p in used] + [""] * (12 - len(used))
+    # u-blox order: RMC opens the epoch. gpsd 3.22 ends its cycle on the sentence that
+    # opens it; with RMC last it reports 3D even when GSA says 2D.
     out = [
+        sentence(f"{talker}RMC", hms, "A" if fix else "V", lat if fix else "",
+                 ns if fix else "", lon if fix else "", ew if fix else "",
+                 f"{e.speed_knots:.1f}", f"{e.course:.1f}", dmy, "", "", "A" if fix else "N"),
         sentence(f"{talker}GGA", hms, lat if fix else "", ns if fix else "", lon if fix else "",
                  ew if fix else "", 1 if fix else 0, f"{len(used):02d}",
                  f"{e.hdop:.1f}" if fix else "", f"{e.alt:.1f}" if e.mode == 3 else "", "M",
@@ -84,9 +89,6 @@ def epoch_sentences(e: Epoch, talker: str = "GP") -> list[str]:
         sigma = e.eph / math.sqrt(2)
         out.append(sentence(f"{talker}GST", hms, f"{e.eph:.1f}", f"{sigma:.1f}", f"{sigma:.1f}",
                             "0.0", f"{sigma:.1f}", f"{sigma:.1f}", f"{e.eph * 1.5:.1f}"))
-    out.append(sentence(f"{talker}RMC", hms, "A" if fix else "V", lat if fix else "",
-                        ns if fix else "", lon if fix else "", ew if fix else "",
-                        f"{e.speed_knots:.1f}", f"{e.course:.1f}", dmy, "", "", "A" if fix else "N"))
     return out
 
 
@@ -136,8 +138,9 @@ def _float(value: str) -> float | None:
 class NmeaParser:
     """Turns a stream of NMEA lines into gpsd-style TPV and SKY report dicts.
 
-    An epoch ends at RMC (receivers send it last or first; either way one TPV per RMC), and
-    GGA/GSA/GST seen before it fill in altitude, mode, DOPs and error estimates.
+    Sentences carrying the same UTC time (RMC, GGA, GST) and the GSA/GSV between them
+    form one epoch; its TPV is emitted when the next epoch starts (or at :meth:`finish`),
+    whichever order the receiver sends them in.
     """
 
     def __init__(self) -> None:
@@ -155,14 +158,43 @@ class NmeaParser:
         handler = getattr(self, f"_on_{kind.lower()}", None)
         return handler(fields) if handler else []
 
+    def finish(self) -> list[dict]:
+        return self._flush()
+
+    def _start(self, hms: str) -> list[dict]:
+        """A timed sentence: a new time closes the epoch before it."""
+        if self._epoch and self._epoch.get("hms") != hms:
+            done = self._flush()
+        else:
+            done = []
+        self._epoch["hms"] = hms
+        return done
+
+    def _on_rmc(self, f: list[str]) -> list[dict]:
+        if len(f) < 10:
+            return []
+        done = self._start(f[1])
+        self._epoch.update(active=f[2] == "A", date=f[9], rmc_lat=_coord(f[3], f[4]),
+                           rmc_lon=_coord(f[5], f[6]), speed=_float(f[7]))
+        return done
+
     def _on_gga(self, f: list[str]) -> list[dict]:
         if len(f) < 10:
             return []
-        self._epoch.update(
-            lat=_coord(f[2], f[3]), lon=_coord(f[4], f[5]), quality=int(f[6] or 0),
-            alt=_float(f[9]), hdop=_float(f[8]), hms=f[1],
-        )
-        return []
+        done = self._start(f[1])
+        self._epoch.update(lat=_coord(f[2], f[3]), lon=_coord(f[4], f[5]),
+                           quality=int(f[6] or 0), alt=_float(f[9]))
+        return done
+
+    def _on_gst(self, f: list[str]) -> list[dict]:
+        if len(f) < 9:
+            return []
+        done = self._start(f[1])
+        sig_lat, sig_lon = _float(f[6]), _float(f[7])
+        if sig_lat is not None and sig_lon is not None:
+            self._epoch.update(epy=sig_lat, epx=sig_lon, eph=math.hypot(sig_lat, sig_lon),
+                               epv=_float(f[8]))
+        return done
 
     def _on_gsa(self, f: list[str]) -> list[dict]:
         if len(f) != 18:  # gpsd's rule: exactly 12 satellite fields
@@ -170,15 +202,6 @@ class NmeaParser:
         self._epoch["mode"] = int(f[2] or 1)
         self._used = [int(p) for p in f[3:15] if p]
         self._dops = {"pdop": _float(f[15]), "hdop": _float(f[16]), "vdop": _float(f[17])}
-        return []
-
-    def _on_gst(self, f: list[str]) -> list[dict]:
-        if len(f) >= 9:
-            sig_lat, sig_lon = _float(f[6]), _float(f[7])
-            if sig_lat is not None and sig_lon is not None:
-                self._epoch["epy"], self._epoch["epx"] = sig_lat, sig_lon
-                self._epoch["eph"] = math.hypot(sig_lat, sig_lon)
-                self._epoch["epv"] = _float(f[8])
         return []
 
     def _on_gsv(self, f: list[str]) -> list[dict]:
@@ -201,33 +224,35 @@ class NmeaParser:
                "uSat": len(self._used), **{k: v for k, v in self._dops.items() if v is not None}}
         return [sky]
 
-    def _on_rmc(self, f: list[str]) -> list[dict]:
-        if len(f) < 10:
-            return []
+    def _flush(self) -> list[dict]:
         e, self._epoch = self._epoch, {}
-        active = f[2] == "A"
-        mode = e.get("mode", 3 if active and e.get("alt") is not None else 2 if active else 1)
-        if not active:
+        if not e:
+            return []
+        lat = e.get("lat", e.get("rmc_lat"))
+        lon = e.get("lon", e.get("rmc_lon"))
+        has_pos = lat is not None and lon is not None and (e.get("active") or e.get("quality"))
+        mode = e.get("mode") or (3 if has_pos and e.get("alt") is not None else 2 if has_pos
+                                 else 1)
+        if not has_pos:
             mode = 1
-        stamp = None
-        if f[1] and len(f[9]) == 6:
-            try:
-                stamp = dt.datetime.strptime(f[9] + f[1].split(".")[0], "%d%m%y%H%M%S").replace(
-                    tzinfo=dt.timezone.utc)
-            except ValueError:
-                stamp = None
         tpv: dict = {"class": "TPV", "mode": mode}
-        if stamp:
-            tpv["time"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        hms, date = e.get("hms", ""), e.get("date", "")
+        if hms and len(date) == 6:
+            try:
+                stamp = dt.datetime.strptime(date + hms.split(".")[0], "%d%m%y%H%M%S")
+                tpv["time"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            except ValueError:
+                pass
         if mode >= 2:
-            tpv["lat"] = _coord(f[3], f[4])
-            tpv["lon"] = _coord(f[5], f[6])
-            speed = _float(f[7])
-            if speed is not None:
-                tpv["speed"] = speed * 0.514444
-        if mode == 3 and e.get("alt") is not None:
-            tpv["alt"] = e["alt"]
-        for key in ("eph", "epx", "epy", "epv"):
-            if e.get(key) is not None and mode >= 2:
-                tpv[key] = e[key]
+            tpv.update(lat=lat, lon=lon)
+            if e.get("speed") is not None:
+                tpv["speed"] = e["speed"] * 0.514444
+            for key in ("eph", "epx", "epy"):
+                if e.get(key) is not None:
+                    tpv[key] = e[key]
+        if mode == 3:
+            if e.get("alt") is not None:
+                tpv["alt"] = e["alt"]
+            if e.get("epv") is not None:
+                tpv["epv"] = e["epv"]
         return [tpv]
