@@ -19,14 +19,14 @@ MODES = {1: "no fix", 2: "2D fix", 3: "3D fix"}
 @click.option("--average", "average_s", type=click.FloatRange(1, 600),
               help="Average this many seconds of 3D fixes (\"fix position\") instead of one fix.")
 @click.option("--wait", "wait_s", type=click.FloatRange(0.5, 120), default=5.0, show_default=True,
-              help="How long to wait for the GPS to report at all, seconds.")
+              help="How long to wait for a first fix, seconds.")
 @json_option
 def gps_command(data_dir, average_s, wait_s, as_json):
     """Print the GPS position with its quality (from gpsd, or the replay log)."""
     cfg = load_config(data_dir)
     reader = build_gps(cfg).start()
     try:
-        reader.wait_for_report(wait_s)
+        reader.wait_for_fix(wait_s)
         if average_s:
             position = positioning.average_position(
                 reader, seconds=average_s, min_fixes=cfg.gps.min_fixes,

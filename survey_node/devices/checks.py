@@ -22,8 +22,7 @@ EARLIEST_PLAUSIBLE_YEAR = 2025  # a Pi without RTC that never synced boots in th
 def gps_and_clock(config: Config) -> list[Check]:
     reader = build_gps(config).start()
     try:
-        reader.wait_for_report(config.gps.timeout_s + 1.0)
-        status = reader.status()
+        status = reader.wait_for_fix(config.gps.timeout_s + 1.0)
     finally:
         reader.stop()
     return [_gps_check(config, status), _clock_check(status)]

@@ -162,9 +162,15 @@ class GpsReader:
             with self._lock:
                 self._sky = report
             return None
-        if kind == "DEVICES":
-            if not report.get("devices"):
+        if kind in ("DEVICES", "DEVICE"):
+            present = (bool(report.get("devices")) if kind == "DEVICES"
+                       else report.get("activated") != 0)
+            with self._lock:
+                link = self._link_state
+            if not present:
                 self.set_state(NO_RECEIVER)
+            elif link == NO_RECEIVER:  # a receiver appeared (gpsd hotplug): wait for it
+                self.set_state(STARTING)
             return None
         if kind != "TPV":
             return None
@@ -235,20 +241,25 @@ class GpsReader:
         with self._lock:
             return [f for f in self._window if f.received > since]
 
-    def wait_for_report(self, timeout: float, *, after: float | None = None) -> bool:
-        """Block up to `timeout` s until a fix arrives (after `after`) or the state changes."""
+    def wait_for_fix(self, timeout: float) -> GpsStatus:
+        """Wait up to `timeout` s for a fresh fix with a position; the status either way.
+
+        A fix counts once the satellite report has come too (the first report of a session
+        lacks it). Returns early when gpsd is missing or silent: those do not resolve in
+        seconds.
+        """
         deadline = time.monotonic() + timeout
-        after = time.monotonic() if after is None else after
-        with self._changed:
-            while True:
-                if self._latest is not None and self._latest.received > after:
-                    return True
-                if self._link_state not in (STARTING, "reporting"):
-                    return False
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(remaining)
+        while True:
+            status = self.status()
+            if status.state in (FIX_2D, FIX_3D) and status.fix.sats_used is not None:
+                return status
+            if status.state in (NO_GPSD, NOT_ANSWERING):
+                return status
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return status
+            with self._changed:
+                self._changed.wait(min(remaining, 0.25))
 
     def sleep(self, seconds: float) -> bool:
         """Sleep unless stopped; True when the reader should stop."""

@@ -68,7 +68,7 @@ class GpsdReader(gps.GpsReader):
                     devices_seen = False
                 elif kind == "DEVICE":
                     devices_seen = True
-                if kind in ("TPV", "SKY", "DEVICES"):
+                if kind in ("TPV", "SKY", "DEVICES", "DEVICE"):
                     got_report = got_report or kind == "TPV"
                     self.accept_report(report)
         except (ConnectionRefusedError, socket.gaierror) as exc:
