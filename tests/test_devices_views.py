@@ -57,7 +57,8 @@ def test_gps_state_is_reported_with_a_message(client, auth):
     body = wait_until(lambda: (client.get("/api/v1/gps").get_json()["state"] == "fix_3d"
                                and client.get("/api/v1/gps").get_json()))
     assert body["fix"]["lat"] == pytest.approx(13.6, abs=0.01)
-    assert body["fix"]["sats_used"] == 9 and body["message"]
+    assert body["fix"]["sats_used"] == 9
+    assert body["message"] == "ได้ตำแหน่ง 3 มิติ"  # the state, in the UI's default language
     assert body["backend"] == "replay"
 
 

@@ -17,6 +17,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+from ..i18n import N_
+
 # gpsd's fix modes.
 MODE_UNKNOWN, MODE_NO_FIX, MODE_2D, MODE_3D = 0, 1, 2, 3
 
@@ -31,14 +33,14 @@ FIX_3D = "fix_3d"
 STALE = "stale"              # the last fix is older than `stale_seconds`
 
 STATE_MESSAGES = {
-    STARTING: "Waiting for the GPS",
-    NO_GPSD: "gpsd is not running (nothing answers at %(where)s)",
-    NOT_ANSWERING: "gpsd at %(where)s does not answer",
-    NO_RECEIVER: "gpsd runs but no GPS receiver is connected",
-    NO_FIX: "The GPS receiver has no fix yet (satellites used: %(used)s)",
-    FIX_2D: "2D fix only: move to open sky for a 3D fix",
-    FIX_3D: "3D fix",
-    STALE: "The last fix is %(age)s s old: the receiver has gone quiet",
+    STARTING: N_("Waiting for the GPS"),
+    NO_GPSD: N_("gpsd is not running (nothing answers at %(where)s)"),
+    NOT_ANSWERING: N_("gpsd at %(where)s does not answer"),
+    NO_RECEIVER: N_("gpsd runs but no GPS receiver is connected"),
+    NO_FIX: N_("The GPS receiver has no fix yet (satellites used: %(used)s)"),
+    FIX_2D: N_("2D fix only: move to open sky for a 3D fix"),
+    FIX_3D: N_("3D fix"),
+    STALE: N_("The last fix is %(age)s s old: the receiver has gone quiet"),
 }
 
 
