@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import BadInput, NotFound
@@ -97,12 +98,21 @@ class EvidenceStore:
                 digest.update(chunk)
         return digest.hexdigest() == sha256
 
-    def remove_temporaries(self) -> int:
-        """Startup repair: delete temp files a crash left behind (never a hashed file)."""
+    def remove_temporaries(self, older_than_s: float = 0.0) -> int:
+        """Startup repair: delete temp files a crash left behind (never a hashed file).
+
+        `older_than_s` spares temp files another live process may still be writing.
+        """
         removed = 0
         if not self.root.exists():
             return 0
+        cutoff = time.time() - older_than_s
         for tmp in [*self.root.glob("*/.tmp-*"), *self.root.glob(f"{THUMBS}/*/.tmp-*")]:
+            try:
+                if older_than_s and tmp.stat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
             tmp.unlink(missing_ok=True)
             removed += 1
         return removed

@@ -123,3 +123,18 @@ def test_unknown_evidence_is_not_found(client, auth):
     auth.login()
     assert client.get("/evidence/" + "b" * 64).status_code == 404
     assert client.get("/evidence/not-a-hash").status_code == 400
+
+
+def test_app_start_removes_temp_files_left_by_a_crash(config, users):
+    import os
+    import time
+
+    folder = config.evidence_dir / "ab"
+    folder.mkdir(parents=True)
+    crashed, live = folder / ".tmp-crashed", folder / ".tmp-being-written"
+    crashed.write_bytes(b"half a photo")
+    live.write_bytes(b"a photo in progress")
+    old = time.time() - 3600
+    os.utime(crashed, (old, old))
+    create_app(config, devices={}, testing=True)
+    assert not crashed.exists() and live.exists()

@@ -19,8 +19,18 @@ from ..errors import BadInput, NotFound
 from ..evidence import EvidenceStore
 
 bp = Blueprint("devices", __name__)
+STALE_TEMP_S = 600  # a temp file untouched this long belongs to a crashed writer
 IMMUTABLE = "private, max-age=31536000, immutable"
 MAX_AVERAGE_S = 60  # a request thread may wait this long at most
+
+
+@bp.record_once
+def _repair_store(state) -> None:
+    """At app start: remove evidence temp files left by a crash (kill -9, power cut)."""
+    config = state.app.extensions["survey_config"]
+    removed = EvidenceStore(config.evidence_dir).remove_temporaries(older_than_s=STALE_TEMP_S)
+    if removed:
+        state.app.logger.warning("removed %d unfinished evidence file(s)", removed)
 
 
 def gps_reader():
