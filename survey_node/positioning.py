@@ -68,8 +68,12 @@ def current_position(reader: gps.GpsReader) -> Position:
 
 
 def average_position(reader: gps.GpsReader, *, seconds: float = 10.0, min_fixes: int = 5,
-                     max_eph_m: float = 10.0, sleep=time.sleep) -> Position:
-    """Average the 3D fixes that arrive in the next `seconds`."""
+                     max_eph_m: float = 10.0, sleep=time.sleep, progress=None) -> Position:
+    """Average the 3D fixes that arrive in the next `seconds`.
+
+    `progress(fraction, fixes_so_far)` is called about four times a second, so a job row
+    or a progress bar can follow the averaging.
+    """
     if seconds <= 0 or seconds > 600:
         raise DeviceUnavailable("Averaging time must be between 1 and 600 s, not %(s)s",
                                 s=seconds)
@@ -86,6 +90,9 @@ def average_position(reader: gps.GpsReader, *, seconds: float = 10.0, min_fixes:
         if remaining <= 0:
             break
         sleep(min(0.25, remaining))
+        if progress is not None:
+            progress(min(1.0, (time.monotonic() - start) / seconds),
+                     len(reader.fixes_since(start)))
     fixes = reader.fixes_since(start)
     last = reader.status()
     if last.state == gps.STALE or not fixes:

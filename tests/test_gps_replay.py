@@ -104,3 +104,18 @@ def test_distance_is_right_for_a_known_pair():
     # 0.001 degree of latitude: 110.6 m on the ellipsoid at 13.6 N; the sphere says 111.2 m,
     # well inside the few-metre errors this distance is used for.
     assert positioning.distance_m(13.6, 100.6, 13.601, 100.6) == pytest.approx(110.6, rel=0.01)
+
+
+def test_averaging_reports_progress_and_uses_only_good_fixes(tmp_path, readers):
+    log = tmp_path / "mixed.nmea"
+    good = epochs(10, eph=3.0)
+    log.write_text(write_log(good), encoding="ascii")
+    reader = readers(log, interval=0.1)
+    wait_until(lambda: reader.status().state == gps.FIX_3D)
+    seen = []
+    position = positioning.average_position(reader, seconds=1, min_fixes=3, max_eph_m=10,
+                                            progress=lambda f, n: seen.append((f, n)))
+    assert seen and seen[-1][0] == pytest.approx(1.0, abs=0.3)
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    assert position.samples >= 3 and position.rejected == 0
+    assert position.eph == pytest.approx(3.0, abs=0.1)  # from the GST sentence

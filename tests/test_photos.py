@@ -82,6 +82,13 @@ def test_png_with_transparency_becomes_a_jpeg_on_white():
     assert photo.source_mime == "image/png"
 
 
+def test_webp_is_accepted():
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (1, 2, 3)).save(out, "WEBP")
+    photo = photos.process(out.getvalue(), position=None, node_id="n")
+    assert photo.source_mime == "image/webp" and Image.open(io.BytesIO(photo.data)).format == "JPEG"
+
+
 @pytest.mark.parametrize("data,what", [
     (b"%PDF-1.7\n%...", "a PDF document"),
     (b"PK\x03\x04rest-of-a-zip", "a ZIP/Office file"),
