@@ -21,17 +21,21 @@ from PIL import ExifTags, Image, TiffImagePlugin
 from .db import audit, transaction
 from .db import evidence as evidence_db
 from .errors import BadInput
+from .i18n import N_
 from .evidence import EvidenceStore
 
 MAGIC = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
-# What a refused file most likely is, for the one-line refusal.
+# What a refused file most likely is, for the one-line refusal (whole sentences, so that
+# each translates as one).
 KNOWN_OTHERS = (
-    (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP/Office file"),
-    (b"GIF8", "a GIF animation"), (b"\x7fELF", "a program"), (b"<", "a web page or XML"),
-    (b"{", "JSON text"), (b"BM", "a BMP picture"),
+    (b"%PDF", N_("%(name)s is a PDF document, not a photo (JPEG, PNG or WebP)")),
+    (b"PK\x03\x04", N_("%(name)s is a ZIP or Office file, not a photo (JPEG, PNG or WebP)")),
+    (b"GIF8", N_("%(name)s is a GIF animation, not a photo (JPEG, PNG or WebP)")),
+    (b"<", N_("%(name)s is a web page or XML, not a photo (JPEG, PNG or WebP)")),
+    (b"BM", N_("%(name)s is a BMP picture, not a photo (JPEG, PNG or WebP)")),
 )
 try:
     VERSION = importlib.metadata.version("cctv-survey-node")
@@ -76,12 +80,12 @@ def sniff(data: bytes, name: str = "") -> str:
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
         raise BadInput("%(name)s is a HEIC photo: set the tablet camera to JPEG (most compatible)",
                        name=label)
-    what = next((desc for magic, desc in KNOWN_OTHERS if data.lstrip()[:len(magic)] == magic),
-                "not a picture")
     if not data:
-        what = "empty"
-    raise BadInput("%(name)s is not a photo (JPEG, PNG or WebP): it is %(what)s",
-                   name=label, what=what)
+        raise BadInput("%(name)s is empty", name=label)
+    for magic, message in KNOWN_OTHERS:
+        if data.lstrip()[:len(magic)] == magic:
+            raise BadInput(message, name=label)
+    raise BadInput("%(name)s is not a photo (JPEG, PNG or WebP)", name=label)
 
 
 def open_image(data: bytes, *, max_pixels: int, name: str = "") -> Image.Image:

@@ -103,7 +103,8 @@ def test_renamed_non_image_is_refused(client, auth):
     response = upload(client, b"%PDF-1.4 not a photo", name="IMG_2001.jpg")
     body = response.get_json()
     assert response.status_code == 400 and body["error"] == "bad_input"
-    assert "IMG_2001.jpg" in body["message"] and "\n" not in body["message"]
+    assert body["message"].startswith("IMG_2001.jpg ") and "\n" not in body["message"]
+    assert "PDF" in body["message"] and "ไม่ใช่ภาพถ่าย" in body["message"]  # Thai by default
 
 
 def test_too_large_upload_is_refused(client, auth):

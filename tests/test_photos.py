@@ -90,16 +90,17 @@ def test_webp_is_accepted():
 
 
 @pytest.mark.parametrize("data,what", [
-    (b"%PDF-1.7\n%...", "a PDF document"),
-    (b"PK\x03\x04rest-of-a-zip", "a ZIP/Office file"),
-    (b"<html><body>hi</body></html>", "a web page"),
-    (b"", "empty"),
+    (b"%PDF-1.7\n%...", "is a PDF document, not a photo"),
+    (b"PK\x03\x04rest-of-a-zip", "is a ZIP or Office file, not a photo"),
+    (b"<html><body>hi</body></html>", "is a web page or XML, not a photo"),
+    (b"MZ\x90\x00 a program", "is not a photo (JPEG, PNG or WebP)"),
+    (b"", "is empty"),
 ])
 def test_renamed_non_images_are_refused_in_one_line(data, what):
     with pytest.raises(BadInput) as info:
         photos.process(data, position=None, node_id="n", name="IMG_0001.jpg")
     line = str(info.value)
-    assert "IMG_0001.jpg is not a photo" in line and what in line and "\n" not in line
+    assert line.startswith("IMG_0001.jpg ") and what in line and "\n" not in line
 
 
 def test_truncated_jpeg_is_refused_as_damaged():

@@ -1,7 +1,7 @@
 """GPS behind a small interface: a reader keeps the latest fix and a rolling window.
 
 Backends (``gps_gpsd``, ``gps_replay``) run a thread that turns gpsd-style TPV/SKY
-reports into :class:`Fix` objects and hands them to :meth:`GpsReader.accept`. Everything
+reports into :class:`Fix` objects and hands them to :meth:`GpsReader.accept_report`. Everything
 a caller sees is a snapshot: :meth:`GpsReader.status` never blocks and never raises, so
 "no gpsd", "no receiver", "no fix" and "stale" are states shown to the user.
 
