@@ -137,3 +137,18 @@ def test_thumbnails_are_rebuilt_when_lost(config):
     store.thumb_path(photo.sha256).unlink()
     path = photos.thumbnail_path(store, photo.sha256, 200)
     assert path.exists()
+
+
+def test_cli_rebuilds_thumbnails_and_finds_damaged_evidence(cli, data_dir, config):
+    store = EvidenceStore(config.evidence_dir)
+    photo = photos.process(jpeg(800, 600), position=None, node_id="n")
+    store.put_bytes(photo.data)
+    result = cli("evidence", "thumbnails", "--data-dir", data_dir, "--json")
+    assert result.exit_code == 0 and '"thumbnails": 1' in result.output
+    assert store.thumb_path(photo.sha256).exists()
+    assert cli("evidence", "verify", "--data-dir", data_dir).exit_code == 0
+    path = store.path(photo.sha256)
+    path.chmod(0o644)
+    path.write_bytes(photo.data[:-10])  # the SD card lost the end of the file
+    result = cli("evidence", "verify", "--data-dir", data_dir)
+    assert result.exit_code == 1 and photo.sha256 in result.output
