@@ -14,7 +14,8 @@ setup(
     packages=packages,
     package_dir={"survey_node.web": "web"},
     package_data={
-        "survey_node": ["translations/*/LC_MESSAGES/*.po", "translations/*/LC_MESSAGES/*.mo"],
+        "survey_node": ["translations/*/LC_MESSAGES/*.po", "translations/*/LC_MESSAGES/*.mo",
+                        "devices/data/*"],
         "survey_node.web": ["templates/**/*", "static/**/*"],
     },
     include_package_data=False,

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, g, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from . import db as database
 from .config import Config
@@ -16,6 +17,14 @@ from .db import jobs as job_db
 from .thaidate import format_date
 
 LANGUAGES = ("th", "en")
+
+
+class SQLiteIntConverter(IntegerConverter):
+    """`<int:...>` limited to what an SQLite INTEGER holds."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 log = logging.getLogger(__name__)
 
 
@@ -51,6 +60,8 @@ def create_app(config: Config, *, devices: dict | None = None, testing: bool = F
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         TESTING=testing,
     )
+    # Integers in URLs are row ids: one past SQLite's range is "not found", not a crash.
+    app.url_map.converters["int"] = SQLiteIntConverter
     app.extensions["survey_config"] = config
     app.extensions["survey_devices"] = devices or {}
 

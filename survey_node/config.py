@@ -126,6 +126,38 @@ class StreamCheckSection:
 
 
 @dataclass
+class GpsSection:
+    backend: str = setting("gpsd", "Where positions come from: gpsd (the receiver) or replay"
+                           " (a recorded NMEA or gpsd-JSON log).", ("gpsd", "replay"))
+    host: str = setting("127.0.0.1", "Address of gpsd.")
+    port: int = setting(2947, "Port of gpsd.")
+    timeout_s: float = setting(3.0, "Deadline for connecting to gpsd and for each read, seconds.")
+    replay_file: str = setting("", "NMEA or gpsd-JSON log for the replay backend"
+                               " (empty: the shipped Samut Prakan demo walk).")
+    stale_s: float = setting(3.0, "A fix older than this many seconds is stale and refused.")
+    average_s: float = setting(10.0, "How long \"fix position\" averages, seconds.")
+    min_fixes: int = setting(5, "Fewest 3D fixes an averaged position needs.")
+    max_error_m: float = setting(10.0, "Largest horizontal error estimate (gpsd eph, metres) a"
+                                 " fix may have to count in an average.")
+
+
+@dataclass
+class CameraSection:
+    backend: str = setting("none", "The node's own camera: picamera2 (Pi camera module), opencv"
+                           " (USB camera), fake (a synthetic picture, demo/tests) or none"
+                           " (photos come only from the tablet).",
+                           ("picamera2", "opencv", "fake", "none"))
+    device: int = setting(0, "OpenCV camera index (/dev/videoN) for the opencv backend.")
+    timeout_s: float = setting(5.0, "Deadline for taking one picture, seconds.")
+    max_long_side: int = setting(2048, "Photos are scaled so their long side is at most this"
+                                 " many pixels.")
+    jpeg_quality: int = setting(88, "JPEG quality of stored photos (1-95).")
+    thumb_size: int = setting(320, "Long side of thumbnails, pixels.")
+    max_pixels: int = setting(64_000_000, "Largest image (width x height) accepted for decoding;"
+                              " bigger ones are refused as a likely decompression bomb.")
+
+
+@dataclass
 class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
@@ -136,6 +168,8 @@ class Config:
     selection: SelectionSection = field(default_factory=SelectionSection)
     exports: ExportsSection = field(default_factory=ExportsSection)
     streamcheck: StreamCheckSection = field(default_factory=StreamCheckSection)
+    gps: GpsSection = field(default_factory=GpsSection)
+    camera: CameraSection = field(default_factory=CameraSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 

@@ -4,6 +4,10 @@ A file is written to a temporary name in the same directory, fsynced, renamed to
 hash and the directory fsynced, so a file under its hash is always complete, even after a
 power cut in the middle of a write. Layout: ``<evidence dir>/ab/abcdef...`` (two-level
 fan-out keeps directories small on an SD card).
+
+Thumbnails are derived files under ``<evidence dir>/thumbs/ab/<sha256>.jpg``, named by the
+hash of the item they show; they are written the same way but can always be rebuilt
+(``survey_node.photos.rebuild_thumbnails``), so losing them loses nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import BadInput, NotFound
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+THUMBS = "thumbs"
 
 
 class EvidenceStore:
@@ -27,6 +33,25 @@ class EvidenceStore:
         if not SHA256_RE.match(sha256 or ""):
             raise BadInput("%(value)r is not a SHA-256 hash", value=sha256)
         return self.root / sha256[:2] / sha256
+
+    def thumb_path(self, sha256: str) -> Path:
+        self.path(sha256)  # validates the hash
+        return self.root / THUMBS / sha256[:2] / f"{sha256}.jpg"
+
+    def put_thumbnail(self, sha256: str, data: bytes) -> Path:
+        target = self.thumb_path(sha256)
+        self._write_atomically(target, [data])
+        return target
+
+    def hashes(self):
+        """Every stored item's hash (not thumbnails, not temporaries)."""
+        if not self.root.exists():
+            return
+        for sub in sorted(self.root.iterdir()):
+            if len(sub.name) == 2 and sub.is_dir():
+                for item in sorted(sub.iterdir()):
+                    if SHA256_RE.match(item.name):
+                        yield item.name
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
@@ -73,12 +98,21 @@ class EvidenceStore:
                 digest.update(chunk)
         return digest.hexdigest() == sha256
 
-    def remove_temporaries(self) -> int:
-        """Startup repair: delete temp files a crash left behind (never a hashed file)."""
+    def remove_temporaries(self, older_than_s: float = 0.0) -> int:
+        """Startup repair: delete temp files a crash left behind (never a hashed file).
+
+        `older_than_s` spares temp files another live process may still be writing.
+        """
         removed = 0
         if not self.root.exists():
             return 0
-        for tmp in self.root.glob("*/.tmp-*"):
+        cutoff = time.time() - older_than_s
+        for tmp in [*self.root.glob("*/.tmp-*"), *self.root.glob(f"{THUMBS}/*/.tmp-*")]:
+            try:
+                if older_than_s and tmp.stat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
             tmp.unlink(missing_ok=True)
             removed += 1
         return removed

@@ -11,14 +11,15 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 SURVEY = {"$ref": "#/components/schemas/Survey"}
 
 
-def _op(summary: str, *, params=(), body=None, answer=None, status="200", tag="survey") -> dict:
+def _op(summary: str, *, params=(), body=None, answer=None, status="200", tag="survey",
+        media: str = "application/json") -> dict:
     op: dict = {
         "summary": summary,
         "tags": [tag],
         "parameters": list(params),
         "responses": {
             status: {"description": "OK",
-                     "content": {"application/json": {"schema": answer or {"type": "object"}}}},
+                     "content": {media: {"schema": answer or {"type": "object"}}}},
             "400": {"description": "Bad input", "content": {"application/json": {"schema": ERROR}}},
             "401": {"description": "Not logged in", "content": {"application/json": {"schema": ERROR}}},
             "404": {"description": "Not found", "content": {"application/json": {"schema": ERROR}}},
@@ -44,6 +45,8 @@ def _query(name: str, schema: dict, description: str) -> dict:
 CAMERA_ID = _path("camera_id", "The camera's registry id")
 SURVEY_ID = _path("survey_id", "The survey's UUID")
 SHA256 = _path("sha256", "SHA-256 of a stored photo")
+CHECK_ID = {"name": "check_id", "in": "path", "required": True, "description": "Stream check id",
+            "schema": {"type": "integer", "minimum": 1}}
 
 
 def openapi_document() -> dict:
@@ -110,6 +113,19 @@ def openapi_document() -> dict:
                 answer=SURVEY)},
             "/api/v1/surveys/{survey_id}/release": {"post": _op(
                 "Let go of the survey's lock", params=[SURVEY_ID], answer=SURVEY)},
+            "/api/v1/cameras/{camera_id}/stream-check": {"post": _op(
+                "Start a stream check of the camera (a job to poll)", params=[CAMERA_ID],
+                status="202", tag="streamcheck")},
+            "/api/v1/jobs/{job_id}": {"get": _op(
+                "A job's state, progress and result", params=[_path("job_id", "The job id")],
+                tag="jobs")},
+            "/api/v1/stream-checks/{check_id}": {"get": _op(
+                "One stream check: verdict and metrics (?reveal=1: the real URL, admins only)",
+                params=[CHECK_ID, _query("reveal", {"type": "string", "enum": ["1"]},
+                                         "Show the unmasked URL (admins)")], tag="streamcheck")},
+            "/api/v1/stream-checks/{check_id}/snapshot.jpg": {"get": _op(
+                "The check's snapshot (JPEG)", params=[CHECK_ID], tag="streamcheck",
+                answer={"type": "string", "format": "binary"}, media="image/jpeg")},
             "/api/v1/new-cameras": {"post": _op(
                 "Report a camera that is not in the registry", status="201", answer=SURVEY, body={
                     "type": "object", "required": ["site_name"], "properties": {

@@ -39,7 +39,7 @@ def logged_in(tmp_path_factory):
 
 
 @schema.parametrize()
-@settings(max_examples=20, deadline=None,
+@settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_api_never_answers_with_a_server_error(case, logged_in):
     base, session = logged_in

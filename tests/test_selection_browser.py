@@ -61,7 +61,7 @@ def test_surveyor_reports_a_camera_and_supervisor_swaps_it(live, browser, db):
     assert page.locator(".camera-item").count() == len(mine)
     first = page.locator(".camera-item").first
     camera_id = first.locator(".tag").first.inner_text()
-    first.get_by_role("link").click()  # สำรวจไม่ได้?
+    first.get_by_role("link", name="สำรวจไม่ได้?").click()
     page.get_by_label("รื้อถอนแล้ว").check()
     page.get_by_role("button", name="ขอทดแทนกล้อง").click()
     assert page.locator('[data-state="requested"]').count() == 1

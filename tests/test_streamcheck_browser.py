@@ -50,6 +50,7 @@ def test_surveyor_checks_a_stream_and_sees_verdict_and_snapshot(
             page.fill("input[name=name]", "surveyor")
             page.fill("input[name=pin]", PINS["surveyor"])
             page.click("form:has(input[name=pin]) button[type=submit]")
+            page.goto(f"{live_server}/?show=all")  # this surveyor has no assignments
             page.click("[data-testid=stream-check-link] >> nth=0")  # from the camera list
             expect(page).to_have_url(re.compile(r"/cameras/CAM-[A-Z]+/stream-check$"))
             page.goto(f"{live_server}/cameras/CAM-OK/stream-check")

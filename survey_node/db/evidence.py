@@ -7,7 +7,10 @@ from sqlite_utils import Database
 from . import now_iso, row, rows, transaction
 
 EVIDENCE_FIELDS = ("sha256", "kind", "mime", "bytes", "width", "height", "taken_at", "lat",
-                   "lon", "source", "created_by")
+                   "lon", "source", "created_by",
+                   # m0300: the fix a photo was taken with, and where its bytes came from.
+                   "alt", "h_error_m", "fix_mode", "gps_time", "node_id", "original_sha256",
+                   "original_mime", "original_name")
 
 
 def upsert_evidence(db: Database, record: dict) -> bool:

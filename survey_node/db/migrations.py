@@ -303,6 +303,24 @@ def m0400_stream_checks(db: Database) -> None:
 
 
 @migrations()
+def m0300_evidence_photo_fields(db: Database) -> None:
+    # A photo keeps the fix it was taken with (the evidence, not the survey, may move on)
+    # and a trace of what was uploaded (hash and type of the original bytes).
+    db.executescript(
+        """
+        ALTER TABLE evidence ADD COLUMN alt REAL;
+        ALTER TABLE evidence ADD COLUMN h_error_m REAL;
+        ALTER TABLE evidence ADD COLUMN fix_mode INTEGER;
+        ALTER TABLE evidence ADD COLUMN gps_time TEXT;
+        ALTER TABLE evidence ADD COLUMN node_id TEXT;
+        ALTER TABLE evidence ADD COLUMN original_sha256 TEXT;
+        ALTER TABLE evidence ADD COLUMN original_mime TEXT;
+        ALTER TABLE evidence ADD COLUMN original_name TEXT;
+        """
+    )
+
+
+@migrations()
 def m0700_reviews(db: Database) -> None:
     db.executescript(
         """

@@ -28,7 +28,7 @@ def cameras():
     search = request.args.get("q", "").strip()[:100]
     try:
         limit = min(500, max(1, int(request.args.get("limit", "50"))))
-        offset = max(0, int(request.args.get("offset", "0")))
+        offset = min(10**9, max(0, int(request.args.get("offset", "0"))))
     except ValueError:
         return jsonify(error="bad_input", message="limit and offset must be whole numbers"), 400
     db = get_db()

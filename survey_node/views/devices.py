@@ -1,0 +1,132 @@
+"""GPS state, "fix position", photos (upload or the node's camera) and evidence files.
+
+Evidence is served only to logged-in users (the app-wide login guard); a file never
+changes under its hash, so it is cached privately for a year (ETag = the hash).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, g, jsonify, request, send_file, url_for
+from flask_babel import gettext
+
+from .. import photos, positioning
+from ..app import get_config, get_db, get_devices
+from ..db import evidence as evidence_db
+from ..devices import build_camera, build_gps
+from ..errors import BadInput, NotFound
+from ..evidence import EvidenceStore
+
+bp = Blueprint("devices", __name__)
+STALE_TEMP_S = 600  # a temp file untouched this long belongs to a crashed writer
+IMMUTABLE = "private, max-age=31536000, immutable"
+MAX_AVERAGE_S = 60  # a request thread may wait this long at most
+
+
+@bp.record_once
+def _repair_store(state) -> None:
+    """At app start: remove evidence temp files left by a crash (kill -9, power cut)."""
+    config = state.app.extensions["survey_config"]
+    removed = EvidenceStore(config.evidence_dir).remove_temporaries(older_than_s=STALE_TEMP_S)
+    if removed:
+        state.app.logger.warning("removed %d unfinished evidence file(s)", removed)
+
+
+def gps_reader():
+    """The app's GPS reader; built (and started) on first use when the app got none."""
+    devices = get_devices()
+    if "gps" not in devices:
+        devices["gps"] = build_gps(get_config()).start()
+    return devices["gps"]
+
+
+def camera():
+    devices = get_devices()
+    if "camera" not in devices:
+        devices["camera"] = build_camera(get_config())
+    return devices["camera"]
+
+
+def store() -> EvidenceStore:
+    return EvidenceStore(get_config().evidence_dir)
+
+
+@bp.get("/api/v1/gps")
+def gps_state():
+    return jsonify(gps_reader().status().as_dict(gettext))
+
+
+@bp.post("/api/v1/gps/average")
+def gps_average():
+    cfg = get_config().gps
+    raw = (request.get_json(silent=True) or {}).get("seconds", request.form.get("seconds"))
+    try:
+        seconds = float(raw) if raw not in (None, "") else cfg.average_s
+    except (TypeError, ValueError):
+        raise BadInput("seconds: %(value)r is not a number", value=raw) from None
+    if not 1 <= seconds <= MAX_AVERAGE_S:
+        raise BadInput("seconds must be between 1 and %(max)s", max=MAX_AVERAGE_S)
+    position = positioning.average_position(gps_reader(), seconds=seconds,
+                                            min_fixes=cfg.min_fixes, max_eph_m=cfg.max_error_m)
+    return jsonify(position.as_dict())
+
+
+@bp.post("/api/v1/photos")
+def photo_upload():
+    """A photo from the tablet (multipart field `photo`) or, with source=camera, the node's."""
+    cfg = get_config()
+    if request.form.get("source") == "camera":
+        device = camera()
+        data, name, source = device.capture(), "", device.name
+    else:
+        upload = request.files.get("photo")
+        if upload is None or not upload.filename:
+            raise BadInput("Choose a photo to upload (field: photo)")
+        limit = cfg.web.max_upload_mb * 1024 * 1024
+        data = upload.stream.read(limit + 1)
+        if len(data) > limit:
+            raise BadInput("%(name)s is larger than %(mb)s MB", name=upload.filename,
+                           mb=cfg.web.max_upload_mb)
+        name, source = upload.filename, "upload"
+    status = gps_reader().status()
+    position = None
+    if status.fix is not None and status.state in ("fix_2d", "fix_3d"):
+        fix = status.fix
+        position = {"lat": fix.lat, "lon": fix.lon, "alt": fix.alt, "mode": fix.mode,
+                    "eph": fix.eph, "hdop": fix.hdop, "sats_used": fix.sats_used,
+                    "time": fix.gps_time}
+    taken_at = dt.datetime.now(dt.timezone.utc)
+    cam = cfg.camera
+    photo = photos.process(data, max_long_side=cam.max_long_side, quality=cam.jpeg_quality,
+                           max_pixels=cam.max_pixels, taken_at=taken_at, position=position,
+                           node_id=cfg.node.id, name=name, thumb_size=cam.thumb_size)
+    record = photos.save_photo(get_db(), store(), photo, source=source, taken_at=taken_at,
+                               position=position, node_id=cfg.node.id,
+                               actor=g.user["name"], original_name=name)
+    record["url"] = url_for("devices.evidence_file", sha256=photo.sha256)
+    record["thumb_url"] = url_for("devices.evidence_thumb", sha256=photo.sha256)
+    return jsonify(record), 201
+
+
+@bp.get("/evidence/<sha256>")
+def evidence_file(sha256: str):
+    record = evidence_db.get_evidence(get_db(), sha256)
+    path = store().path(sha256)
+    if record is None or not path.exists():
+        raise NotFound("Evidence %(sha)s is not on this node", sha=sha256[:12])
+    return _immutable(send_file(path, mimetype=record["mime"], etag=sha256, conditional=True))
+
+
+@bp.get("/evidence/<sha256>/thumb")
+def evidence_thumb(sha256: str):
+    if evidence_db.get_evidence(get_db(), sha256) is None:
+        raise NotFound("Evidence %(sha)s is not on this node", sha=sha256[:12])
+    path = photos.thumbnail_path(store(), sha256, get_config().camera.thumb_size)
+    return _immutable(send_file(path, mimetype="image/jpeg", etag=f"{sha256}-thumb",
+                                conditional=True))
+
+
+def _immutable(response):
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
