@@ -83,7 +83,7 @@ def _render_sheets(ids: list[str], *, title_scope: str):
     return render_template(
         "exports/sheet.html", sheets=sheets.sheet_data(get_db(), get_config(), ids, labels),
         title_scope=title_scope, for_pdf=False, flags=review_svc.FLAGS,
-        decisions=review_svc.DECISIONS, image_url=lambda sha: f"/evidence/{sha}",
+        decisions=review_svc.DECISIONS, image_url=lambda sha: url_for("devices.evidence_file", sha256=sha),
         static_url=lambda name: url_for("static", filename=name))
 
 
