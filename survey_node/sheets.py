@@ -101,3 +101,22 @@ def print_to_pdf(config: Config, page: Path, out: Path, *, profile: Path, timeou
     if proc.returncode != 0 or not out.exists() or out.stat().st_size == 0:
         last = (err or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise DeviceUnavailable("Chromium could not print the PDF: %(why)s", why=last[0][:200])
+
+
+def _register_doctor_check() -> None:
+    from .doctor import Check, check
+
+    @check
+    def pdf_printer(config: Config) -> Check:
+        """PDF evidence sheets need Chromium; the browser's own print works without it."""
+        name = config.exports.chromium
+        found = shutil.which(name) or (name if os.path.exists(name) else None)
+        if found:
+            return Check("pdf", "ok", f"{found} prints PDF evidence sheets")
+        return Check("pdf", "warn", f"{name} not found: `export --format pdf` cannot print",
+                     "Install chromium (apt-get install chromium), or print the sheets"
+                     " from a browser.",
+                     "ติดตั้ง chromium (apt-get install chromium) หรือสั่งพิมพ์แบบรายงานจากเบราว์เซอร์")
+
+
+_register_doctor_check()

@@ -4,7 +4,9 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
+import shutil
 import subprocess
 import unicodedata
 import zipfile
@@ -121,3 +123,28 @@ def test_export_errors_are_one_line(cli, handed_in, tmp_path):
     result = cli("export", "--data-dir", handed_in["data_dir"], "--format", "csv",
                  "--out", tmp_path / "missing" / "x.csv")
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_doctor_says_whether_pdfs_can_be_printed(config, monkeypatch):
+    from survey_node import doctor
+
+    found = {c.name: c for c in doctor.run_checks(config)}
+    assert found["pdf"].status == ("ok" if shutil.which("chromium") else "warn")
+    config.exports.chromium = "/nonexistent/chromium"
+    found = {c.name: c for c in doctor.run_checks(config)}
+    assert found["pdf"].status == "warn" and "cannot print" in found["pdf"].detail
+
+
+def test_a_hanging_printer_is_killed_at_the_deadline(db, config, handed_in, tmp_path):
+    from survey_node import exports
+    from survey_node.errors import DeviceUnavailable
+
+    hang = tmp_path / "fake-chromium"
+    hang.write_text("#!/bin/sh\nsleep 60 &\necho $! > " + str(tmp_path / "child.pid") + "\nwait\n")
+    hang.chmod(0o755)
+    config.exports.chromium, config.exports.pdf_timeout_s = str(hang), 0
+    with pytest.raises(DeviceUnavailable, match="longer than"):
+        exports.export(db, config, "pdf", tmp_path / "x.pdf", scope="approved")
+    child = int((tmp_path / "child.pid").read_text())
+    assert not os.path.exists(f"/proc/{child}") or "Z" in open(f"/proc/{child}/stat").read().split()[2]
+    assert not (tmp_path / "x.pdf").exists()
