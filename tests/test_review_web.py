@@ -84,3 +84,12 @@ def test_csv_download_and_sheet(client, auth, surveyed):
     assert body.startswith(b"\xef\xbb\xbf") and body.decode("utf-8-sig").count("\n") == 3
     sheet = client.get(f"/exports/sheet/{surveyed['moved']['id']}").get_data(as_text=True)
     assert "แยกหัวทะเล" in sheet and "<svg" in sheet and "@page" in sheet
+
+
+def test_district_sheets_print_every_surveyed_camera_of_the_district(client, auth, surveyed):
+    auth.login("supervisor")
+    page = client.get("/review/?amphoe=3021").get_data(as_text=True)
+    assert "/exports/sheets?scope=surveyed&amp;amphoe=3021" in page
+    sheets = client.get("/exports/sheets?scope=surveyed&amphoe=3021").get_data(as_text=True)
+    assert sheets.count('<section class="sheet"') == 1 and "สี่แยกปากช่อง" in sheets
+    assert client.get("/exports/sheets?scope=approved&amphoe=3021").status_code == 400
