@@ -1,0 +1,394 @@
+"""Import a registry file: read, map, normalise, then merge all or nothing.
+
+Two phases keep the node responsive and the memory flat:
+
+1. *Read*: rows stream from the file, are normalised into camera records and written to a
+   staging SQLite file beside the database. Nothing touches the node's database, so the
+   UI and the job's progress row stay writable while a large file is parsed.
+2. *Merge*: one short write transaction compares the staged cameras with ``cameras``,
+   inserts/updates/marks removed, and records the import (``survey_node.db.imports``).
+
+A file that cannot be imported at all raises :class:`BadInput` before phase 2, so the
+database is never half-changed. Rows that cannot be used are *rejected* and reported;
+values that had to be fixed or dropped are *warnings*. Both carry the row number a person
+sees in Excel (or the CSV line number).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlite_utils import Database
+
+from ..db import imports as import_db
+from ..errors import BadInput
+from . import columns, coords, places
+from .readers import Workbook
+from .text import N_, cell_text, header_key, identity_key, thai_digits
+
+BATCH = 2000
+SAMPLE_ROWS = 5
+# A total row: a cell that is only "รวม"/"total" and perhaps a count with a unit.
+_TOTAL = re.compile(
+    r"^(รวม(ทั้งสิ้น|ทั้งหมด)?|ยอดรวม|ผลรวม|grand\s*total|sub\s*total|total|sum)\s*[:：=]?\s*"
+    r"([\d๐-๙,.\s]*(กล้อง|ตัว|จุด|แห่ง|รายการ|ชุด|cameras?|units?)?)?$",
+    re.IGNORECASE,
+)
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ImportOptions:
+    sheet: str | None = None
+    columns: dict = field(default_factory=dict)   # field -> header text / number / letter / None
+    header_row: int | None = None
+    crs: int | None = None
+    dry_run: bool = False
+    default_province: str = ""
+    actor: str | None = None
+    display_name: str | None = None               # the name the user gave the file
+
+    @classmethod
+    def from_mapping(cls, spec: dict | None, **kwargs) -> "ImportOptions":
+        spec = spec or {}
+        return cls(columns=spec.get("columns") or {}, header_row=spec.get("header_row"), **kwargs)
+
+
+@dataclass
+class Layout:
+    """Where the data is: the sheet, the header row and the column of each field."""
+
+    file: str
+    kind: str
+    sheets: list[str]
+    sheet: str
+    header_row: int
+    headers: list[str]
+    mapping: dict[str, int]
+    samples: list[list[str]]
+
+    def described(self) -> dict[str, str]:
+        return columns.describe(self.mapping, self.headers)
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "kind": self.kind, "sheets": self.sheets, "sheet": self.sheet,
+                "header_row": self.header_row, "headers": self.headers,
+                "mapping": self.described(),
+                "columns": [{"index": i, "header": h,
+                             "field": next((f for f, j in self.mapping.items() if j == i), None),
+                             "samples": [s[i] if i < len(s) else "" for s in self.samples]}
+                            for i, h in enumerate(self.headers)]}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def analyse(path: Path, options: ImportOptions) -> Layout:
+    """Find the sheet, header row and mapping (what the admin page shows before importing)."""
+    with Workbook(path, options.display_name) as book:
+        layout, _ = _locate(book, options)
+        return layout
+
+
+def _locate(book: Workbook, options: ImportOptions):
+    """(layout, iterator of the rows below the header)."""
+    candidates = [book.sheet_name(options.sheet)] if (options.sheet or book.kind == "csv") \
+        else book.sheet_names
+    for sheet in candidates:
+        rows = book.rows(sheet)
+        head = list(itertools.islice(rows, columns.HEADER_SCAN_ROWS))
+        if options.header_row:
+            found = next(((n, c) for n, c in head if n == options.header_row), None)
+            if found is None:
+                raise BadInput("Header row %(row)s is not within the first %(n)s rows of %(file)s",
+                               row=options.header_row, n=columns.HEADER_SCAN_ROWS, file=book.name)
+        else:
+            found = columns.find_header(head)
+        if found is None:
+            continue
+        header_row, cells = found
+        headers = [cell_text(c) for c in cells]
+        while headers and not headers[-1]:
+            headers.pop()
+        mapping = columns.apply_overrides(columns.guess_mapping(headers), headers,
+                                          options.columns, book.name)
+        rest = [(n, c) for n, c in head if n > header_row]
+        samples = [[cell_text(c) for c in cells] for _, cells in rest
+                   if any(cell_text(c) for c in cells)][:SAMPLE_ROWS]
+        layout = Layout(book.name, book.kind, book.sheet_names, sheet, header_row, headers,
+                        mapping, samples)
+        return layout, itertools.chain(rest, rows)
+    raise BadInput("%(file)s has no header row with known column names in its first %(n)s rows"
+                   " (looked for %(looked)s)", file=book.name, n=columns.HEADER_SCAN_ROWS,
+                   looked="ชื่อจุดติดตั้ง, ละติจูด, ลองจิจูด, รหัสกล้อง, หน่วยงาน")
+
+
+class _Report:
+    def __init__(self):
+        self.rejected: list[dict] = []
+        self.warnings: list[dict] = []
+
+    def reject(self, row: int, message: str, **params) -> None:
+        self.rejected.append({"row": row, "reason": _fmt(message, params),
+                              "message": message, "params": params})
+
+    def warn(self, row: int, fld: str, message: str, params: dict | None = None) -> None:
+        params = params or {}
+        self.warnings.append({"row": row, "field": fld, "reason": _fmt(message, params),
+                              "message": message, "params": params})
+
+
+def _fmt(message: str, params: dict) -> str:
+    try:
+        return message % params if params else message
+    except (KeyError, ValueError, TypeError):
+        return message
+
+
+def run_import(db: Database, path: Path, options: ImportOptions, *,
+               progress: Progress | None = None, work_dir: Path | None = None) -> dict:
+    """Import (or with ``dry_run`` only count) the file; returns the full report."""
+    path = Path(path)
+    crs = options.crs
+    report = _Report()
+    tick = progress or (lambda fraction, message: None)
+    tick(0.0, N_("Reading the file"))
+    sha256 = file_sha256(path)
+    staging_dir = Path(tempfile.mkdtemp(prefix="import-", dir=work_dir))
+    try:
+        staging_path = staging_dir / "staging.db"
+        staging = import_db.create_staging(staging_path)
+        try:
+            with Workbook(path, options.display_name) as book:
+                layout, body = _locate(book, options)
+                columns.check_mapping(layout.mapping, book.name)
+                reader = _RowReader(layout, options, report, crs)
+                if book.kind != "csv":
+                    total = max(1, book._book.get_sheet_by_name(layout.sheet).height)
+                    body_progress = _counting(body, lambda i: tick(0.9 * min(1.0, i / total),
+                                                                   N_("Reading rows")))
+                else:
+                    size = max(1, path.stat().st_size)
+                    body_progress = _counting(body, lambda i: tick(
+                        0.9 * min(1.0, (i * reader.avg_bytes) / size), N_("Reading rows")))
+                batch: list[tuple] = []
+                for row_no, cells in body_progress:
+                    staged = reader.read(row_no, cells)
+                    if staged is not None:
+                        batch.append(staged)
+                        if len(batch) >= BATCH:
+                            import_db.insert_staged(staging, batch)
+                            batch.clear()
+                if batch:
+                    import_db.insert_staged(staging, batch)
+            _settle_duplicates(staging, report)
+            cameras = import_db.count_staged(staging)
+            staging.execute("COMMIT")
+        finally:
+            staging.close()
+        if cameras == 0:
+            raise BadInput("%(file)s has no camera rows below its header (row %(row)s)",
+                           file=layout.file, row=layout.header_row)
+        tick(0.92, N_("Writing the cameras"))
+        report.rejected.sort(key=lambda r: r["row"])
+        report.warnings.sort(key=lambda w: w["row"])
+        import_row = {
+            "file_name": layout.file, "sha256": sha256, "kind": layout.kind,
+            "sheet": layout.sheet, "header_row": layout.header_row,
+            "mapping": layout.described(), "crs": f"EPSG:{crs}" if crs else "",
+            "rows_read": reader.rows_read, "rejected_count": len(report.rejected),
+            "rejected": report.rejected, "warnings": report.warnings,
+        }
+        merged = import_db.merge_staged(db, staging_path, import_row=import_row,
+                                        actor=options.actor, dry_run=options.dry_run)
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+    tick(1.0, N_("Done"))
+    return {
+        "file": layout.file, "sha256": sha256, "sheet": layout.sheet,
+        "rows_read": reader.rows_read, "cameras": merged["counts"],
+        "rejected": report.rejected, "warnings": report.warnings,
+        "mapping": layout.described(),
+        # Beyond the CLI's JSON shape: what the admin page and history need.
+        "import_id": None if options.dry_run else merged["import_id"],
+        "dry_run": options.dry_run, "kind": layout.kind, "header_row": layout.header_row,
+        "changes": merged["changes"], "removed": merged["removed"],
+    }
+
+
+def public_report(report: dict) -> dict:
+    """The report in exactly the shape `survey-node import --json` promises."""
+    return {
+        "file": report["file"], "sha256": report["sha256"], "sheet": report["sheet"],
+        "rows_read": report["rows_read"], "cameras": report["cameras"],
+        "rejected": [{"row": r["row"], "reason": r["reason"]} for r in report["rejected"]],
+        "warnings": [{"row": w["row"], "field": w["field"], "reason": w["reason"]}
+                     for w in report["warnings"]],
+        "mapping": report["mapping"],
+    }
+
+
+def _counting(rows, on_tick):
+    for i, item in enumerate(rows):
+        if i % 2000 == 0:
+            on_tick(i)
+        yield item
+
+
+def _settle_duplicates(staging, report: _Report) -> None:
+    """Exact duplicates are folded into their first row; one id with different content on
+    several rows rejects all of them (the file must say which is right)."""
+    drop: list[int] = []
+    rejected_ids: set[str] = set()
+    for camera_id, group in itertools.groupby(import_db.rows_staged_duplicates(staging),
+                                              key=lambda r: r[0]):
+        group = list(group)
+        contents = {content for _, _, content in group}
+        rows = [row_no for _, row_no, _ in group]
+        if len(contents) == 1:
+            for row_no in rows[1:]:
+                report.warn(row_no, "camera_id", N_("exact duplicate of row %(first)s; folded"),
+                            {"first": rows[0]})
+                drop.append(row_no)
+            continue
+        rejected_ids.add(camera_id)
+        for row_no in rows:
+            others = ", ".join(str(r) for r in rows if r != row_no)
+            report.reject(row_no, N_("camera id %(id)s is also on row %(others)s with different"
+                                     " content; fix the file"), id=camera_id, others=others)
+            drop.append(row_no)
+    if drop:
+        import_db.delete_staged_rows(staging, drop, rejected_ids)
+
+
+class _RowReader:
+    """Turns one row's cells into a staged camera tuple (or a skip / a rejection)."""
+
+    def __init__(self, layout: Layout, options: ImportOptions, report: _Report, crs):
+        self.layout = layout
+        self.report = report
+        self.crs = crs
+        self.default_province = options.default_province
+        self.rows_read = 0
+        self.avg_bytes = 80
+        m = layout.mapping
+        self.col = {f: m[f] for f in columns.FIELDS if f in m}
+        self.width = len(layout.headers)
+        self.raw_names = _unique_names(layout.headers)
+        seq = m.get("seq")
+        mapped = set(m.values())
+        self.content_cols = [i for i in range(self.width) if i != seq]
+        self.extra_cols = [i for i in range(self.width) if i not in mapped]
+        self.header_keys = {i: header_key(layout.headers[i]) for i in mapped}
+        first = min(mapped) if mapped else 0
+        self.first_col, self.first_header = first, layout.headers[first] if mapped else ""
+        self.has_id_column = "camera_id" in m
+
+    def read(self, row_no: int, cells: list):
+        texts = [cell_text(c) for c in cells]
+        if len(texts) < self.width:
+            texts.extend([""] * (self.width - len(texts)))
+        if not any(texts):
+            return None
+        self.rows_read += 1
+        if self._is_repeated_header(texts):
+            self.report.warn(row_no, "", N_("repeated header row; skipped"))
+            return None
+        if self._is_total(texts):
+            self.report.warn(row_no, "", N_("total row; skipped"))
+            return None
+        get = self._getter(texts)
+        site, place = get("site_name"), get("place_name")
+        file_id = identity_key(thai_digits(get("camera_id"))) and " ".join(
+            thai_digits(get("camera_id")).split())
+        if not (file_id or site or place):
+            self.report.reject(row_no, N_("no camera id and no name (%(columns)s are empty)"),
+                               columns=", ".join(self.layout.headers[self.col[f]]
+                                                 for f in columns.NAME_FIELDS if f in self.col))
+            return None
+        pos = coords.resolve(lat=get("lat"), lon=get("lon"), latlon=get("latlon"),
+                             east=get("utm_e"), north=get("utm_n"), zone=get("utm_zone"),
+                             crs=self.crs)
+        for fld, message, params in pos.warnings:
+            self.report.warn(row_no, fld, message, params)
+        place_codes = places.resolve(get("province"), get("amphoe"), get("tambon"),
+                                     self.default_province)
+        for fld, message, params in place_codes.warnings:
+            self.report.warn(row_no, fld, message, params)
+        record = {
+            "site_name": site, "place_name": place, "place_type": get("place_type"),
+            "agency": get("agency"),
+            "province_code": place_codes.province_code, "province_name": place_codes.province_name,
+            "amphoe_code": place_codes.amphoe_code, "amphoe_name": place_codes.amphoe_name,
+            "tambon_code": place_codes.tambon_code, "tambon_name": place_codes.tambon_name,
+            "registered_lat": pos.lat, "registered_lon": pos.lon,
+            "coord_text": pos.text, "coord_system": pos.system,
+            "brand": get("brand"), "model": get("model"), "resolution": get("resolution"),
+            "stream_url": get("stream_url"), "registry_status": get("registry_status"),
+        }
+        extra = "\x1f".join(texts[i] for i in self.extra_cols)
+        record["extra_hash"] = hashlib.sha1(extra.encode()).hexdigest()[:16] if extra.strip("\x1f") else ""
+        camera_id = file_id or derive_id(record)
+        if not file_id and self.has_id_column:
+            self.report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the names"
+                                                     " and position"), {"id": camera_id})
+        content = hashlib.sha1("\x1f".join(texts[i] for i in self.content_cols).encode()).hexdigest()
+        raw = json.dumps({n: t for n, t in zip(self.raw_names, texts) if t}, ensure_ascii=False)
+        return (camera_id, row_no, content, *(record[f] for f in import_db.IMPORT_FIELDS), raw)
+
+    def _getter(self, texts: list[str]):
+        col = self.col
+        return lambda f: texts[col[f]] if f in col else ""
+
+    def _is_repeated_header(self, texts: list[str]) -> bool:
+        if texts[self.first_col] != self.first_header:
+            return False
+        same = sum(1 for i, key in self.header_keys.items() if header_key(texts[i]) == key)
+        return same * 2 >= len(self.header_keys)
+
+    def _is_total(self, texts: list[str]) -> bool:
+        filled = [t for t in texts if t]
+        if len(filled) > 4:
+            return False
+        return any(_TOTAL.match(t) for t in filled)
+
+
+def _unique_names(headers: list[str]) -> list[str]:
+    names, seen = [], {}
+    for i, h in enumerate(headers):
+        name = h or f"column {i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def derive_id(record: dict) -> str:
+    """A stable id for a camera the file gives no id to: the same names, place and position
+    always give the same id, whatever the row order or the camera's status."""
+    if record["registered_lat"] is not None:
+        where = f"{record['registered_lat']:.5f},{record['registered_lon']:.5f}"
+    else:
+        where = identity_key(record["coord_text"])
+    parts = [record["site_name"], record["place_name"], record["place_type"], record["agency"],
+             record["province_code"] or record["province_name"],
+             record["amphoe_code"] or record["amphoe_name"],
+             record["tambon_code"] or record["tambon_name"], where]
+    key = "\x1f".join(identity_key(p) for p in parts)
+    return "R-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
