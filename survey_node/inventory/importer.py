@@ -43,6 +43,7 @@ _TOTAL = re.compile(
     re.IGNORECASE,
 )
 Progress = Callable[[float, str], None]
+_RAW_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @dataclass
@@ -177,7 +178,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
                 columns.check_mapping(layout.mapping, book.name)
                 reader = _RowReader(layout, options, report, crs)
                 if book.kind != "csv":
-                    total = max(1, book._book.get_sheet_by_name(layout.sheet).height)
+                    total = max(1, book.height(layout.sheet))
                     body_progress = _counting(body, lambda i: tick(0.9 * min(1.0, i / total),
                                                                    N_("Reading rows")))
                 else:
@@ -286,6 +287,7 @@ class _RowReader:
         self.avg_bytes = 80
         m = layout.mapping
         self.col = {f: m[f] for f in columns.FIELDS if f in m}
+        self.col_items = tuple(self.col.items())
         self.width = len(layout.headers)
         self.raw_names = _unique_names(layout.headers)
         seq = m.get("seq")
@@ -310,34 +312,37 @@ class _RowReader:
         if self._is_total(texts):
             self.report.warn(row_no, "", N_("total row; skipped"))
             return None
-        get = self._getter(texts)
-        site, place = get("site_name"), get("place_name")
-        file_id = identity_key(thai_digits(get("camera_id"))) and " ".join(
-            thai_digits(get("camera_id")).split())
+        v = {f: texts[i] for f, i in self.col_items}
+        get = v.get
+        site, place = get("site_name", ""), get("place_name", "")
+        file_id = ""
+        if self.has_id_column:
+            file_id = " ".join(thai_digits(v["camera_id"]).split())
         if not (file_id or site or place):
             self.report.reject(row_no, N_("no camera id and no name (%(columns)s are empty)"),
                                columns=", ".join(self.layout.headers[self.col[f]]
                                                  for f in columns.NAME_FIELDS if f in self.col))
             return None
-        pos = coords.resolve(lat=get("lat"), lon=get("lon"), latlon=get("latlon"),
-                             east=get("utm_e"), north=get("utm_n"), zone=get("utm_zone"),
-                             crs=self.crs)
+        pos = coords.resolve(lat=get("lat", ""), lon=get("lon", ""), latlon=get("latlon", ""),
+                             east=get("utm_e", ""), north=get("utm_n", ""),
+                             zone=get("utm_zone", ""), crs=self.crs)
         for fld, message, params in pos.warnings:
             self.report.warn(row_no, fld, message, params)
-        place_codes = places.resolve(get("province"), get("amphoe"), get("tambon"),
+        place_codes = places.resolve(get("province", ""), get("amphoe", ""), get("tambon", ""),
                                      self.default_province)
         for fld, message, params in place_codes.warnings:
             self.report.warn(row_no, fld, message, params)
         record = {
-            "site_name": site, "place_name": place, "place_type": get("place_type"),
-            "agency": get("agency"),
+            "site_name": site, "place_name": place, "place_type": get("place_type", ""),
+            "agency": get("agency", ""),
             "province_code": place_codes.province_code, "province_name": place_codes.province_name,
             "amphoe_code": place_codes.amphoe_code, "amphoe_name": place_codes.amphoe_name,
             "tambon_code": place_codes.tambon_code, "tambon_name": place_codes.tambon_name,
             "registered_lat": pos.lat, "registered_lon": pos.lon,
             "coord_text": pos.text, "coord_system": pos.system,
-            "brand": get("brand"), "model": get("model"), "resolution": get("resolution"),
-            "stream_url": get("stream_url"), "registry_status": get("registry_status"),
+            "brand": get("brand", ""), "model": get("model", ""),
+            "resolution": get("resolution", ""), "stream_url": get("stream_url", ""),
+            "registry_status": get("registry_status", ""),
         }
         extra = "\x1f".join(texts[i] for i in self.extra_cols)
         record["extra_hash"] = hashlib.sha1(extra.encode()).hexdigest()[:16] if extra.strip("\x1f") else ""
@@ -346,12 +351,8 @@ class _RowReader:
             self.report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the names"
                                                      " and position"), {"id": camera_id})
         content = hashlib.sha1("\x1f".join(texts[i] for i in self.content_cols).encode()).hexdigest()
-        raw = json.dumps({n: t for n, t in zip(self.raw_names, texts) if t}, ensure_ascii=False)
+        raw = _RAW_JSON.encode({n: t for n, t in zip(self.raw_names, texts) if t})
         return (camera_id, row_no, content, *(record[f] for f in import_db.IMPORT_FIELDS), raw)
-
-    def _getter(self, texts: list[str]):
-        col = self.col
-        return lambda f: texts[col[f]] if f in col else ""
 
     def _is_repeated_header(self, texts: list[str]) -> bool:
         if texts[self.first_col] != self.first_header:
@@ -360,10 +361,9 @@ class _RowReader:
         return same * 2 >= len(self.header_keys)
 
     def _is_total(self, texts: list[str]) -> bool:
-        filled = [t for t in texts if t]
-        if len(filled) > 4:
+        if len(texts) - texts.count("") > 4:
             return False
-        return any(_TOTAL.match(t) for t in filled)
+        return any(_TOTAL.match(t) for t in texts if t)
 
 
 def _unique_names(headers: list[str]) -> list[str]:
@@ -390,5 +390,5 @@ def derive_id(record: dict) -> str:
              record["province_code"] or record["province_name"],
              record["amphoe_code"] or record["amphoe_name"],
              record["tambon_code"] or record["tambon_name"], where]
-    key = "\x1f".join(identity_key(p) for p in parts)
+    key = identity_key("\x1f".join(parts))
     return "R-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()

@@ -62,6 +62,7 @@ class Workbook:
         self.name = display_name or self.path.name
         self.kind = sniff_kind(self.path)
         self._book = None
+        self._loaded = None
         self.encoding = ""
         self.delimiter = ""
         if self.kind == "csv":
@@ -95,6 +96,7 @@ class Workbook:
             except Exception:  # noqa: BLE001 - closing twice is harmless
                 pass
             self._book = None
+            self._loaded = None
 
     def sheet_name(self, wanted: str | None) -> str:
         """The sheet called `wanted` (spaces and case forgiven), else BadInput listing them."""
@@ -107,6 +109,15 @@ class Workbook:
         raise BadInput("Sheet %(sheet)s is not in %(file)s (sheets: %(sheets)s)",
                        sheet=wanted, file=self.name, sheets=", ".join(all_names))
 
+    def _sheet(self, name: str):
+        # Parsing a sheet is the slow part of reading a workbook: do it once per sheet.
+        if self._loaded is None or self._loaded[0] != name:
+            self._loaded = (name, self._book.get_sheet_by_name(name))
+        return self._loaded[1]
+
+    def height(self, sheet: str) -> int:
+        return self._sheet(sheet).height
+
     def rows(self, sheet: str = "", progress=None) -> Iterator[tuple[int, list]]:
         """(row number, cells) for every row; `progress(fraction)` is called now and then."""
         if self.kind == "csv":
@@ -116,7 +127,7 @@ class Workbook:
 
     def _sheet_rows(self, sheet: str, progress) -> Iterator[tuple[int, list]]:
         try:
-            data = self._book.get_sheet_by_name(sheet)
+            data = self._sheet(sheet)
             first = data.start[0] if data.start else 0
             total = max(1, data.height)
             for i, cells in enumerate(data.iter_rows()):

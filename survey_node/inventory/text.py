@@ -20,19 +20,27 @@ def thai_digits(text: str) -> str:
     return text.translate(THAI_DIGITS)
 
 
+_ODD = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f\u3000\t\n\r\v\f]|  ")
+_CACHE: dict[str, str] = {}
+_CACHE_MAX = 50_000
+
+
 def cell_text(value) -> str:
     """A cell as the text a person sees: trimmed, NFC, single spaces, no invisible marks.
 
     Whole floats lose their ``.0`` (Excel stores 12 as 12.0); dates become ISO text.
     """
+    if value.__class__ is str:
+        # Registries repeat the same status, agency and district on every row: cache.
+        found = _CACHE.get(value)
+        if found is None:
+            found = _clean(value)
+            if len(_CACHE) >= _CACHE_MAX:
+                _CACHE.clear()
+            _CACHE[value] = found
+        return found
     if value is None:
         return ""
-    if isinstance(value, str):
-        if value.isascii():
-            text = value.strip()
-            return _SPACES.sub(" ", text) if "  " in text or "\n" in text or "\t" in text else text
-        text = unicodedata.normalize("NFC", value.translate(_INVISIBLE))
-        return _SPACES.sub(" ", text).strip()
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -46,6 +54,16 @@ def cell_text(value) -> str:
     return cell_text(str(value))
 
 
+def _clean(value: str) -> str:
+    text = value
+    if _ODD.search(text):
+        text = _SPACES.sub(" ", text.translate(_INVISIBLE))
+    text = text.strip()
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
 def header_key(text: str) -> str:
     """A header reduced to what identifies it: case, spaces and punctuation removed."""
     text = thai_digits(cell_text(text)).casefold()
@@ -54,7 +72,7 @@ def header_key(text: str) -> str:
 
 def identity_key(text: str) -> str:
     """A value reduced for deriving stable ids: case, spaces and digit script do not count."""
-    return _SPACES.sub("", thai_digits(text).casefold())
+    return "".join(thai_digits(text).casefold().split())
 
 
 def N_(message: str) -> str:
