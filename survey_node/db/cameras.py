@@ -87,3 +87,12 @@ def _where(search: str, amphoe_code: str, include_removed: bool) -> tuple[str, l
         )
         params.extend([like] * 6)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def iter_cameras_for_export(db: Database, *, include_removed: bool = True):
+    """Every camera (public columns), streamed in a stable order."""
+    where = "" if include_removed else "WHERE removed = 0"
+    cursor = db.execute(f"SELECT {PUBLIC_COLUMNS} FROM cameras {where} ORDER BY camera_id")
+    cols = [c[0] for c in cursor.description]
+    for found in cursor:
+        yield dict(zip(cols, found))
