@@ -116,7 +116,8 @@ class Workbook:
         return self._loaded[1]
 
     def height(self, sheet: str) -> int:
-        return self._sheet(sheet).height
+        data = self._sheet(sheet)
+        return data.height + (data.start[0] if data.start else 0)
 
     def rows(self, sheet: str = "", progress=None) -> Iterator[tuple[int, list]]:
         """(row number, cells) for every row; `progress(fraction)` is called now and then."""
@@ -128,12 +129,13 @@ class Workbook:
     def _sheet_rows(self, sheet: str, progress) -> Iterator[tuple[int, list]]:
         try:
             data = self._sheet(sheet)
-            first = data.start[0] if data.start else 0
-            total = max(1, data.height)
+            # iter_rows() starts at the sheet's first row even when the used range starts
+            # lower (it only drops leading empty columns), so i + 1 is Excel's row number.
+            total = max(1, data.height + (data.start[0] if data.start else 0))
             for i, cells in enumerate(data.iter_rows()):
                 if progress is not None and i % 2000 == 0:
                     progress(i / total)
-                yield first + i + 1, cells
+                yield i + 1, cells
         except BadInput:
             raise
         except Exception as exc:  # noqa: BLE001 - see _damaged
