@@ -155,10 +155,23 @@ class Workbook:
                     line = reader.line_num + 1
             except UnicodeDecodeError:
                 raise BadInput("%(file)s line %(line)s is neither UTF-8 nor Thai (cp874) text",
-                               file=self.name, line=line) from None
+                               file=self.name, line=_first_bad_line(self.path, self.encoding)) from None
             except csv.Error as exc:
                 raise BadInput("%(file)s line %(line)s is not valid CSV: %(why)s",
                                file=self.name, line=line, why=str(exc)) from None
+
+
+def _first_bad_line(path: Path, encoding: str) -> int:
+    """The physical line holding the first byte the encoding cannot decode (error path only:
+    the text reader fails a whole buffer ahead of the line it is on)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(path, "rb") as fh:
+        for number, raw_line in enumerate(fh, 1):
+            try:
+                decoder.decode(raw_line)
+            except UnicodeDecodeError:
+                return number
+    return number
 
 
 def _damaged(name: str, exc: Exception) -> BadInput:
