@@ -182,8 +182,9 @@ def job_status(job_id: str):
         done_url = url_for("imports.report", import_id=result["import_id"])
     elif found["state"] in ("done", "failed"):
         done_url = url_for("imports.job", job_id=job_id)
+    message_id = found["message"]
     return jsonify(state=found["state"], progress=found["progress"],
-                   message=gettext(found["message"]) if found["message"] else "",
+                   message=gettext(message_id) if message_id else "",
                    error=_job_error(found), done_url=done_url)
 
 
@@ -197,11 +198,12 @@ def _job_or_404(job_id: str) -> dict:
 def _job_error(found: dict) -> str | None:
     if not found.get("error"):
         return None
+    raw = found["error"]
     try:
-        err = json.loads(found["error"])
+        err = json.loads(raw)
         return translate(err["message"], err.get("params"))
     except (ValueError, KeyError, TypeError):
-        return gettext(found["error"])
+        return gettext(raw)
 
 
 @bp.get("/<int:import_id>")
