@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import operator
 import re
 import shutil
 import tempfile
@@ -32,7 +33,7 @@ from ..db import imports as import_db
 from ..errors import BadInput
 from . import columns, coords, places
 from .readers import Workbook
-from .text import N_, cell_text, header_key, identity_key, thai_digits
+from .text import N_, cell_text, cell_texts, header_key, identity_key, thai_digits
 
 BATCH = 2000
 SAMPLE_ROWS = 5
@@ -292,15 +293,15 @@ class _RowReader:
         self.raw_names = _unique_names(layout.headers)
         seq = m.get("seq")
         mapped = set(m.values())
-        self.content_cols = [i for i in range(self.width) if i != seq]
-        self.extra_cols = [i for i in range(self.width) if i not in mapped]
+        self.content_of = _picker([i for i in range(self.width) if i != seq])
+        self.extra_of = _picker([i for i in range(self.width) if i not in mapped])
         self.header_keys = {i: header_key(layout.headers[i]) for i in mapped}
         first = min(mapped) if mapped else 0
         self.first_col, self.first_header = first, layout.headers[first] if mapped else ""
         self.has_id_column = "camera_id" in m
 
     def read(self, row_no: int, cells: list):
-        texts = [cell_text(c) for c in cells]
+        texts = cell_texts(cells)
         if len(texts) < self.width:
             texts.extend([""] * (self.width - len(texts)))
         if not any(texts):
@@ -344,13 +345,13 @@ class _RowReader:
             "resolution": get("resolution", ""), "stream_url": get("stream_url", ""),
             "registry_status": get("registry_status", ""),
         }
-        extra = "\x1f".join(texts[i] for i in self.extra_cols)
+        extra = "\x1f".join(self.extra_of(texts))
         record["extra_hash"] = hashlib.sha1(extra.encode()).hexdigest()[:16] if extra.strip("\x1f") else ""
         camera_id = file_id or derive_id(record)
         if not file_id and self.has_id_column:
             self.report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the names"
                                                      " and position"), {"id": camera_id})
-        content = hashlib.sha1("\x1f".join(texts[i] for i in self.content_cols).encode()).hexdigest()
+        content = hashlib.sha1("\x1f".join(self.content_of(texts)).encode()).hexdigest()
         raw = _RAW_JSON.encode({n: t for n, t in zip(self.raw_names, texts) if t})
         return (camera_id, row_no, content, *(record[f] for f in import_db.IMPORT_FIELDS), raw)
 
@@ -364,6 +365,16 @@ class _RowReader:
         if len(texts) - texts.count("") > 4:
             return False
         return any(_TOTAL.match(t) for t in texts if t)
+
+
+def _picker(indexes: list[int]):
+    """A fast `texts -> tuple of texts[i] for i in indexes`."""
+    if not indexes:
+        return lambda texts: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda texts: (texts[only],)
+    return operator.itemgetter(*indexes)
 
 
 def _unique_names(headers: list[str]) -> list[str]:

@@ -70,9 +70,24 @@ def header_key(text: str) -> str:
     return _HEADER_NOISE.sub("", text)
 
 
+_THAI_DIGIT = re.compile("[๐-๙]")
+
+
 def identity_key(text: str) -> str:
     """A value reduced for deriving stable ids: case, spaces and digit script do not count."""
-    return "".join(thai_digits(text).casefold().split())
+    if _THAI_DIGIT.search(text):  # translate() is slow on Thai text: only when needed
+        text = thai_digits(text)
+    return "".join(text.casefold().split())
+
+
+def cell_texts(cells: list) -> list[str]:
+    """cell_text() of a whole row; cached strings are looked up without a call per cell."""
+    get = _CACHE.get
+    texts = [get(c) if c.__class__ is str else None if c.__class__ is not float
+             else str(int(c)) if c.is_integer() and -1e15 < c < 1e15 else repr(c) for c in cells]
+    if None in texts:
+        texts = [t if t is not None else cell_text(c) for t, c in zip(texts, cells)]
+    return texts
 
 
 def N_(message: str) -> str:
