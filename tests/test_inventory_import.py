@@ -223,3 +223,13 @@ def test_demo_seeded_cameras_are_marked_removed_not_deleted(db, tmp_path):
     report = do_import(db, write_xlsx(tmp_path / "k.xlsx", REAL_HEADER, korat_rows(2)))
     assert report["cameras"]["removed"] == 10
     assert len(cameras(db)) == 12
+
+
+@pytest.mark.parametrize("writer", [write_xlsx, write_csv])
+def test_progress_moves_forward_to_the_end(db, tmp_path, writer):
+    path = writer(tmp_path / f"p.{'xlsx' if writer is write_xlsx else 'csv'}", REAL_HEADER,
+                  korat_rows(6000))
+    seen = []
+    run_import(db, path, ImportOptions(), progress=lambda f, m: seen.append(f), work_dir=tmp_path)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert len({round(f, 1) for f in seen}) >= 4  # the bar moves while rows are read

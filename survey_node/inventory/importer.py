@@ -105,12 +105,12 @@ def analyse(path: Path, options: ImportOptions) -> Layout:
         return layout
 
 
-def _locate(book: Workbook, options: ImportOptions):
-    """(layout, iterator of the rows below the header)."""
+def _locate(book: Workbook, options: ImportOptions, progress=None):
+    """(layout, iterator of the rows below the header); `progress(fraction)` as rows stream."""
     candidates = [book.sheet_name(options.sheet)] if (options.sheet or book.kind == "csv") \
         else book.sheet_names
     for sheet in candidates:
-        rows = book.rows(sheet)
+        rows = book.rows(sheet, progress)
         head = list(itertools.islice(rows, columns.HEADER_SCAN_ROWS))
         if options.header_row:
             found = next(((n, c) for n, c in head if n == options.header_row), None)
@@ -175,19 +175,12 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
         staging = import_db.create_staging(staging_path)
         try:
             with Workbook(path, options.display_name) as book:
-                layout, body = _locate(book, options)
+                layout, body = _locate(book, options, lambda fraction: tick(
+                    0.9 * min(1.0, fraction), N_("Reading rows")))
                 columns.check_mapping(layout.mapping, book.name)
                 reader = _RowReader(layout, options, report, crs)
-                if book.kind != "csv":
-                    total = max(1, book.height(layout.sheet))
-                    body_progress = _counting(body, lambda i: tick(0.9 * min(1.0, i / total),
-                                                                   N_("Reading rows")))
-                else:
-                    size = max(1, path.stat().st_size)
-                    body_progress = _counting(body, lambda i: tick(
-                        0.9 * min(1.0, (i * reader.avg_bytes) / size), N_("Reading rows")))
                 batch: list[tuple] = []
-                for row_no, cells in body_progress:
+                for row_no, cells in body:
                     staged = reader.read(row_no, cells)
                     if staged is not None:
                         batch.append(staged)
@@ -243,13 +236,6 @@ def public_report(report: dict) -> dict:
     }
 
 
-def _counting(rows, on_tick):
-    for i, item in enumerate(rows):
-        if i % 2000 == 0:
-            on_tick(i)
-        yield item
-
-
 def _settle_duplicates(staging, report: _Report) -> None:
     """Exact duplicates are folded into their first row; one id with different content on
     several rows rejects all of them (the file must say which is right)."""
@@ -285,7 +271,6 @@ class _RowReader:
         self.crs = crs
         self.default_province = options.default_province
         self.rows_read = 0
-        self.avg_bytes = 80
         m = layout.mapping
         self.col = {f: m[f] for f in columns.FIELDS if f in m}
         self.col_items = tuple(self.col.items())
