@@ -76,9 +76,9 @@ def parse_number(text: str) -> float:
     try:
         value = float(cleaned)
     except ValueError:
-        raise CoordinateError("not a number") from None
+        raise CoordinateError(N_("not a number")) from None
     if not math.isfinite(value):
-        raise CoordinateError("not a number")
+        raise CoordinateError(N_("not a number"))
     return value
 
 
@@ -91,7 +91,7 @@ def parse_angle(text: str) -> tuple[float, bool]:
         pass
     prepared = _prepare(raw)
     if not prepared:
-        raise CoordinateError("empty")
+        raise CoordinateError(N_("empty"))
     try:
         return float(prepared), False
     except ValueError:
@@ -104,7 +104,7 @@ def parse_angle(text: str) -> tuple[float, bool]:
     if m:
         minus, deg, minutes, seconds, hemi = m.groups()
         return _combine(minus, deg, minutes, seconds, hemi), True
-    raise CoordinateError("not a coordinate")
+    raise CoordinateError(N_("not a coordinate"))
 
 
 def _combine(minus, deg, minutes, seconds, hemi) -> float:
@@ -112,9 +112,9 @@ def _combine(minus, deg, minutes, seconds, hemi) -> float:
     mins = float(minutes) if minutes else 0.0
     secs = float(seconds) if seconds else 0.0
     if mins >= 60 or secs >= 60:
-        raise CoordinateError("minutes or seconds of 60 or more")
+        raise CoordinateError(N_("minutes or seconds of 60 or more"))
     if (minutes and not float(minutes).is_integer() and seconds):
-        raise CoordinateError("decimal minutes followed by seconds")
+        raise CoordinateError(N_("decimal minutes followed by seconds"))
     value = d + mins / 60 + secs / 3600
     sign = -1 if minus else 1
     if hemi:
@@ -134,8 +134,8 @@ def split_pair(text: str) -> tuple[str, str]:
         return parts[0], parts[1]
     if len(parts) == 4 and all(re.fullmatch(r"\d+", p) for p in parts[1::2]):
         # "13,7563, 100,5018" is not something we guess at; but "13.75 , 100.50" is handled above.
-        raise CoordinateError("ambiguous commas")
-    raise CoordinateError("not a pair of coordinates")
+        raise CoordinateError(N_("ambiguous commas"))
+    raise CoordinateError(N_("not a pair of coordinates"))
 
 
 def in_thailand(lat: float, lon: float) -> bool:
@@ -152,7 +152,7 @@ def _transformer(epsg: int):
 def utm_to_wgs84(easting: float, northing: float, epsg: int) -> tuple[float, float]:
     lon, lat = _transformer(epsg).transform(easting, northing)
     if not (math.isfinite(lat) and math.isfinite(lon)):
-        raise CoordinateError("outside the UTM zone")
+        raise CoordinateError(N_("outside the UTM zone"))
     return lat, lon
 
 
@@ -163,10 +163,10 @@ def parse_zone(text: str) -> int | None:
         return None
     m = re.search(r"(\d{1,2})", cleaned)
     if not m:
-        raise CoordinateError("not a UTM zone")
+        raise CoordinateError(N_("not a UTM zone"))
     zone = int(m.group(1))
     if zone not in (47, 48):
-        raise CoordinateError("UTM zone is not 47 or 48")
+        raise CoordinateError(N_("UTM zone is not 47 or 48"))
     return zone
 
 
@@ -176,7 +176,7 @@ def parse_crs(text: str | int | None) -> int | None:
         return None
     m = re.fullmatch(r"(?:epsg:)?\s*(\d{4,5})", str(text).strip(), re.IGNORECASE)
     if not m or int(m.group(1)) not in SUPPORTED_CRS:
-        raise CoordinateError("unsupported coordinate system")
+        raise CoordinateError(N_("unsupported coordinate system"))
     return int(m.group(1))
 
 

@@ -41,6 +41,9 @@ CHANGE_LABELS = {
 def translate(message: str, params: dict | None) -> str:
     """An English message id with params, in the page's language."""
     text = gettext(message)
+    reason = (params or {}).get("why")
+    if isinstance(reason, str):
+        params = {**params, "why": gettext(reason)}  # coordinate reasons are message ids too
     try:
         return text % params if params else text
     except (KeyError, ValueError, TypeError):
