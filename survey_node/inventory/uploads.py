@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import db as database
 from ..config import Config
 from ..db import jobs as job_db
-from ..errors import BadInput, NotFound, SurveyNodeError
+from ..errors import BadInput, Conflict, NotFound, SurveyNodeError
 from .importer import ImportOptions, run_import
 from .text import N_
 
@@ -80,6 +80,11 @@ def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None) -
     path, meta = load_upload(config, token)
     db = database.connect(config.db_path)
     try:
+        # One at a time: both end in a write transaction over the whole camera table.
+        busy = [j for j in job_db.rows_jobs(db, limit=20)
+                if j["kind"] in JOB_KINDS and j["state"] in ("queued", "running")]
+        if busy:
+            raise Conflict("Another registry import is running; wait for it to finish")
         kind = JOB_KINDS[0] if dry_run else JOB_KINDS[1]
         job_id = job_db.insert_job(db, kind, params={"token": token, "file": meta["name"]},
                                    created_by=actor)
