@@ -2,8 +2,10 @@
 
 An export is a list of *columns* (name + how to get it from a camera row) and a *writer*
 per format. Later issues add columns (survey results) by appending to ``COLUMNS`` or by
-passing their own list, and add formats by registering a writer in ``WRITERS``.
-Rows are streamed from the database, so the file size does not bound memory.
+passing their own list, add per-camera properties computed from other tables by
+appending to ``PROPERTY_SOURCES`` (e.g. the 20 % set's flags), and add formats by
+registering a writer in ``WRITERS``. Rows are streamed from the database, so the number
+of cameras does not bound memory (a property source holds one small dict per camera).
 """
 
 from __future__ import annotations
@@ -55,6 +57,27 @@ def write_geojson(out: IO[str], cameras: Iterable[dict], columns: list[Column]) 
     return count
 
 
+# Each source gives (camera_id -> extra properties, the properties of a camera it omits).
+PROPERTY_SOURCES: list[Callable[[Database], tuple[dict[str, dict], dict]]] = []
+
+
+def _with_sources(db: Database, cameras: Iterable[dict],
+                  columns: list[Column]) -> tuple[Iterator[dict], list[Column]]:
+    sources = [source(db) for source in PROPERTY_SOURCES]
+    if not sources:
+        return iter(cameras), columns
+    names = [n for _, defaults in sources for n in defaults]
+
+    def merged():
+        for cam in cameras:
+            extra = {}
+            for per_camera, defaults in sources:
+                extra.update(per_camera.get(cam.get("camera_id"), defaults))
+            yield {**cam, **extra}
+
+    return merged(), [*columns, *(_field(n) for n in names)]
+
+
 WRITERS: dict[str, Callable[[IO[str], Iterable[dict], list[Column]], int]] = {
     "geojson": write_geojson,
 }
@@ -67,7 +90,9 @@ def export(db: Database, fmt: str, out: IO[str], *, columns: list[Column] | None
     if writer is None:
         raise BadInput("Unknown export format %(format)s (known: %(known)s)", format=fmt,
                        known=", ".join(WRITERS))
-    return writer(out, iter_cameras(db, include_removed=include_removed), columns or COLUMNS)
+    rows, cols = _with_sources(db, iter_cameras(db, include_removed=include_removed),
+                               columns or COLUMNS)
+    return writer(out, rows, cols)
 
 
 def iter_cameras(db: Database, *, include_removed: bool = True) -> Iterator[dict]:

@@ -166,3 +166,21 @@ def test_every_command_option_has_help():
         for param in command.params:
             if param.param_type_name == "option":
                 assert param.help, f"{name} {param.name}"
+
+
+def test_export_takes_properties_from_other_areas(db, tmp_path, monkeypatch):
+    """How a later area (the 20 % set, surveys) adds its fields to the same export."""
+    import io
+
+    from survey_node import exports
+
+    with database.transaction(db):
+        from survey_node.db import cameras as camera_db
+
+        camera_db.insert_cameras(db, [{"camera_id": "A"}, {"camera_id": "B"}])
+    monkeypatch.setattr(exports, "PROPERTY_SOURCES", [
+        lambda _db: ({"A": {"selected": True}}, {"selected": False})])
+    out = io.StringIO()
+    assert exports.export(db, "geojson", out) == 2
+    props = {f["id"]: f["properties"] for f in json.loads(out.getvalue())["features"]}
+    assert props["A"]["selected"] is True and props["B"]["selected"] is False

@@ -70,7 +70,7 @@ def child(mode: str, xlsx: Path, work: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
+def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         root = Path(tmp)
         xlsx = root / "registry.xlsx"
@@ -95,4 +95,6 @@ def main() -> int:
     ok_mem = peak < TARGET_MB
     print(f"   target ratio <= {TARGET_RATIO}: {'met' if ok_time else 'NOT met'};"
           f" peak < {TARGET_MB} MB: {'met' if ok_mem else 'NOT met'}", flush=True)
-    return 0 if ok_time and ok_mem else 1
+    if not (ok_time and ok_mem):
+        raise AssertionError(f"import bars not met: ratio {ratio:.2f} (<= {TARGET_RATIO}),"
+                             f" peak {peak:.0f} MB (< {TARGET_MB})")
