@@ -103,6 +103,7 @@ def test_a_broken_upload_gets_one_thai_line_and_changes_nothing(admin, db, tmp_p
     page = response.get_data(as_text=True)
     assert 'data-testid="upload-error"' in page and "ไม่ใช่ไฟล์ตาราง" in page
     assert camera_db.count_cameras(db) == 0
+    assert not list((tmp_path / "node" / "uploads").iterdir())  # a refused file is not kept
 
 
 def test_a_file_failing_during_import_leaves_the_job_failed_and_nothing_imported(admin, db, tmp_path):

@@ -113,6 +113,8 @@ BROKEN = {
     "headeronly.xlsx": (lambda p: write_xlsx(p, REAL_HEADER, [], title_rows=TITLE_ROWS), "no camera rows"),
     "totalsonly.xlsx": (lambda p: write_xlsx(p, REAL_HEADER, [[], ["รวม", "", "", "", "", "", "", "0"]]),
                         "no camera rows"),
+    "allrejected.xlsx": (lambda p: write_xlsx(p, REAL_HEADER, [[1, "ใช้งานได้", "", "", "", 14.9, 102.1, ""]]),
+                         "every camera row was rejected (first: row 2"),
     "badbytes.csv": (lambda p: p.write_bytes(",".join(REAL_HEADER).encode() + b"\n"
                                              + b"1,x,y,z,w,14.9,102.1,a\n" * 60000
                                              + b"2,\xff\xfe\xfa,y,z,w,14.9,102.1,a\n"),

@@ -194,6 +194,10 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
             staging.execute("COMMIT")
         finally:
             staging.close()
+        if cameras == 0 and report.rejected:
+            first = min(report.rejected, key=lambda r: r["row"])
+            raise BadInput("%(file)s: every camera row was rejected (first: row %(row)s, %(why)s)",
+                           file=layout.file, row=first["row"], why=first["reason"])
         if cameras == 0:
             raise BadInput("%(file)s has no camera rows below its header (row %(row)s)",
                            file=layout.file, row=layout.header_row)

@@ -61,6 +61,12 @@ def load_upload(config: Config, token: str) -> tuple[Path, dict]:
     return path, json.loads(meta_path.read_text(encoding="utf-8"))
 
 
+def discard_upload(config: Config, token: str) -> None:
+    if _TOKEN.match(token or ""):
+        for suffix in ("", ".json"):
+            (uploads_dir(config) / f"{token}{suffix}").unlink(missing_ok=True)
+
+
 def update_upload(config: Config, token: str, **changes) -> dict:
     _, meta = load_upload(config, token)
     meta.update(changes)

@@ -88,11 +88,14 @@ def upload():
     file = request.files.get("file")
     if file is None or not file.filename:
         return _index_error(gettext("Choose a file to upload."))
+    token = None
     try:
         token = uploads.save_upload(get_config(), file.stream, file.filename)
         path, meta = uploads.load_upload(get_config(), token)
         analyse(path, uploads.options_for(get_config(), meta, dry_run=True, actor=None))
     except SurveyNodeError as exc:
+        if token:
+            uploads.discard_upload(get_config(), token)  # a refused file is not kept
         return _index_error(exc.line(gettext), exc.status)
     return redirect(url_for("imports.mapping", token=token))
 
@@ -136,7 +139,7 @@ def save_mapping(token: str):
     form = request.form
     chosen: dict[str, int] = {}
     for key, value in form.items():
-        if key.startswith("col-") and value in columns.FIELDS:
+        if key.startswith("col-") and key[4:].isdigit() and value in columns.FIELDS:
             chosen.setdefault(value, int(key[4:]) + 1)  # 1-based column numbers
     # Every field the admin did not pick is explicitly unmapped, so guesses do not creep back.
     spec = {f: chosen.get(f) for f in columns.FIELDS}
