@@ -176,6 +176,9 @@ def _start(token: str, action: str):
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
     found = _job_or_404(job_id)
+    result = found.get("result") or {}
+    if found["state"] == "done" and result.get("import_id"):
+        return redirect(url_for("imports.report", import_id=result["import_id"]))
     return render_template("imports/job.html", job=found, error=_job_error(found))
 
 
