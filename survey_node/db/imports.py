@@ -135,8 +135,8 @@ def _merge(db: Database, import_row: dict, actor: str | None) -> dict:
     new = db.execute(
         f"INSERT INTO main.cameras ({', '.join(insert_cols)}, import_id, created_at, updated_at)"
         f" SELECT {', '.join('s.' + c for c in insert_cols)}, ?, ?, ? FROM st.cams s"
-        f" WHERE NOT EXISTS (SELECT 1 FROM main.cameras c WHERE c.camera_id = s.camera_id)"
-        f" ORDER BY s.row_no",
+        # Staged rows are in file order already (rowid order): no sort of the whole file.
+        f" WHERE NOT EXISTS (SELECT 1 FROM main.cameras c WHERE c.camera_id = s.camera_id)",
         [import_id, stamp, stamp]).rowcount
     removed = [r[0] for r in db.execute(
         "UPDATE main.cameras SET removed = 1, updated_at = ? WHERE removed = 0"

@@ -187,6 +187,15 @@ def _looks_projected(a: float, b: float) -> bool:
 def resolve(*, lat: str = "", lon: str = "", latlon: str = "", east: str = "", north: str = "",
             zone: str = "", crs: int | None = None) -> Position:
     """Read one row's coordinate columns into a WGS84 position (or none, with warnings)."""
+    if lat and lon:
+        # The common case first: plain decimal degrees inside Thailand.
+        try:
+            a, b = float(lat), float(lon)
+        except ValueError:
+            pass
+        else:
+            if LAT_MIN <= a <= LAT_MAX and LON_MIN <= b <= LON_MAX:
+                return Position(round(a, 7), round(b, 7), "EPSG:4326", f"{lat}, {lon}", [])
     pos = Position()
     try:
         if latlon and not (lat or lon):

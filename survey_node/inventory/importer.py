@@ -322,27 +322,26 @@ class _RowReader:
                                      self.default_province)
         for fld, message, params in place_codes.warnings:
             self.report.warn(row_no, fld, message, params)
-        record = {
-            "site_name": site, "place_name": place, "place_type": get("place_type", ""),
-            "agency": get("agency", ""),
-            "province_code": place_codes.province_code, "province_name": place_codes.province_name,
-            "amphoe_code": place_codes.amphoe_code, "amphoe_name": place_codes.amphoe_name,
-            "tambon_code": place_codes.tambon_code, "tambon_name": place_codes.tambon_name,
-            "registered_lat": pos.lat, "registered_lon": pos.lon,
-            "coord_text": pos.text, "coord_system": pos.system,
-            "brand": get("brand", ""), "model": get("model", ""),
-            "resolution": get("resolution", ""), "stream_url": get("stream_url", ""),
-            "registry_status": get("registry_status", ""),
-        }
+        pc = place_codes
         extra = "\x1f".join(self.extra_of(texts))
-        record["extra_hash"] = hashlib.sha1(extra.encode()).hexdigest()[:16] if extra.strip("\x1f") else ""
-        camera_id = file_id or derive_id(record)
+        extra_hash = hashlib.sha1(extra.encode()).hexdigest()[:16] if extra.strip("\x1f") else ""
+        place_type, agency = get("place_type", ""), get("agency", "")
+        # In import_db.IMPORT_FIELDS order.
+        fields = (site, place, place_type, agency, pc.province_code, pc.province_name,
+                  pc.amphoe_code, pc.amphoe_name, pc.tambon_code, pc.tambon_name,
+                  pos.lat, pos.lon, pos.text, pos.system, get("brand", ""), get("model", ""),
+                  get("resolution", ""), get("stream_url", ""), get("registry_status", ""),
+                  extra_hash)
+        camera_id = file_id or derive_id(
+            site, place, place_type, agency, pc.province_code or pc.province_name,
+            pc.amphoe_code or pc.amphoe_name, pc.tambon_code or pc.tambon_name,
+            pos.lat, pos.lon, pos.text)
         if not file_id and self.has_id_column:
             self.report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the names"
                                                      " and position"), {"id": camera_id})
         content = hashlib.sha1("\x1f".join(self.content_of(texts)).encode()).hexdigest()
         raw = _RAW_JSON.encode({n: t for n, t in zip(self.raw_names, texts) if t})
-        return (camera_id, row_no, content, *(record[f] for f in import_db.IMPORT_FIELDS), raw)
+        return (camera_id, row_no, content, *fields, raw)
 
     def _is_repeated_header(self, texts: list[str]) -> bool:
         if texts[self.first_col] != self.first_header:
@@ -379,16 +378,11 @@ def _unique_names(headers: list[str]) -> list[str]:
     return names
 
 
-def derive_id(record: dict) -> str:
+def derive_id(site: str, place: str, place_type: str, agency: str, province: str, amphoe: str,
+              tambon: str, lat: float | None, lon: float | None, coord_text: str) -> str:
     """A stable id for a camera the file gives no id to: the same names, place and position
     always give the same id, whatever the row order or the camera's status."""
-    if record["registered_lat"] is not None:
-        where = f"{record['registered_lat']:.5f},{record['registered_lon']:.5f}"
-    else:
-        where = identity_key(record["coord_text"])
-    parts = [record["site_name"], record["place_name"], record["place_type"], record["agency"],
-             record["province_code"] or record["province_name"],
-             record["amphoe_code"] or record["amphoe_name"],
-             record["tambon_code"] or record["tambon_name"], where]
-    key = identity_key("\x1f".join(parts))
+    where = f"{lat:.5f},{lon:.5f}" if lat is not None else coord_text
+    key = identity_key("\x1f".join((site, place, place_type, agency, province, amphoe, tambon,
+                                     where)))
     return "R-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
