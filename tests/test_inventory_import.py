@@ -233,3 +233,16 @@ def test_progress_moves_forward_to_the_end(db, tmp_path, writer):
     run_import(db, path, ImportOptions(), progress=lambda f, m: seen.append(f), work_dir=tmp_path)
     assert seen == sorted(seen) and seen[-1] == 1.0
     assert len({round(f, 1) for f in seen}) >= 4  # the bar moves while rows are read
+
+
+def test_staging_left_by_a_killed_import_is_cleaned_by_the_next(db, tmp_path):
+    import os
+
+    stale = tmp_path / "import-dead"
+    stale.mkdir()
+    (stale / "staging.db").write_bytes(b"x" * 100)
+    os.utime(stale, (1, 1))
+    fresh = tmp_path / "import-running"
+    fresh.mkdir()
+    do_import(db, write_xlsx(tmp_path / "k.xlsx", REAL_HEADER, korat_rows(2)))
+    assert not stale.exists() and fresh.exists()  # a concurrent run's staging is left alone

@@ -23,6 +23,7 @@ import operator
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -36,6 +37,7 @@ from .readers import Workbook
 from .text import N_, cell_text, cell_texts, header_key, identity_key, thai_digits
 
 BATCH = 2000
+STALE_STAGING_S = 6 * 3600  # staging left by a killed import is removed by a later one
 SAMPLE_ROWS = 5
 # A total row: a cell that is only "รวม"/"total" and perhaps a count with a unit.
 _TOTAL = re.compile(
@@ -169,6 +171,8 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
     tick = progress or (lambda fraction, message: None)
     tick(0.0, N_("Reading the file"))
     sha256 = file_sha256(path)
+    if work_dir is not None:
+        remove_stale(Path(work_dir), "import-*", STALE_STAGING_S)
     staging_dir = Path(tempfile.mkdtemp(prefix="import-", dir=work_dir))
     try:
         staging_path = staging_dir / "staging.db"
@@ -226,6 +230,20 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
         "dry_run": options.dry_run, "kind": layout.kind, "header_row": layout.header_row,
         "changes": merged["changes"], "removed": merged["removed"],
     }
+
+
+def remove_stale(folder: Path, pattern: str, age_s: float) -> None:
+    """Delete what a crashed run left behind (older than `age_s`)."""
+    cutoff = time.time() - age_s
+    for leftover in folder.glob(pattern):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+        except OSError:
+            continue
 
 
 def public_report(report: dict) -> dict:

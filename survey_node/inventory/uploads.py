@@ -20,13 +20,14 @@ from .. import db as database
 from ..config import Config
 from ..db import jobs as job_db
 from ..errors import BadInput, Conflict, NotFound, SurveyNodeError
-from .importer import ImportOptions, run_import
+from .importer import ImportOptions, remove_stale, run_import
 from .text import N_
 
 log = logging.getLogger(__name__)
 JOB_KINDS = ("registry_preview", "registry_import")
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 PROGRESS_EVERY_S = 0.5
+UPLOAD_KEEP_S = 7 * 24 * 3600
 
 
 def uploads_dir(config: Config) -> Path:
@@ -39,6 +40,7 @@ def save_upload(config: Config, stream, original_name: str) -> str:
     """Store the uploaded bytes; returns the token naming the upload."""
     token = secrets.token_hex(16)
     folder = uploads_dir(config)
+    remove_stale(folder, "*", UPLOAD_KEEP_S)  # uploads checked but never imported
     path = folder / token
     with open(path, "wb") as fh:
         while chunk := stream.read(1 << 20):
