@@ -19,11 +19,11 @@ ROLE_RANK = {"surveyor": 1, "supervisor": 2, "admin": 3}
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import (admin, api, auth, cameras, devices, selection, streamcheck, survey_api,
-                   survey_pages)
+    from . import (admin, api, auth, cameras, devices, imports, selection, streamcheck,
+                   survey_api, survey_pages)
 
-    for module in (auth, cameras, admin, api, devices, selection, streamcheck, survey_api,
-                   survey_pages):
+    for module in (auth, cameras, admin, imports, api, devices, selection, streamcheck,
+                   survey_api, survey_pages):
         app.register_blueprint(module.bp)
     app.before_request(_require_login)
     app.register_error_handler(Exception, handle_error)
