@@ -1,11 +1,12 @@
-"""The files a province hands in: XLSX, CSV, GeoJSON, KML, the evidence zip (and, through
-:mod:`survey_node.sheets`, the PDF evidence sheets).
+"""Exports of the node's cameras: GeoJSON (below), and the files a province hands in
+(XLSX, CSV, KML, the evidence zip; PDF sheets through :mod:`survey_node.sheets`).
 
-Each export is the cameras of one scope (the survey set, the surveyed or the approved
-cameras, or all) with their latest survey. Column headers are Thai, in the column order of
-the registry import, followed by the survey results; they are a file format the ministry
-reads, so they are fixed Thai text rather than UI strings. Dates are Buddhist Era. Every
-file is written to a temporary name and renamed, so a failed export leaves nothing behind.
+An export is a list of *columns* (name + how to get it from a camera row) and a *writer*
+per format. Later issues add columns (survey results) by appending to ``COLUMNS`` or by
+passing their own list, add per-camera properties computed from other tables by
+appending to ``PROPERTY_SOURCES`` (e.g. the 20 % set's flags), and add formats by
+registering a writer in ``WRITERS``. Rows are streamed from the database, so the number
+of cameras does not bound memory (a property source holds one small dict per camera).
 """
 
 from __future__ import annotations
@@ -18,19 +19,124 @@ import os
 import re
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 from xml.etree import ElementTree as ET
 
 from sqlite_utils import Database
 
 from .config import Config
+from .db import cameras as camera_db
 from .db import exports as export_db
 from .errors import BadInput
 from .evidence import EvidenceStore
 from .selection import active_run
 from .selection import quota as quota_mod
 from .thaidate import format_date
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    get: Callable[[dict], object]
+
+
+def _field(name: str) -> Column:
+    return Column(name, lambda cam, _n=name: cam.get(_n))
+
+
+COLUMNS: list[Column] = [
+    *(_field(n) for n in (
+        "camera_id", "site_name", "place_name", "place_type", "agency",
+        "province_code", "province_name", "amphoe_code", "amphoe_name",
+        "tambon_code", "tambon_name", "registered_lat", "registered_lon",
+        "coord_text", "coord_system", "brand", "model", "resolution", "registry_status",
+    )),
+    Column("removed", lambda cam: bool(cam.get("removed"))),
+]
+
+
+def write_geojson(out: IO[str], cameras: Iterable[dict], columns: list[Column]) -> int:
+    """A FeatureCollection, one Feature per camera, written feature by feature."""
+    count = 0
+    out.write('{"type": "FeatureCollection", "features": [\n')
+    for cam in cameras:
+        lat, lon = cam.get("registered_lat"), cam.get("registered_lon")
+        geometry = ({"type": "Point", "coordinates": [lon, lat]}
+                    if lat is not None and lon is not None else None)
+        feature = {"type": "Feature", "id": cam.get("camera_id"), "geometry": geometry,
+                   "properties": {c.name: c.get(cam) for c in columns}}
+        out.write((",\n" if count else "") + json.dumps(feature, ensure_ascii=False))
+        count += 1
+    out.write("\n]}\n")
+    return count
+
+
+def _selection_properties(db: Database) -> tuple[dict[str, dict], dict]:
+    from .selection import EMPTY_PROPERTIES, geojson_properties
+
+    return geojson_properties(db), EMPTY_PROPERTIES
+
+
+def _survey_properties(db: Database) -> tuple[dict[str, dict], dict]:
+    from .survey import export_properties
+
+    return export_properties(db)
+
+
+# Each source gives (camera_id -> extra properties, the properties of a camera it omits):
+# the 20 % set's flags and the newest survey's results.
+PROPERTY_SOURCES: list[Callable[[Database], tuple[dict[str, dict], dict]]] = [
+    _selection_properties, _survey_properties,
+]
+
+
+def _with_sources(db: Database, cameras: Iterable[dict],
+                  columns: list[Column]) -> tuple[Iterator[dict], list[Column]]:
+    sources = [source(db) for source in PROPERTY_SOURCES]
+    if not sources:
+        return iter(cameras), columns
+    names = [n for _, defaults in sources for n in defaults]
+
+    def merged():
+        for cam in cameras:
+            extra = {}
+            for per_camera, defaults in sources:
+                extra.update(per_camera.get(cam.get("camera_id"), defaults))
+            yield {**cam, **extra}
+
+    return merged(), [*columns, *(_field(n) for n in names)]
+
+
+WRITERS: dict[str, Callable[[IO[str], Iterable[dict], list[Column]], int]] = {
+    "geojson": write_geojson,
+}
+
+
+def export(db: Database, fmt: str, out: IO[str], *, columns: list[Column] | None = None,
+           include_removed: bool = True) -> int:
+    """Write every camera in `fmt` to `out`; returns the number written."""
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        raise BadInput("Unknown export format %(format)s (known: %(known)s)", format=fmt,
+                       known=", ".join(WRITERS))
+    rows, cols = _with_sources(db, iter_cameras(db, include_removed=include_removed),
+                               columns or COLUMNS)
+    return writer(out, rows, cols)
+
+
+def iter_cameras(db: Database, *, include_removed: bool = True) -> Iterator[dict]:
+    yield from camera_db.iter_cameras_for_export(db, include_removed=include_removed)
+
+
+# -- the hand-in files (XLSX, CSV, KML, evidence zip, PDF) ------------------------------------
+#
+# Each is the cameras of one scope (the survey set, the surveyed or the approved cameras, or
+# all) with their latest survey. Column headers are Thai, in the column order of the registry
+# import, followed by the survey results; they are a file format the ministry reads, so they
+# are fixed Thai text rather than UI strings. Dates are Buddhist Era. Every file is written to
+# a temporary name and renamed, so a failed export leaves nothing behind.
 
 FORMATS = ("xlsx", "csv", "geojson", "kml", "evidence-zip", "pdf")
 SCOPES = tuple(export_db.SCOPES)
@@ -61,7 +167,7 @@ def _resolution(r: dict) -> str:
 
 
 # (key, Thai header, value). The first block is the registry import's columns, in its order.
-COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
+HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("camera_id", "รหัสกล้อง", lambda r: r["camera_id"]),
     ("site_name", "ชื่อจุดติดตั้ง", lambda r: r["site_name"]),
     ("place_name", "ชื่อสถานที่", lambda r: r["place_name"]),
@@ -101,12 +207,12 @@ COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("working", "กล้องใช้งานได้", lambda r: ANSWER_TH.get(r["checklist"].get("working"), "")),
     ("notes", "หมายเหตุ", lambda r: r["notes"] or ""),
 ]
-HEADERS = [c[1] for c in COLUMNS]
+HEADERS = [c[1] for c in HANDIN_COLUMNS]
 QUOTA_HEADERS = ["รหัส", "ชื่อ", "กล้องในทะเบียน", "เป้าหมาย", "คัดเลือก", "สำรวจแล้ว", "อนุมัติแล้ว",
                  "ร้อยละที่คัดเลือก", "ขาดจากเป้าหมาย", "ต้องอนุมัติอีก"]
 
 
-def records(db: Database, *, scope: str = "selected", amphoe: str = "", agency: str = "") -> list[dict]:
+def records(db: Database, *, scope: str = "all", amphoe: str = "", agency: str = "") -> list[dict]:
     if scope not in export_db.SCOPES:
         raise BadInput("Export scope %(scope)r is not one of %(known)s", scope=scope,
                        known=", ".join(SCOPES))
@@ -115,9 +221,9 @@ def records(db: Database, *, scope: str = "selected", amphoe: str = "", agency: 
                                            amphoe=amphoe.strip(), agency=agency.strip()))
 
 
-def export(db: Database, config: Config, fmt: str, out: str | os.PathLike, *,
-           scope: str = "selected", amphoe: str = "", agency: str = "") -> int:
-    """Write one export file; returns how many cameras it holds."""
+def export_file(db: Database, config: Config, fmt: str, out: str | os.PathLike, *,
+                scope: str = "all", amphoe: str = "", agency: str = "") -> int:
+    """Write one hand-in file of the cameras in `scope`; returns how many it holds."""
     if fmt not in FORMATS:
         raise BadInput("Unknown export format %(format)s (known: %(known)s)", format=fmt,
                        known=", ".join(FORMATS))
@@ -135,7 +241,8 @@ def export(db: Database, config: Config, fmt: str, out: str | os.PathLike, *,
         elif fmt == "csv":
             write_csv(tmp, found)
         elif fmt == "geojson":
-            write_geojson(tmp, found)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                write_geojson_scope(db, fh, found, whole=scope == "all" and not (amphoe or agency))
         elif fmt == "kml":
             write_kml(tmp, found)
         else:
@@ -143,9 +250,21 @@ def export(db: Database, config: Config, fmt: str, out: str | os.PathLike, *,
     return len(found)
 
 
+def write_geojson_scope(db: Database, out: IO[str], found: list[dict], *, whole: bool) -> int:
+    """The GeoJSON export as defined above (registered positions, selection and survey
+    properties), limited to the cameras of one scope; `whole` keeps every camera, removed
+    ones included, exactly as `export(db, "geojson", ...)` writes them."""
+    if whole:
+        return export(db, "geojson", out)
+    wanted = {r["camera_id"] for r in found}
+    cameras = (c for c in iter_cameras(db, include_removed=False) if c["camera_id"] in wanted)
+    rows, cols = _with_sources(db, cameras, COLUMNS)
+    return write_geojson(out, rows, cols)
+
+
 def rows_as_lists(found: list[dict]) -> Iterator[list]:
     for r in found:
-        yield [get(r) for _key, _header, get in COLUMNS]
+        yield [get(r) for _key, _header, get in HANDIN_COLUMNS]
 
 
 def quota_tables(db: Database, config: Config) -> dict[str, dict]:
@@ -211,22 +330,6 @@ def write_csv(path: Path, found: list[dict]) -> None:
         writer.writerows(rows_as_lists(found))
 
 
-def write_geojson(path: Path, found: list[dict]) -> None:
-    """Point per camera: the surveyed position when there is one, else the registered one."""
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write('{"type": "FeatureCollection", "features": [\n')
-        for index, r in enumerate(found):
-            lat, lon = _position(r)
-            props = {key: get(r) for key, _header, get in COLUMNS}
-            props["position"] = "surveyed" if r["lat"] is not None else "registered"
-            feature = {"type": "Feature", "id": r["camera_id"],
-                       "geometry": None if lat is None else {"type": "Point",
-                                                             "coordinates": [lon, lat]},
-                       "properties": props}
-            fh.write((",\n" if index else "") + json.dumps(feature, ensure_ascii=False))
-        fh.write("\n]}\n")
-
-
 KML_NS = "http://www.opengis.net/kml/2.2"
 KML_STYLES = {"approved": "ff20a020", "pending": "ff00a5ff", "resurvey": "ff2020d0",
               "rejected": "ff2020d0", "todo": "ffa0a0a0"}
@@ -248,14 +351,14 @@ def write_kml(path: Path, found: list[dict]) -> None:
             continue
         mark = ET.SubElement(doc, "Placemark", id=_safe(r["camera_id"]))
         ET.SubElement(mark, "name").text = f"{r['camera_id']} {r['site_name']}".strip()
-        facts = [(h, get(r)) for key, h, get in COLUMNS
+        facts = [(h, get(r)) for key, h, get in HANDIN_COLUMNS
                  if key in ("agency", "amphoe", "survey_state", "review_state", "distance_m",
                             "accuracy_m", "stream_verdict", "photos", "surveyor", "surveyed_at")]
         ET.SubElement(mark, "description").text = "\n".join(
             f"{h}: {v}" for h, v in facts if v not in (None, ""))
         ET.SubElement(mark, "styleUrl").text = "#" + _kml_style(r)
         data = ET.SubElement(mark, "ExtendedData")
-        for key, header, get in COLUMNS:
+        for key, header, get in HANDIN_COLUMNS:
             value = get(r)
             if value in (None, ""):
                 continue

@@ -126,6 +126,18 @@ def openapi_document() -> dict:
             "/api/v1/stream-checks/{check_id}/snapshot.jpg": {"get": _op(
                 "The check's snapshot (JPEG)", params=[CHECK_ID], tag="streamcheck",
                 answer={"type": "string", "format": "binary"}, media="image/jpeg")},
+            "/api/v1/gps": {"get": _op("The node's GPS: state and latest fix", tag="devices")},
+            "/api/v1/gps/average": {"post": _op(
+                "Average the node's fix over some seconds (the request waits)", tag="devices",
+                body={"type": "object", "properties": {
+                    "seconds": {"type": "number", "minimum": 1, "maximum": 60}}})},
+            "/api/v1/photos": {"post": {**_op(
+                "Store a photo: an upload (multipart field photo) or, with source=camera, the"
+                " node's camera", status="201", tag="devices"), "requestBody": {
+                    "required": True, "content": {"multipart/form-data": {"schema": {
+                        "type": "object", "properties": {
+                            "photo": {"type": "string", "format": "binary"},
+                            "source": {"type": "string", "enum": ["camera"]}}}}}}}},
             "/api/v1/new-cameras": {"post": _op(
                 "Report a camera that is not in the registry", status="201", answer=SURVEY, body={
                     "type": "object", "required": ["site_name"], "properties": {

@@ -289,3 +289,22 @@ def report_new_camera(db: Database, config: Config, *, user: dict, site_name: st
         audit(db, actor=user["name"], action="survey.new_camera", entity="survey",
               entity_id=survey_id, detail=report)
     return get(db, survey_id)
+
+
+EMPTY_EXPORT_PROPERTIES = {
+    "survey_state": "todo", "surveyed_lat": None, "surveyed_lon": None, "position_error_m": None,
+    "distance_from_registered_m": None, "stream_verdict": None, "photos": 0, "completed_at": None,
+}
+
+
+def export_properties(db: Database) -> tuple[dict[str, dict], dict]:
+    """The survey fields of each camera's newest survey, for the exports."""
+    found = {}
+    for s in survey_db.rows_latest_survey_summary(db):
+        found[s["camera_id"]] = {
+            "survey_state": s["review_state"] or s["state"], "surveyed_lat": s["lat"],
+            "surveyed_lon": s["lon"], "position_error_m": s["eph"],
+            "distance_from_registered_m": s["distance_m"], "stream_verdict": s["stream_verdict"],
+            "photos": s["photos"], "completed_at": s["completed_at"],
+        }
+    return found, EMPTY_EXPORT_PROPERTIES

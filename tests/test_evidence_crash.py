@@ -31,7 +31,12 @@ def test_kill_9_during_writes_leaves_only_complete_files(tmp_path):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(root)],
                                 stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(0.15 + 0.1 * round_no)
+        # Kill when a write is under way (a temp file exists), later in each round so that
+        # some writes complete too; poll rather than guess, the machine may be busy.
+        deadline = time.monotonic() + 30
+        while not list(root.glob("*/.tmp-*")) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.05 * round_no * round_no)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         proc.stdout.close()

@@ -74,9 +74,12 @@ def test_geojson_and_kml_parse(cli, handed_in, tmp_path):
     doc = json.loads(gj.read_text(encoding="utf-8"))
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 1
     feature = doc["features"][0]
-    lon, lat = feature["geometry"]["coordinates"]
-    assert feature["properties"]["position"] == "surveyed" and abs(lat - 14.971) < 1e-6
-    assert feature["properties"]["review_state"] == "อนุมัติ"
+    assert feature["geometry"] == {"type": "Point", "coordinates": [102.1, 14.97]}  # registered
+    props = feature["properties"]
+    assert props["survey_state"] == "approved" and abs(props["surveyed_lat"] - 14.971) < 1e-6
+    assert props["selected"] is True and props["photos"] == 1
+    everything = cli("export", "--data-dir", handed_in["data_dir"], "--format", "geojson")
+    assert len(json.loads(everything.stdout)["features"]) == 5  # stdout, every camera
     _export(cli, handed_in["data_dir"], "kml", kml, "--amphoe", "เมืองนครราชสีมา")
     ns = {"k": "http://www.opengis.net/kml/2.2"}
     marks = ET.parse(kml).getroot().findall(".//k:Placemark", ns)
@@ -123,6 +126,8 @@ def test_export_errors_are_one_line(cli, handed_in, tmp_path):
     result = cli("export", "--data-dir", handed_in["data_dir"], "--format", "csv",
                  "--out", tmp_path / "missing" / "x.csv")
     assert result.exit_code == 2 and "does not exist" in result.output
+    result = cli("export", "--data-dir", handed_in["data_dir"], "--format", "xlsx")
+    assert result.exit_code == 2 and "give --out FILE" in result.output
 
 
 def test_doctor_says_whether_pdfs_can_be_printed(config, monkeypatch):
@@ -144,7 +149,7 @@ def test_a_hanging_printer_is_killed_at_the_deadline(db, config, handed_in, tmp_
     hang.chmod(0o755)
     config.exports.chromium, config.exports.pdf_timeout_s = str(hang), 0
     with pytest.raises(DeviceUnavailable, match="longer than"):
-        exports.export(db, config, "pdf", tmp_path / "x.pdf", scope="approved")
+        exports.export_file(db, config, "pdf", tmp_path / "x.pdf", scope="approved")
     child = int((tmp_path / "child.pid").read_text())
     assert not os.path.exists(f"/proc/{child}") or "Z" in open(f"/proc/{child}/stat").read().split()[2]
     assert not (tmp_path / "x.pdf").exists()

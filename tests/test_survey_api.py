@@ -121,3 +121,23 @@ def test_a_surveyor_sees_only_their_assignments_by_default(client, auth, provinc
     assert mine["show"] == "mine"
     assert sorted(i["camera_id"] for i in mine["items"]) == ["C0005", "C0007"]
     assert client.get("/api/v1/worklist?show=everything").status_code == 400
+
+
+def test_geojson_export_carries_selection_and_survey_fields(client, auth, province, config, db):
+    import io
+    import json
+
+    from survey_node import exports
+
+    auth.login("surveyor")
+    sid = client.post("/api/v1/cameras/C0010/survey").json["id"]
+    client.put(f"/api/v1/surveys/{sid}/position", json={"source": "tablet", "fix": {
+        "lat": 13.6, "lon": 100.6, "eph": 4.5}})
+    out = io.StringIO()
+    exports.export(db, "geojson", out)
+    features = {f["id"]: f["properties"] for f in json.loads(out.getvalue())["features"]}
+    surveyed = features["C0010"]
+    assert surveyed["survey_state"] == "draft" and surveyed["surveyed_lat"] == 13.6
+    assert surveyed["position_error_m"] == 4.5 and surveyed["distance_from_registered_m"] > 0
+    assert features["C0011"]["survey_state"] == "todo" and features["C0011"]["photos"] == 0
+    assert features["C0011"]["selected"] is False

@@ -92,4 +92,5 @@ def main() -> None:
 
 
 # Commands live in one module per area; importing them registers them on `main`.
-from . import appliance, core, demo, evidence, exports, gps, selection, streamcheck  # noqa: E402,F401
+from . import (appliance, core, demo, evidence, exports, gps, inventory, selection,  # noqa: E402,F401
+               streamcheck)

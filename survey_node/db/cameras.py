@@ -139,3 +139,12 @@ def rows_nearest(db: Database, lat: float, lon: float, *, limit: int = 50, offse
         if enough or half_deg >= 45:
             return found[offset:need]
         half_deg *= 2
+
+
+def iter_cameras_for_export(db: Database, *, include_removed: bool = True):
+    """Every camera (public columns), streamed in a stable order."""
+    where = "" if include_removed else "WHERE removed = 0"
+    cursor = db.execute(f"SELECT {PUBLIC_COLUMNS} FROM cameras {where} ORDER BY camera_id")
+    cols = [c[0] for c in cursor.description]
+    for found in cursor:
+        yield dict(zip(cols, found))

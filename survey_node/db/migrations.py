@@ -321,6 +321,40 @@ def m0300_evidence_photo_fields(db: Database) -> None:
 
 
 @migrations()
+def m0100_imports(db: Database) -> None:
+    db.executescript(
+        """
+        -- One row per registry import that was committed (dry runs leave no row).
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT '',          -- xlsx / xls / ods / csv
+            sheet TEXT NOT NULL DEFAULT '',
+            header_row INTEGER,
+            mapping TEXT NOT NULL DEFAULT '{}',     -- field -> header text, as used
+            crs TEXT NOT NULL DEFAULT '',
+            rows_read INTEGER NOT NULL DEFAULT 0,
+            new_count INTEGER NOT NULL DEFAULT 0,
+            changed_count INTEGER NOT NULL DEFAULT 0,
+            unchanged_count INTEGER NOT NULL DEFAULT 0,
+            removed_count INTEGER NOT NULL DEFAULT 0,
+            rejected_count INTEGER NOT NULL DEFAULT 0,
+            rejected TEXT NOT NULL DEFAULT '[]',    -- [{row, reason, message, params}]
+            warnings TEXT NOT NULL DEFAULT '[]',    -- [{row, field, reason, message, params}]
+            changes TEXT NOT NULL DEFAULT '[]',     -- [{camera_id, row, fields}]
+            removed TEXT NOT NULL DEFAULT '[]',     -- camera ids no longer in the registry
+            created_by TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX imports_created ON imports (created_at);
+        -- Hash of a camera's columns that map to no field, so a re-import notices when they change.
+        ALTER TABLE cameras ADD COLUMN extra_hash TEXT NOT NULL DEFAULT '';
+        """
+    )
+
+
+@migrations()
 def m0700_reviews(db: Database) -> None:
     db.executescript(
         """

@@ -19,12 +19,12 @@ ROLE_RANK = {"surveyor": 1, "supervisor": 2, "admin": 3}
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import (admin, api, auth, cameras, devices, selection, streamcheck, survey_api,
-                   survey_pages)
+    from . import (admin, api, auth, cameras, devices, imports, selection, streamcheck,
+                   survey_api, survey_pages)
     from . import dashboard, exports, review
 
-    for module in (auth, cameras, admin, api, devices, selection, streamcheck, survey_api,
-                   survey_pages, review, dashboard, exports):
+    for module in (auth, cameras, admin, imports, api, devices, selection, streamcheck,
+                   survey_api, survey_pages, review, dashboard, exports):
         app.register_blueprint(module.bp)
     app.before_request(_require_login)
     app.register_error_handler(Exception, handle_error)

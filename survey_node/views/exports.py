@@ -52,7 +52,7 @@ def download():
         path.unlink(missing_ok=True)  # the open file handle keeps the bytes until sent
         return response
 
-    export_mod.export(get_db(), config, fmt, path, scope=scope, amphoe=amphoe)
+    export_mod.export_file(get_db(), config, fmt, path, scope=scope, amphoe=amphoe)
     from datetime import datetime
 
     stamp = datetime.now(BANGKOK).strftime("%Y%m%d")

@@ -1,0 +1,406 @@
+"""Import a registry file: read, map, normalise, then merge all or nothing.
+
+Two phases keep the node responsive and the memory flat:
+
+1. *Read*: rows stream from the file, are normalised into camera records and written to a
+   staging SQLite file beside the database. Nothing touches the node's database, so the
+   UI and the job's progress row stay writable while a large file is parsed.
+2. *Merge*: one short write transaction compares the staged cameras with ``cameras``,
+   inserts/updates/marks removed, and records the import (``survey_node.db.imports``).
+
+A file that cannot be imported at all raises :class:`BadInput` before phase 2, so the
+database is never half-changed. Rows that cannot be used are *rejected* and reported;
+values that had to be fixed or dropped are *warnings*. Both carry the row number a person
+sees in Excel (or the CSV line number).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import operator
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlite_utils import Database
+
+from ..db import imports as import_db
+from ..errors import BadInput
+from . import columns, coords, places
+from .readers import Workbook
+from .text import N_, cell_text, cell_texts, header_key, identity_key, thai_digits
+
+BATCH = 2000
+STALE_STAGING_S = 6 * 3600  # staging left by a killed import is removed by a later one
+SAMPLE_ROWS = 5
+# A total row: a cell that is only "รวม"/"total" and perhaps a count with a unit.
+_TOTAL = re.compile(
+    r"^(รวม(ทั้งสิ้น|ทั้งหมด)?|ยอดรวม|ผลรวม|grand\s*total|sub\s*total|total|sum)\s*[:：=]?\s*"
+    r"([\d๐-๙,.\s]*(กล้อง|ตัว|จุด|แห่ง|รายการ|ชุด|cameras?|units?)?)?$",
+    re.IGNORECASE,
+)
+Progress = Callable[[float, str], None]
+_RAW_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+@dataclass
+class ImportOptions:
+    sheet: str | None = None
+    columns: dict = field(default_factory=dict)   # field -> header text / number / letter / None
+    header_row: int | None = None
+    crs: int | None = None
+    dry_run: bool = False
+    default_province: str = ""
+    actor: str | None = None
+    display_name: str | None = None               # the name the user gave the file
+
+    @classmethod
+    def from_mapping(cls, spec: dict | None, **kwargs) -> "ImportOptions":
+        spec = spec or {}
+        return cls(columns=spec.get("columns") or {}, header_row=spec.get("header_row"), **kwargs)
+
+
+@dataclass
+class Layout:
+    """Where the data is: the sheet, the header row and the column of each field."""
+
+    file: str
+    kind: str
+    sheets: list[str]
+    sheet: str
+    header_row: int
+    headers: list[str]
+    mapping: dict[str, int]
+    samples: list[list[str]]
+
+    def described(self) -> dict[str, str]:
+        return columns.describe(self.mapping, self.headers)
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "kind": self.kind, "sheets": self.sheets, "sheet": self.sheet,
+                "header_row": self.header_row, "headers": self.headers,
+                "mapping": self.described(),
+                "columns": [{"index": i, "header": h,
+                             "field": next((f for f, j in self.mapping.items() if j == i), None),
+                             "samples": [s[i] if i < len(s) else "" for s in self.samples]}
+                            for i, h in enumerate(self.headers)]}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def analyse(path: Path, options: ImportOptions) -> Layout:
+    """Find the sheet, header row and mapping (what the admin page shows before importing)."""
+    with Workbook(path, options.display_name) as book:
+        layout, _ = _locate(book, options)
+        return layout
+
+
+def _locate(book: Workbook, options: ImportOptions, progress=None):
+    """(layout, iterator of the rows below the header); `progress(fraction)` as rows stream."""
+    candidates = [book.sheet_name(options.sheet)] if (options.sheet or book.kind == "csv") \
+        else book.sheet_names
+    for sheet in candidates:
+        rows = book.rows(sheet, progress)
+        head = list(itertools.islice(rows, columns.HEADER_SCAN_ROWS))
+        if options.header_row:
+            found = next(((n, c) for n, c in head if n == options.header_row), None)
+            if found is None:
+                raise BadInput("Header row %(row)s is not within the first %(n)s rows of %(file)s",
+                               row=options.header_row, n=columns.HEADER_SCAN_ROWS, file=book.name)
+        else:
+            found = columns.find_header(head)
+        if found is None:
+            continue
+        header_row, cells = found
+        headers = [cell_text(c) for c in cells]
+        while headers and not headers[-1]:
+            headers.pop()
+        mapping = columns.apply_overrides(columns.guess_mapping(headers), headers,
+                                          options.columns, book.name)
+        rest = [(n, c) for n, c in head if n > header_row]
+        samples = [[cell_text(c) for c in cells] for _, cells in rest
+                   if any(cell_text(c) for c in cells)][:SAMPLE_ROWS]
+        layout = Layout(book.name, book.kind, book.sheet_names, sheet, header_row, headers,
+                        mapping, samples)
+        return layout, itertools.chain(rest, rows)
+    raise BadInput("%(file)s has no header row with known column names in its first %(n)s rows"
+                   " (looked for %(looked)s)", file=book.name, n=columns.HEADER_SCAN_ROWS,
+                   looked="ชื่อจุดติดตั้ง, ละติจูด, ลองจิจูด, รหัสกล้อง, หน่วยงาน")
+
+
+class _Report:
+    def __init__(self):
+        self.rejected: list[dict] = []
+        self.warnings: list[dict] = []
+
+    def reject(self, row: int, message: str, **params) -> None:
+        self.rejected.append({"row": row, "reason": _fmt(message, params),
+                              "message": message, "params": params})
+
+    def warn(self, row: int, fld: str, message: str, params: dict | None = None) -> None:
+        params = params or {}
+        self.warnings.append({"row": row, "field": fld, "reason": _fmt(message, params),
+                              "message": message, "params": params})
+
+
+def _fmt(message: str, params: dict) -> str:
+    try:
+        return message % params if params else message
+    except (KeyError, ValueError, TypeError):
+        return message
+
+
+def run_import(db: Database, path: Path, options: ImportOptions, *,
+               progress: Progress | None = None, work_dir: Path | None = None) -> dict:
+    """Import (or with ``dry_run`` only count) the file; returns the full report."""
+    path = Path(path)
+    crs = options.crs
+    report = _Report()
+    tick = progress or (lambda fraction, message: None)
+    tick(0.0, N_("Reading the file"))
+    sha256 = file_sha256(path)
+    if work_dir is not None:
+        remove_stale(Path(work_dir), "import-*", STALE_STAGING_S)
+    staging_dir = Path(tempfile.mkdtemp(prefix="import-", dir=work_dir))
+    try:
+        staging_path = staging_dir / "staging.db"
+        staging = import_db.create_staging(staging_path)
+        try:
+            with Workbook(path, options.display_name) as book:
+                layout, body = _locate(book, options, lambda fraction: tick(
+                    0.9 * min(1.0, fraction), N_("Reading rows")))
+                columns.check_mapping(layout.mapping, book.name)
+                reader = _RowReader(layout, options, report, crs)
+                batch: list[tuple] = []
+                for row_no, cells in body:
+                    staged = reader.read(row_no, cells)
+                    if staged is not None:
+                        batch.append(staged)
+                        if len(batch) >= BATCH:
+                            import_db.insert_staged(staging, batch)
+                            batch.clear()
+                if batch:
+                    import_db.insert_staged(staging, batch)
+            _settle_duplicates(staging, report)
+            cameras = import_db.count_staged(staging)
+            staging.execute("COMMIT")
+        finally:
+            staging.close()
+        if cameras == 0 and report.rejected:
+            first = min(report.rejected, key=lambda r: r["row"])
+            raise BadInput("%(file)s: every camera row was rejected (first: row %(row)s, %(why)s)",
+                           file=layout.file, row=first["row"], why=first["reason"])
+        if cameras == 0:
+            raise BadInput("%(file)s has no camera rows below its header (row %(row)s)",
+                           file=layout.file, row=layout.header_row)
+        tick(0.92, N_("Writing the cameras"))
+        report.rejected.sort(key=lambda r: r["row"])
+        report.warnings.sort(key=lambda w: w["row"])
+        import_row = {
+            "file_name": layout.file, "sha256": sha256, "kind": layout.kind,
+            "sheet": layout.sheet, "header_row": layout.header_row,
+            "mapping": layout.described(), "crs": f"EPSG:{crs}" if crs else "",
+            "rows_read": reader.rows_read, "rejected_count": len(report.rejected),
+            "rejected": report.rejected, "warnings": report.warnings,
+        }
+        merged = import_db.merge_staged(db, staging_path, import_row=import_row,
+                                        actor=options.actor, dry_run=options.dry_run)
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+    tick(1.0, N_("Done"))
+    return {
+        "file": layout.file, "sha256": sha256, "sheet": layout.sheet,
+        "rows_read": reader.rows_read, "cameras": merged["counts"],
+        "rejected": report.rejected, "warnings": report.warnings,
+        "mapping": layout.described(),
+        # Beyond the CLI's JSON shape: what the admin page and history need.
+        "import_id": None if options.dry_run else merged["import_id"],
+        "dry_run": options.dry_run, "kind": layout.kind, "header_row": layout.header_row,
+        "changes": merged["changes"], "removed": merged["removed"],
+    }
+
+
+def remove_stale(folder: Path, pattern: str, age_s: float) -> None:
+    """Delete what a crashed run left behind (older than `age_s`)."""
+    cutoff = time.time() - age_s
+    for leftover in folder.glob(pattern):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+        except OSError:
+            continue
+
+
+def public_report(report: dict) -> dict:
+    """The report in exactly the shape `survey-node import --json` promises."""
+    return {
+        "file": report["file"], "sha256": report["sha256"], "sheet": report["sheet"],
+        "rows_read": report["rows_read"], "cameras": report["cameras"],
+        "rejected": [{"row": r["row"], "reason": r["reason"]} for r in report["rejected"]],
+        "warnings": [{"row": w["row"], "field": w["field"], "reason": w["reason"]}
+                     for w in report["warnings"]],
+        "mapping": report["mapping"],
+    }
+
+
+def _settle_duplicates(staging, report: _Report) -> None:
+    """Exact duplicates are folded into their first row; one id with different content on
+    several rows rejects all of them (the file must say which is right)."""
+    drop: list[int] = []
+    rejected_ids: set[str] = set()
+    for camera_id, group in itertools.groupby(import_db.rows_staged_duplicates(staging),
+                                              key=lambda r: r[0]):
+        group = list(group)
+        contents = {content for _, _, content in group}
+        rows = [row_no for _, row_no, _ in group]
+        if len(contents) == 1:
+            for row_no in rows[1:]:
+                report.warn(row_no, "camera_id", N_("exact duplicate of row %(first)s; folded"),
+                            {"first": rows[0]})
+                drop.append(row_no)
+            continue
+        rejected_ids.add(camera_id)
+        for row_no in rows:
+            others = ", ".join(str(r) for r in rows if r != row_no)
+            report.reject(row_no, N_("camera id %(id)s is also on row %(others)s with different"
+                                     " content; fix the file"), id=camera_id, others=others)
+            drop.append(row_no)
+    if drop:
+        import_db.delete_staged_rows(staging, drop, rejected_ids)
+
+
+class _RowReader:
+    """Turns one row's cells into a staged camera tuple (or a skip / a rejection)."""
+
+    def __init__(self, layout: Layout, options: ImportOptions, report: _Report, crs):
+        self.layout = layout
+        self.report = report
+        self.crs = crs
+        self.default_province = options.default_province
+        self.rows_read = 0
+        m = layout.mapping
+        self.col = {f: m[f] for f in columns.FIELDS if f in m}
+        self.col_items = tuple(self.col.items())
+        self.width = len(layout.headers)
+        self.raw_names = _unique_names(layout.headers)
+        seq = m.get("seq")
+        mapped = set(m.values())
+        self.content_of = _picker([i for i in range(self.width) if i != seq])
+        self.extra_of = _picker([i for i in range(self.width) if i not in mapped])
+        self.header_keys = {i: header_key(layout.headers[i]) for i in mapped}
+        first = min(mapped) if mapped else 0
+        self.first_col, self.first_header = first, layout.headers[first] if mapped else ""
+        self.has_id_column = "camera_id" in m
+
+    def read(self, row_no: int, cells: list):
+        texts = cell_texts(cells)
+        if len(texts) < self.width:
+            texts.extend([""] * (self.width - len(texts)))
+        if not any(texts):
+            return None
+        self.rows_read += 1
+        if self._is_repeated_header(texts):
+            self.report.warn(row_no, "", N_("repeated header row; skipped"))
+            return None
+        if self._is_total(texts):
+            self.report.warn(row_no, "", N_("total row; skipped"))
+            return None
+        v = {f: texts[i] for f, i in self.col_items}
+        get = v.get
+        site, place = get("site_name", ""), get("place_name", "")
+        file_id = ""
+        if self.has_id_column:
+            file_id = " ".join(thai_digits(v["camera_id"]).split())
+        if not (file_id or site or place):
+            self.report.reject(row_no, N_("no camera id and no name (%(columns)s are empty)"),
+                               columns=", ".join(self.layout.headers[self.col[f]]
+                                                 for f in columns.NAME_FIELDS if f in self.col))
+            return None
+        pos = coords.resolve(lat=get("lat", ""), lon=get("lon", ""), latlon=get("latlon", ""),
+                             east=get("utm_e", ""), north=get("utm_n", ""),
+                             zone=get("utm_zone", ""), crs=self.crs)
+        for fld, message, params in pos.warnings:
+            self.report.warn(row_no, fld, message, params)
+        place_codes = places.resolve(get("province", ""), get("amphoe", ""), get("tambon", ""),
+                                     self.default_province)
+        for fld, message, params in place_codes.warnings:
+            self.report.warn(row_no, fld, message, params)
+        pc = place_codes
+        extra = "\x1f".join(self.extra_of(texts))
+        extra_hash = hashlib.sha1(extra.encode()).hexdigest()[:16] if extra.strip("\x1f") else ""
+        place_type, agency = get("place_type", ""), get("agency", "")
+        # In import_db.IMPORT_FIELDS order.
+        fields = (site, place, place_type, agency, pc.province_code, pc.province_name,
+                  pc.amphoe_code, pc.amphoe_name, pc.tambon_code, pc.tambon_name,
+                  pos.lat, pos.lon, pos.text, pos.system, get("brand", ""), get("model", ""),
+                  get("resolution", ""), get("stream_url", ""), get("registry_status", ""),
+                  extra_hash)
+        camera_id = file_id or derive_id(
+            site, place, place_type, agency, pc.province_code or pc.province_name,
+            pc.amphoe_code or pc.amphoe_name, pc.tambon_code or pc.tambon_name,
+            pos.lat, pos.lon, pos.text)
+        if not file_id and self.has_id_column:
+            self.report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the names"
+                                                     " and position"), {"id": camera_id})
+        content = hashlib.sha1("\x1f".join(self.content_of(texts)).encode()).hexdigest()
+        raw = _RAW_JSON.encode({n: t for n, t in zip(self.raw_names, texts) if t})
+        return (camera_id, row_no, content, *fields, raw)
+
+    def _is_repeated_header(self, texts: list[str]) -> bool:
+        if texts[self.first_col] != self.first_header:
+            return False
+        same = sum(1 for i, key in self.header_keys.items() if header_key(texts[i]) == key)
+        return same * 2 >= len(self.header_keys)
+
+    def _is_total(self, texts: list[str]) -> bool:
+        if len(texts) - texts.count("") > 4:
+            return False
+        return any(_TOTAL.match(t) for t in texts if t)
+
+
+def _picker(indexes: list[int]):
+    """A fast `texts -> tuple of texts[i] for i in indexes`."""
+    if not indexes:
+        return lambda texts: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda texts: (texts[only],)
+    return operator.itemgetter(*indexes)
+
+
+def _unique_names(headers: list[str]) -> list[str]:
+    names, seen = [], {}
+    for i, h in enumerate(headers):
+        name = h or f"column {i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def derive_id(site: str, place: str, place_type: str, agency: str, province: str, amphoe: str,
+              tambon: str, lat: float | None, lon: float | None, coord_text: str) -> str:
+    """A stable id for a camera the file gives no id to: the same names, place and position
+    always give the same id, whatever the row order or the camera's status."""
+    where = f"{lat:.5f},{lon:.5f}" if lat is not None else coord_text
+    key = identity_key("\x1f".join((site, place, place_type, agency, province, amphoe, tambon,
+                                     where)))
+    return "R-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()

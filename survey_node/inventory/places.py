@@ -1,0 +1,125 @@
+"""Province / amphoe / tambon names, as clerks write them, to DOPA codes (offline, geothai).
+
+"อ.เมือง", "เมือง", "จ.นครราชสีมา", English names and Thai digits are read. Lookups are
+cached: a registry repeats the same few dozen names across thousands of rows.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import geothai
+
+from .text import N_, thai_digits
+
+_CAPITAL = "เมือง"
+
+
+@dataclass
+class Place:
+    province_code: str = ""
+    province_name: str = ""
+    amphoe_code: str = ""
+    amphoe_name: str = ""
+    tambon_code: str = ""
+    tambon_name: str = ""
+    warnings: list[tuple[str, str, dict]] = field(default_factory=list)
+
+
+def _norm(text: str) -> str:
+    return geothai.normalize(thai_digits(text)) if text else ""
+
+
+@functools.lru_cache(maxsize=1)
+def _province_index() -> dict[str, object]:
+    index = {}
+    for p in geothai.provinces():
+        index[_norm(p.name_th)] = p
+        index[_norm(p.name_en)] = p
+    bangkok = geothai.province("10")
+    for alias in ("กทม", "กรุงเทพ", "กรุงเทพฯ", "bangkok", "bkk"):
+        index[_norm(alias)] = bangkok
+    return index
+
+
+@functools.lru_cache(maxsize=100)
+def _district_index(province_code: str) -> dict[str, object]:
+    index = {}
+    province = geothai.province(province_code)
+    for d in geothai.districts(province_code):
+        index[_norm(d.name_th)] = d
+        index[_norm(d.name_en)] = d
+        if province and _norm(d.name_th) == _norm(_CAPITAL + province.name_th):
+            index[_norm(_CAPITAL)] = d
+            index["mueang"] = d
+    return index
+
+
+@functools.lru_cache(maxsize=1)
+def _all_districts() -> dict[str, list]:
+    index: dict[str, list] = {}
+    for p in geothai.provinces():
+        for d in geothai.districts(p.code):
+            for key in {_norm(d.name_th), _norm(d.name_en)}:
+                index.setdefault(key, []).append(d)
+    return index
+
+
+@functools.lru_cache(maxsize=2000)
+def _subdistrict_index(district_code: str) -> dict[str, object]:
+    index = {}
+    for s in geothai.subdistricts(district_code):
+        index[_norm(s.name_th)] = s
+        index[_norm(s.name_en)] = s
+    return index
+
+
+@functools.lru_cache(maxsize=20000)
+def resolve(province: str, amphoe: str, tambon: str, default_province: str = "") -> Place:
+    """Names -> codes. Unknown or ambiguous names leave the code empty, with a warning."""
+    place = Place()
+    prov = None
+    if province:
+        prov = _province_index().get(_norm(province))
+        if prov is None:
+            place.warnings.append(("province", N_("unknown province %(name)s"), {"name": province}))
+    elif default_province:
+        prov = geothai.province(default_province)
+    dist = None
+    if amphoe:
+        key = _norm(amphoe)
+        found = ([_district_index(prov.code)[key]] if key in _district_index(prov.code) else []) \
+            if prov is not None else _all_districts().get(key, [])
+        if key == _norm(_CAPITAL) and prov is None:
+            found = [None, None]  # every province has one
+        if len(found) == 1:
+            dist = found[0]
+            prov = prov or geothai.province(dist.province_code)
+        elif found:
+            place.warnings.append(("amphoe", N_("amphoe %(name)s exists in several provinces;"
+                                                " add a province column"), {"name": amphoe}))
+        else:
+            place.warnings.append(("amphoe", N_("unknown amphoe %(name)s"), {"name": amphoe}))
+    sub = None
+    if tambon:
+        if dist is not None:
+            sub = _subdistrict_index(dist.code).get(_norm(tambon))
+        elif not amphoe:
+            matches = geothai.match(tambon, province=prov.name_th if prov else None)
+            if len(matches) == 1:
+                sub, dist = matches[0].subdistrict, matches[0].district
+                prov = prov or matches[0].province
+        if sub is None:
+            place.warnings.append(("tambon", N_("unknown tambon %(name)s"), {"name": tambon}))
+    if prov is not None:
+        place.province_code, place.province_name = prov.code, prov.name_th
+    if dist is not None:
+        place.amphoe_code, place.amphoe_name = dist.code, dist.name_th
+    if sub is not None:
+        place.tambon_code, place.tambon_name = sub.code, sub.name_th
+    # Keep what the file said when no code was found, so nothing the clerk wrote is lost.
+    place.province_name = place.province_name or province
+    place.amphoe_name = place.amphoe_name or amphoe
+    place.tambon_name = place.tambon_name or tambon
+    return place

@@ -1,0 +1,95 @@
+"""Cleaning cell values and header text the same way everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+# Zero-width characters Thai word processors leave behind, and no-break spaces.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_INVISIBLE.update({0xA0: " ", 0x2007: " ", 0x202F: " ", 0x3000: " "})
+_SPACES = re.compile(r"\s+")
+# What a header may carry that says nothing about the column.
+_HEADER_NOISE = re.compile(r"[\s\.\-_:：*#()\[\]{}'\"/\\,;|]+")
+
+
+def thai_digits(text: str) -> str:
+    """๐-๙ become 0-9."""
+    return text.translate(THAI_DIGITS)
+
+
+_ODD = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f\u3000\t\n\r\v\f]|  ")
+_CACHE: dict[str, str] = {}
+_CACHE_MAX = 50_000
+
+
+def cell_text(value) -> str:
+    """A cell as the text a person sees: trimmed, NFC, single spaces, no invisible marks.
+
+    Whole floats lose their ``.0`` (Excel stores 12 as 12.0); dates become ISO text.
+    """
+    if value.__class__ is str:
+        # Registries repeat the same status, agency and district on every row: cache.
+        found = _CACHE.get(value)
+        if found is None:
+            found = _clean(value)
+            if len(_CACHE) >= _CACHE_MAX:
+                _CACHE.clear()
+            _CACHE[value] = found
+        return found
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return cell_text(str(value))
+
+
+def _clean(value: str) -> str:
+    text = value
+    if _ODD.search(text):
+        text = _SPACES.sub(" ", text.translate(_INVISIBLE))
+    text = text.strip()
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def header_key(text: str) -> str:
+    """A header reduced to what identifies it: case, spaces and punctuation removed."""
+    text = thai_digits(cell_text(text)).casefold()
+    return _HEADER_NOISE.sub("", text)
+
+
+_THAI_DIGIT = re.compile("[๐-๙]")
+
+
+def identity_key(text: str) -> str:
+    """A value reduced for deriving stable ids: case, spaces and digit script do not count."""
+    if _THAI_DIGIT.search(text):  # translate() is slow on Thai text: only when needed
+        text = thai_digits(text)
+    return "".join(text.casefold().split())
+
+
+def cell_texts(cells: list) -> list[str]:
+    """cell_text() of a whole row; cached strings are looked up without a call per cell."""
+    get = _CACHE.get
+    texts = [get(c) if c.__class__ is str else None if c.__class__ is not float
+             else str(int(c)) if c.is_integer() and -1e15 < c < 1e15 else repr(c) for c in cells]
+    if None in texts:
+        texts = [t if t is not None else cell_text(c) for t, c in zip(texts, cells)]
+    return texts
+
+
+def N_(message: str) -> str:
+    """Marks an English message id for the catalog (`make messages`); translated on display."""
+    return message

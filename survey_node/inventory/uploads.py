@@ -1,0 +1,154 @@
+"""Registry files uploaded through the admin page, and the import jobs run on them.
+
+An upload is kept under ``<data dir>/uploads/<token>`` with a small JSON sidecar holding
+the admin's choices (sheet, header row, column mapping, coordinate system). Preview and
+import run as a *job* in a background thread of the server process, reporting progress in
+the ``jobs`` table that the page polls; the import itself is all-or-nothing as from the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from .. import db as database
+from ..config import Config
+from ..db import jobs as job_db
+from ..errors import BadInput, Conflict, NotFound, SurveyNodeError
+from .importer import ImportOptions, remove_stale, run_import
+from .text import N_
+
+log = logging.getLogger(__name__)
+JOB_KINDS = ("registry_preview", "registry_import")
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+PROGRESS_EVERY_S = 0.5
+UPLOAD_KEEP_S = 7 * 24 * 3600
+
+
+def uploads_dir(config: Config) -> Path:
+    path = config.data_dir / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_upload(config: Config, stream, original_name: str) -> str:
+    """Store the uploaded bytes; returns the token naming the upload."""
+    token = secrets.token_hex(16)
+    folder = uploads_dir(config)
+    remove_stale(folder, "*", UPLOAD_KEEP_S)  # uploads checked but never imported
+    path = folder / token
+    with open(path, "wb") as fh:
+        while chunk := stream.read(1 << 20):
+            fh.write(chunk)
+    if path.stat().st_size == 0:
+        path.unlink()
+        raise BadInput("%(file)s is empty", file=original_name or "?")
+    _write_meta(config, token, {"name": _safe_name(original_name), "sheet": None,
+                                "header_row": None, "columns": {}, "crs": None})
+    return token
+
+
+def load_upload(config: Config, token: str) -> tuple[Path, dict]:
+    if not _TOKEN.match(token or ""):
+        raise NotFound("This upload does not exist")
+    path = uploads_dir(config) / token
+    meta_path = path.with_suffix(".json")
+    if not path.exists() or not meta_path.exists():
+        raise NotFound("This upload does not exist")
+    return path, json.loads(meta_path.read_text(encoding="utf-8"))
+
+
+def discard_upload(config: Config, token: str) -> None:
+    if _TOKEN.match(token or ""):
+        for suffix in ("", ".json"):
+            (uploads_dir(config) / f"{token}{suffix}").unlink(missing_ok=True)
+
+
+def update_upload(config: Config, token: str, **changes) -> dict:
+    _, meta = load_upload(config, token)
+    meta.update(changes)
+    _write_meta(config, token, meta)
+    return meta
+
+
+def options_for(config: Config, meta: dict, *, dry_run: bool, actor: str | None) -> ImportOptions:
+    return ImportOptions(sheet=meta.get("sheet"), columns=meta.get("columns") or {},
+                         header_row=meta.get("header_row"), crs=meta.get("crs"),
+                         dry_run=dry_run, default_province=config.node.province_code,
+                         actor=actor, display_name=meta["name"])
+
+
+def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None) -> str:
+    """Queue a preview or an import of the upload and run it in a background thread."""
+    path, meta = load_upload(config, token)
+    db = database.connect(config.db_path)
+    try:
+        # One at a time: both end in a write transaction over the whole camera table.
+        busy = [j for j in job_db.rows_jobs(db, limit=20)
+                if j["kind"] in JOB_KINDS and j["state"] in ("queued", "running")]
+        if busy:
+            raise Conflict("Another registry import is running; wait for it to finish")
+        kind = JOB_KINDS[0] if dry_run else JOB_KINDS[1]
+        job_id = job_db.insert_job(db, kind, params={"token": token, "file": meta["name"]},
+                                   created_by=actor)
+    finally:
+        db.close()
+    thread = threading.Thread(target=_run, name=f"import-{job_id[:8]}", daemon=True,
+                              args=(config, job_id, path, options_for(config, meta, dry_run=dry_run,
+                                                                       actor=actor)))
+    thread.start()
+    return job_id
+
+
+def _run(config: Config, job_id: str, path: Path, options: ImportOptions) -> None:
+    db = database.connect(config.db_path)
+    last = [0.0]
+
+    def progress(fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
+            last[0] = now
+            job_db.update_job(db, job_id, progress=round(fraction, 3), message=message)
+
+    try:
+        job_db.update_job(db, job_id, state="running")
+        work_dir = config.data_dir / "tmp"
+        work_dir.mkdir(exist_ok=True)
+        report = run_import(db, path, options, progress=progress, work_dir=work_dir)
+        summary = {k: report[k] for k in ("file", "sheet", "rows_read", "cameras", "import_id",
+                                         "dry_run", "header_row")}
+        summary["rejected"] = report["rejected"][:500]
+        summary["warnings"] = report["warnings"][:500]
+        summary["more_rejected"] = max(0, len(report["rejected"]) - 500)
+        summary["more_warnings"] = max(0, len(report["warnings"]) - 500)
+        job_db.update_job(db, job_id, state="done", progress=1.0, result=summary)
+        if not options.dry_run:
+            path.unlink(missing_ok=True)  # imported: the history keeps its hash and report
+            path.with_suffix(".json").unlink(missing_ok=True)
+    except SurveyNodeError as exc:
+        job_db.update_job(db, job_id, state="failed",
+                          error=json.dumps({"message": exc.message, "params": exc.params},
+                                           ensure_ascii=False, default=str))
+    except Exception as exc:  # noqa: BLE001 - a job must end in a state the page can show
+        log.exception("import job %s failed", job_id)
+        job_db.update_job(db, job_id, state="failed", error=json.dumps(
+            {"message": N_("Internal error: %(kind)s"), "params": {"kind": type(exc).__name__}}))
+    finally:
+        db.close()
+
+
+def _write_meta(config: Config, token: str, meta: dict) -> None:
+    path = uploads_dir(config) / f"{token}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _safe_name(name: str) -> str:
+    name = Path(name or "upload").name
+    return name[:200] or "upload"

@@ -1,0 +1,100 @@
+"""Registry import of a 100,000-row xlsx vs a bare python-calamine read of the same file.
+
+Import = sniff, header detection, mapping, per-row normalisation (coordinates, DOPA codes,
+stable ids), staging, and the all-or-nothing merge into a fresh node database; then a
+re-import of the same file (all unchanged). Baseline = open the workbook with calamine and
+iterate every row. Each measurement runs in a fresh child interpreter (best of RUNS), which
+also reports its peak RSS. Targets (issue 3): import <= 3x the baseline, peak < 300 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROWS = 100_000
+RUNS = 2
+TARGET_RATIO = 3.0
+TARGET_MB = 300
+
+CHILD = textwrap.dedent("""
+    import json, resource, sys, time
+    from pathlib import Path
+    mode, xlsx, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    start = time.perf_counter()
+    if mode == "read":
+        import python_calamine
+        book = python_calamine.CalamineWorkbook.from_path(str(xlsx))
+        rows = sum(1 for _ in book.get_sheet_by_index(0).iter_rows())
+        extra = {"rows": rows}
+    else:
+        from survey_node import db as database
+        from survey_node.inventory.importer import ImportOptions, run_import
+        db = database.connect(work / "survey.db")
+        report = run_import(db, xlsx, ImportOptions(default_province="30"), work_dir=work)
+        extra = report["cameras"]
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"s": elapsed, "mb": peak, **extra}))
+""")
+
+
+def make_file(path: Path) -> None:
+    from openpyxl import Workbook
+
+    from tests.registry_files import REAL_HEADER, TITLE_ROWS
+
+    rng = random.Random(3)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("กล้อง")
+    for r in [*TITLE_ROWS, [*REAL_HEADER, "อำเภอ", "ตำบล"]]:
+        ws.append(r)
+    amphoes = [("เมืองนครราชสีมา", "ในเมือง"), ("ปากช่อง", "หมูสี"), ("อ.เมือง", "ต.โพธิ์กลาง")]
+    for i in range(ROWS):
+        amphoe, tambon = amphoes[i % 3]
+        ws.append([i + 1, rng.choice(("ใช้งานได้", "ชำรุด")), f"จุดติดตั้งที่ {i}",
+                   f"ถนนสายที่ {i % 331}", rng.choice(("ทางแยก", "ชุมชน", "ตลาด")),
+                   round(14.5 + rng.random() * 0.8, 6), round(101.5 + rng.random() * 1.0, 6),
+                   f"สภ.ที่ {i % 40}", amphoe, tambon])
+    wb.save(path)
+
+
+def child(mode: str, xlsx: Path, work: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, mode, str(xlsx), str(work)],
+                         capture_output=True, text=True, timeout=900, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        root = Path(tmp)
+        xlsx = root / "registry.xlsx"
+        make_file(xlsx)
+        print(f"   file: {ROWS} rows, {xlsx.stat().st_size / 1e6:.1f} MB xlsx", flush=True)
+        read = min((child("read", xlsx, root) for _ in range(RUNS)), key=lambda r: r["s"])
+        imports, reimports = [], []
+        for run in range(RUNS):
+            work = root / f"node{run}"
+            work.mkdir()
+            imports.append(child("import", xlsx, work))
+            reimports.append(child("import", xlsx, work))
+        first = min(imports, key=lambda r: r["s"])
+        again = min(reimports, key=lambda r: r["s"])
+        assert first["new"] == ROWS and again["unchanged"] == ROWS, (first, again)
+    peak = max(r["mb"] for r in imports + reimports)
+    ratio, ratio_again = first["s"] / read["s"], again["s"] / read["s"]
+    print(f"   calamine read     {read['s']:6.2f} s  peak {read['mb']:5.0f} MB  (baseline)")
+    print(f"   import (new)      {first['s']:6.2f} s  peak {first['mb']:5.0f} MB  ratio {ratio:.2f}")
+    print(f"   re-import (same)  {again['s']:6.2f} s  peak {again['mb']:5.0f} MB  ratio {ratio_again:.2f}")
+    ok_time = ratio <= TARGET_RATIO
+    ok_mem = peak < TARGET_MB
+    print(f"   target ratio <= {TARGET_RATIO}: {'met' if ok_time else 'NOT met'};"
+          f" peak < {TARGET_MB} MB: {'met' if ok_mem else 'NOT met'}", flush=True)
+    if not (ok_time and ok_mem):
+        raise AssertionError(f"import bars not met: ratio {ratio:.2f} (<= {TARGET_RATIO}),"
+                             f" peak {peak:.0f} MB (< {TARGET_MB})")

@@ -1,0 +1,118 @@
+"""The admin's registry import pages, through Flask's test client (jobs run in a real thread)."""
+
+import io
+import time
+
+import pytest
+
+from survey_node.db import cameras as camera_db
+from tests.registry_files import REAL_HEADER, TITLE_ROWS, korat_rows, write_xlsx
+
+
+def upload(client, path, name=None):
+    with open(path, "rb") as fh:
+        data = {"file": (io.BytesIO(fh.read()), name or path.name)}
+    return client.post("/admin/import/", data=data, content_type="multipart/form-data")
+
+
+def wait_for_job(client, job_url):
+    """Poll the job the way the page does, until it ends (bounded)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get(job_url + ".json").get_json()
+        if status["state"] in ("done", "failed"):
+            return status
+        time.sleep(0.05)
+    pytest.fail("import job did not finish")
+
+
+@pytest.fixture
+def admin(client, auth):
+    auth.login("admin")
+    return client
+
+
+def test_only_admins_reach_the_import_pages(client, auth):
+    auth.login("surveyor")
+    assert client.get("/admin/import/").status_code == 403
+    auth.logout()
+    assert client.get("/admin/import/").status_code == 302  # to the login page
+
+
+def test_upload_check_preview_import_and_report(admin, db, tmp_path):
+    rows = korat_rows(5)
+    rows[2][5] = "ไม่ทราบ"                                   # a warning on Excel row 7
+    rows.append([6, "ใช้งานได้", "", "", "", 14.9, 102.1, ""])  # rejected: Excel row 10
+    path = write_xlsx(tmp_path / "โคราช.xlsx", REAL_HEADER, rows, title_rows=TITLE_ROWS)
+
+    response = upload(admin, path)
+    assert response.status_code == 302
+    mapping_url = response.headers["Location"]
+    page = admin.get(mapping_url).get_data(as_text=True)
+    assert 'value="4"' in page                               # the header row it found
+    assert "แยกประตูชุมพล" in page                           # sample values
+    assert 'value="site_name" selected' in page
+
+    token = mapping_url.rstrip("/").rsplit("/", 1)[-1]
+    form = {"shown_sheet": "กล้อง", "sheet": "กล้อง", "shown_header_row": "4", "header_row": "4",
+            "crs": "", "action": "preview"}
+    form.update({f"col-{i}": f for i, f in enumerate(
+        ["seq", "registry_status", "site_name", "place_name", "place_type", "lat", "lon", "agency"])})
+    response = admin.post(f"/admin/import/upload/{token}", data=form)
+    job_url = response.headers["Location"]
+    status = wait_for_job(admin, job_url)
+    assert status["state"] == "done"
+    preview = admin.get(job_url).get_data(as_text=True)
+    assert 'data-testid="count-new">5<' in preview
+    assert camera_db.count_cameras(db) == 0                  # a preview changes nothing
+
+    response = admin.post(f"/admin/import/upload/{token}/run", data={"action": "import"})
+    status = wait_for_job(admin, response.headers["Location"])
+    assert status["state"] == "done" and "/admin/import/" in status["done_url"]
+    report = admin.get(status["done_url"]).get_data(as_text=True)
+    assert "รายงานการนำเข้า" in report                       # Thai first
+    assert "<td>10</td>" in report and "<td>7</td>" in report  # row numbers people see
+    assert "ไม่มีรหัสกล้องและไม่มีชื่อ" in report           # the rejection, in Thai
+    assert camera_db.count_cameras(db) == 5
+    history = admin.get("/admin/import/").get_data(as_text=True)
+    assert "โคราช.xlsx" in history
+
+
+def test_correcting_the_mapping_makes_an_unknown_file_importable(admin, db, tmp_path):
+    path = write_xlsx(tmp_path / "odd.xlsx", ["จุด", "พิกัด Y", "พิกัด X"],
+                      [["แยกประตูชุมพล", "14.9736", "102.0979"]])
+    mapping_url = upload(admin, path).headers["Location"]
+    page = admin.get(mapping_url).get_data(as_text=True)
+    assert 'data-testid="mapping-missing"' in page and "disabled" in page
+    token = mapping_url.rsplit("/", 1)[-1]
+    admin.post(f"/admin/import/upload/{token}", data={
+        "shown_sheet": "กล้อง", "sheet": "กล้อง", "shown_header_row": "1", "header_row": "1",
+        "crs": "", "action": "save", "col-0": "site_name", "col-1": "lat", "col-2": "lon"})
+    page = admin.get(mapping_url).get_data(as_text=True)
+    assert 'data-testid="mapping-missing"' not in page
+    response = admin.post(f"/admin/import/upload/{token}/run", data={"action": "import"})
+    assert wait_for_job(admin, response.headers["Location"])["state"] == "done"
+    assert camera_db.count_cameras(db) == 1
+
+
+def test_a_broken_upload_gets_one_thai_line_and_changes_nothing(admin, db, tmp_path):
+    path = tmp_path / "photo.xlsx"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    response = upload(admin, path)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'data-testid="upload-error"' in page and "ไม่ใช่ไฟล์ตาราง" in page
+    assert camera_db.count_cameras(db) == 0
+    assert not list((tmp_path / "node" / "uploads").iterdir())  # a refused file is not kept
+
+
+def test_a_file_failing_during_import_leaves_the_job_failed_and_nothing_imported(admin, db, tmp_path):
+    path = write_xlsx(tmp_path / "header-only.xlsx", REAL_HEADER, [])
+    mapping_url = upload(admin, path).headers["Location"]
+    token = mapping_url.rsplit("/", 1)[-1]
+    response = admin.post(f"/admin/import/upload/{token}/run", data={"action": "import"})
+    status = wait_for_job(admin, response.headers["Location"])
+    assert status["state"] == "failed" and "header-only.xlsx" in status["error"]
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="job-error"' in page
+    assert camera_db.count_cameras(db) == 0

@@ -1,0 +1,20 @@
+// Polls an import job until it ends, moving the progress bar; then shows the result page.
+(function () {
+  "use strict";
+  var box = document.getElementById("job");
+  if (!box || (box.dataset.state !== "queued" && box.dataset.state !== "running")) return;
+  var bar = document.getElementById("job-progress");
+  var message = document.getElementById("job-message");
+  function poll() {
+    fetch(box.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (job) {
+        if (bar) bar.value = job.progress;
+        if (message && job.message) message.textContent = job.message;
+        if (job.done_url) { window.location.assign(job.done_url); return; }
+        setTimeout(poll, 700);
+      })
+      .catch(function () { setTimeout(poll, 2000); });
+  }
+  setTimeout(poll, 300);
+})();
