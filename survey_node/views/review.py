@@ -29,6 +29,10 @@ ACTIONS = {
 }
 
 
+def _evidence_url(sha256: str) -> str:
+    return url_for("devices.evidence_file", sha256=sha256)
+
+
 def queue_args() -> dict:
     args = {k: request.args.get(k, "").strip()[:200] for k in FILTERS}
     status = request.args.get("status", "pending")
@@ -56,7 +60,11 @@ def queue():
 def survey(survey_id, error: str | None = None, status: int = 200):
     db, config = get_db(), get_config()
     view = review_svc.compare(db, config, survey_id)
-    return render_template("review/survey.html", view=view, error=error,
+    urls = {"queue": url_for("review.queue"),
+            "decide": url_for("review.decide", survey_id=survey_id),
+            "sheet": url_for("exports.sheet", survey_id=survey_id)}
+    return render_template("review/survey.html", view=view, error=error, layout="base.html",
+                           urls=urls, image_url=_evidence_url,
                            decisions=review_svc.DECISIONS, flags=review_svc.FLAGS,
                            actions=ACTIONS, back=request.args.get("back", ""),
                            has_basemap=MBTiles.find(config.data_dir) is not None), status
@@ -76,6 +84,6 @@ def decide(survey_id):
                   decision=gettext(review_svc.DECISIONS.get(decision, decision))))
     back = request.form.get("back", "")
     # Only a path on this node (the queue with its filters), never another site.
-    if back.startswith("/review/") and not back.startswith("//"):
+    if back.startswith(url_for("review.queue")) and not back.startswith("//"):
         return redirect(back)
     return redirect(url_for("review.queue"))
