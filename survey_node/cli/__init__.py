@@ -92,4 +92,4 @@ def main() -> None:
 
 
 # Commands live in one module per area; importing them registers them on `main`.
-from . import core, demo  # noqa: E402,F401
+from . import core, demo, sync  # noqa: E402,F401
