@@ -155,13 +155,13 @@ def run_sync(cfg, *extra: str, timeout: float = 180) -> subprocess.CompletedProc
 class FaultProxy:
     """A TCP proxy on 127.0.0.1 that, while `faulty`, hurts connections (seeded).
 
-    Per connection it picks one fault: drop after a random number of bytes in either
-    direction (mid-request or mid-answer), answer 502 without forwarding, or delay, or
-    pass. `calm()` switches the faults off.
+    Per connection it picks: answer 502 without forwarding, or drop after a random number
+    of bytes in either direction (mid-request or mid-answer), or pass; and independently a
+    delay before connecting upstream. `calm()` switches the faults off.
     """
 
     def __init__(self, upstream_port: int, *, seed: int, drop_after_max: int = 400_000,
-                 p_drop: float = 0.35, p_502: float = 0.15, p_delay: float = 0.15) -> None:
+                 p_drop: float = 0.8, p_502: float = 0.15, p_delay: float = 0.3) -> None:
         self.upstream_port = upstream_port
         self.rng = random.Random(seed)
         self.drop_after_max = drop_after_max
@@ -189,21 +189,23 @@ class FaultProxy:
         self.sock.close()
 
     def _pick(self):
+        """(kind, byte budget or None, delay seconds) for a new connection."""
         with self._lock:
             if not self.faulty:
-                return "pass", None
-            roll = self.rng.random()
+                return "pass", None, 0.0
             p_drop, p_502, p_delay = self.p
-            if roll < p_drop:
-                fault = "drop", self.rng.randrange(1, self.drop_after_max)
-            elif roll < p_drop + p_502:
-                fault = "502", None
-            elif roll < p_drop + p_502 + p_delay:
-                fault = "delay", self.rng.uniform(0.05, 0.4)
+            roll = self.rng.random()
+            delay = self.rng.uniform(0.05, 0.4) if self.rng.random() < p_delay else 0.0
+            if delay:
+                self.faults["delay"] += 1
+            if roll < p_502:
+                kind, budget = "502", None
+            elif roll < p_502 + p_drop:
+                kind, budget = "drop", self.rng.randrange(1, self.drop_after_max)
             else:
-                fault = "pass", None
-            self.faults[fault[0]] += 1
-            return fault
+                kind, budget = "pass", None
+            self.faults[kind] += 1
+            return kind, budget, delay
 
     def _accept(self) -> None:
         while not self._stop:
@@ -214,19 +216,17 @@ class FaultProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        kind, arg = self._pick()
+        kind, budget, delay = self._pick()
         upstream = None
         try:
+            time.sleep(delay)
             if kind == "502":
                 client.settimeout(5)
                 client.recv(65536)
                 client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
                                b"Connection: close\r\n\r\n")
                 return
-            if kind == "delay":
-                time.sleep(arg)
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=10)
-            budget = arg if kind == "drop" else None
             sockets = [client, upstream]
             while True:
                 ready, _, _ = select.select(sockets, [], [], 30)

@@ -50,9 +50,9 @@ class RegistryRefused(SurveyNodeError):
     code = "registry_refused"
 
     def __init__(self, status: int, body: dict) -> None:
-        super().__init__("The registry refused the request (%(status)s %(error)s): %(message)s",
+        super().__init__("The registry refused the request (%(status)s %(error)s): %(detail)s",
                          status=status, error=body.get("error", "?"),
-                         message=body.get("message", ""))
+                         detail=body.get("message", ""))
         self.http_status, self.body = status, body
 
 
@@ -146,18 +146,25 @@ class SyncClient:
                     sync_db.fail_interrupted_sync_runs(db)
                     sync_db.insert_sync_run(db, run_id, trigger=self.trigger,
                                             registry_url=self.url)
+                finished = False
                 try:
                     self._push(db, run_id)
                     self._pull_decisions(db)
                     self._pull_cameras(db)
+                    finished = True
                 except SurveyNodeError as exc:
                     self.summary["errors"].append(exc.line())
-                self.summary["bytes_sent"] = self._sent[0]
-                with transaction(db):
-                    sync_db.update_sync_run(
-                        db, run_id, state="failed" if self.summary["errors"] else "done",
-                        summary={k: v for k, v in self.summary.items() if k != "errors"},
-                        errors=self.summary["errors"])
+                    finished = True
+                finally:
+                    # Also on an unexpected error, the history says what happened so far.
+                    self.summary["bytes_sent"] = self._sent[0]
+                    state = "done" if finished and not self.summary["errors"] else "failed"
+                    with transaction(db):
+                        sync_db.update_sync_run(
+                            db, run_id, state=state,
+                            summary={k: v for k, v in self.summary.items() if k != "errors"},
+                            errors=self.summary["errors"] or ([] if state == "done"
+                                                              else ["internal error"]))
             finally:
                 db.close()
                 self.session.close()
@@ -165,19 +172,32 @@ class SyncClient:
         return dict(self.summary)
 
     def _push(self, db, run_id: str) -> None:
-        batches = [json.loads(b["manifest"]) for b in sync_db.rows_open_batches(db)]
-        batches += plan_batches(db, self.config, run_id=run_id,
-                                exclude={s["id"] for b in batches for s in b["surveys"]})
-        for index, manifest in enumerate(batches):
-            self.progress(0.9 * index / len(batches),
-                          f"batch {index + 1}/{len(batches)}")
+        queue = [json.loads(b["manifest"]) for b in sync_db.rows_open_batches(db)]
+        queue += plan_batches(db, self.config, run_id=run_id,
+                              exclude={s["id"] for b in queue for s in b["surveys"]})
+        conflicted: set[str] = set()
+        done = 0
+        while queue:
+            manifest = queue.pop(0)
+            total = done + 1 + len(queue)
+            self.progress(0.9 * done / total, f"batch {done + 1}/{total}")
             try:
-                self._send_batch(db, manifest, index, len(batches))
+                self._send_batch(db, manifest, done, total)
             except RegistryRefused as exc:
+                if exc.http_status in (401, 403):
+                    raise  # the token is wrong: no batch can pass, the batch itself is fine
                 self.summary["errors"].append(f"batch {manifest['batch_id']}: {exc.line()}")
                 with transaction(db):
                     sync_db.update_sync_batch(db, manifest["batch_id"], state="refused",
                                               error=exc.line())
+                if exc.body.get("error") == "revision_conflict":
+                    # Send the batch's other surveys again without the conflicting ones; those
+                    # wait for a person (a new revision on the node resolves them).
+                    conflicted |= {c["id"] for c in exc.body.get("conflicts", [])}
+                    pending = {s["id"] for b in queue for s in b["surveys"]}
+                    queue += plan_batches(db, self.config, run_id=run_id,
+                                          exclude=pending | conflicted)
+            done += 1
 
     def _send_batch(self, db, manifest: dict, index: int, total: int) -> None:
         body = protocol.canonical_json(manifest)
