@@ -19,9 +19,9 @@ ROLE_RANK = {"surveyor": 1, "supervisor": 2, "admin": 3}
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, cameras
+    from . import admin, api, auth, cameras, sync
 
-    for module in (auth, cameras, admin, api):
+    for module in (auth, cameras, admin, api, sync):
         app.register_blueprint(module.bp)
     app.before_request(_require_login)
     app.register_error_handler(Exception, handle_error)
