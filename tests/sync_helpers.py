@@ -168,6 +168,7 @@ class FaultProxy:
         self.p = (p_drop, p_502, p_delay)
         self.faulty = True
         self.faults = {"drop": 0, "502": 0, "delay": 0, "pass": 0}
+        self.bytes_up = 0  # client -> registry bytes forwarded (requests as sent)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -236,12 +237,16 @@ class FaultProxy:
                     data = s.recv(65536)
                     if not data:
                         return
-                    if budget is not None:
-                        if len(data) >= budget:
-                            (upstream if s is client else client).sendall(data[:budget])
-                            return  # drop mid-stream, both ways
-                        budget -= len(data)
+                    if budget is not None and len(data) >= budget:
+                        data = data[:budget]
+                    if s is client:
+                        with self._lock:
+                            self.bytes_up += len(data)
                     (upstream if s is client else client).sendall(data)
+                    if budget is not None:
+                        budget -= len(data)
+                        if budget <= 0:
+                            return  # drop mid-stream, both ways
         except OSError:
             return
         finally:
