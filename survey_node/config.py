@@ -85,6 +85,7 @@ class SyncSection:
     allow_insecure_http: bool = setting(
         False, "Allow plain http to a non-loopback registry (the sync page shows a warning).")
     batch_size: int = setting(50, "Surveys per batch sent to the registry.")
+    upload_connections: int = setting(3, "Evidence files uploaded at once (parallel connections).")
     connect_timeout_s: float = setting(10.0, "Seconds to wait for a connection to the registry.")
     read_timeout_s: float = setting(60.0, "Seconds to wait for each answer from the registry.")
     retry_deadline_s: float = setting(

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 import ipaddress
 import json
 import random
@@ -98,10 +100,22 @@ def sync_lock(config: Config):
         yield
 
 
+class _ByteCounter:
+    """Bytes put on the wire, from several upload threads."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.total += n
+
+
 class _CountingFile:
     """A file body that counts the bytes requests actually reads (and so sends)."""
 
-    def __init__(self, fh, size: int, counter: list[int]) -> None:
+    def __init__(self, fh, size: int, counter: _ByteCounter) -> None:
         self._fh, self._size, self._counter = fh, size, counter
 
     def __len__(self) -> int:
@@ -109,7 +123,7 @@ class _CountingFile:
 
     def read(self, n: int = -1) -> bytes:
         data = self._fh.read(n)
-        self._counter[0] += len(data)
+        self._counter.add(len(data))
         return data
 
 
@@ -125,12 +139,12 @@ class SyncClient:
         self.trigger = trigger
         self.progress = progress or (lambda fraction, message: None)
         self.store = EvidenceStore(config.evidence_dir)
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {self.token}"
-        self.session.headers["User-Agent"] = "survey-node-sync/1"
-        self.session.verify = True  # never turned off: plain http is the only exception
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+        self._abort = threading.Event()
         self._random = random.Random(seed)
-        self._sent = [0]
+        self._sent = _ByteCounter()
         self.summary = {k: 0 for k in SUMMARY_KEYS}
         self.summary["errors"] = []
 
@@ -157,7 +171,7 @@ class SyncClient:
                     finished = True
                 finally:
                     # Also on an unexpected error, the history says what happened so far.
-                    self.summary["bytes_sent"] = self._sent[0]
+                    self.summary["bytes_sent"] = self._sent.total
                     state = "done" if finished and not self.summary["errors"] else "failed"
                     with transaction(db):
                         sync_db.update_sync_run(
@@ -167,7 +181,8 @@ class SyncClient:
                                                               else ["internal error"]))
             finally:
                 db.close()
-                self.session.close()
+                for session in self._sessions:
+                    session.close()
         self.progress(1.0, "done")
         return dict(self.summary)
 
@@ -217,21 +232,54 @@ class SyncClient:
         self._apply_receipt(db, manifest, receipt)
 
     def _upload(self, hashes: list[str], index: int, total: int) -> None:
-        for n, sha in enumerate(hashes):
-            self.progress(0.9 * (index + n / max(1, len(hashes))) / total,
-                          f"batch {index + 1}/{total}: evidence {n + 1}/{len(hashes)}")
+        """PUT the missing files, a few at once: the registry's per-file fsync and hashing
+        overlap with the next file's transfer (each PUT is idempotent, so order is free)."""
+        paths = []
+        for sha in hashes:
             path = self.store.path(sha)
             if not path.exists():
                 raise BadInput("Evidence %(sha)s is missing from this node's store",
                                sha=sha[:12])
-            size = path.stat().st_size
+            paths.append((sha, path))
+        workers = max(1, self.config.sync.upload_connections)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._put_file, sha, path) for sha, path in paths]
+            try:
+                for n, future in enumerate(as_completed(futures)):
+                    future.result()
+                    self.summary["evidence_sent"] += 1
+                    self.progress(0.9 * (index + (n + 1) / len(paths)) / total,
+                                  f"batch {index + 1}/{total}: evidence {n + 1}/{len(paths)}")
+            except BaseException:
+                self._abort.set()  # the other uploads stop at their next attempt
+                for future in futures:
+                    future.cancel()
+                raise
+            finally:
+                pool.shutdown(wait=True)
+                self._abort.clear()
 
-            def body(path=path, size=size):
-                return _CountingFile(open(path, "rb"), size, self._sent)
+    def _put_file(self, sha: str, path) -> None:
+        size = path.stat().st_size
 
-            self._call("PUT", f"/api/v1/evidence/{sha}", body=body,
-                       headers={"Content-Type": "application/octet-stream"})
-            self.summary["evidence_sent"] += 1
+        def body():
+            return _CountingFile(open(path, "rb"), size, self._sent)
+
+        self._call("PUT", f"/api/v1/evidence/{sha}", body=body,
+                   headers={"Content-Type": "application/octet-stream"})
+
+    def _session(self) -> requests.Session:
+        """One keep-alive session per thread (requests sessions are not thread-safe)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {self.token}"
+            session.headers["User-Agent"] = "survey-node-sync/1"
+            session.verify = True  # never off: plain http is the only exception
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
 
     def _commit(self, batch_id: str, index: int, total: int) -> dict:
         for _ in range(3):
@@ -300,6 +348,9 @@ class SyncClient:
         attempt, last = 0, "no attempt"
         while True:
             left = self.deadline - time.monotonic()
+            if self._abort.is_set():
+                raise GaveUp("Stopped after another upload failed (%(what)s)",
+                             what=f"{method} {path}")
             if left <= 0:
                 raise GaveUp("The registry did not answer in time (%(what)s): %(last)s",
                              what=f"{method} {path}", last=last)
@@ -307,9 +358,9 @@ class SyncClient:
                        min(self.config.sync.read_timeout_s, left))
             payload_body = body() if body else data
             if data is not None:
-                self._sent[0] += len(data)
+                self._sent.add(len(data))
             try:
-                response = self.session.request(method, self.url + path, data=payload_body,
+                response = self._session().request(method, self.url + path, data=payload_body,
                                                 timeout=timeout, **kwargs)
                 if response.status_code in RETRY_STATUSES:
                     last = f"HTTP {response.status_code}"
