@@ -168,3 +168,33 @@ def test_sync_errors_are_reported_not_raised(tmp_path):
         far = run_sync(cfg, "--registry", "http://192.0.2.1:9")
         assert far.returncode == 2 and "Plain http to 192.0.2.1 is refused" in far.stderr
         assert far.stderr.count("\n") == 1
+
+
+def test_a_revision_conflict_holds_back_only_that_survey(tmp_path):
+    registry_dir = tmp_path / "registry"
+    with running_registry(registry_dir) as url:
+        cfg = make_node(tmp_path / "node-a", "node-a", surveys=2, registry_url=url)
+        add_token(registry_dir, cfg)
+        assert run_sync(cfg).returncode == 0
+        db = database.connect(cfg.db_path)
+        try:  # a restored backup: same revision, other content, waiting to be sent again
+            changed = db.execute("SELECT id FROM surveys LIMIT 1").fetchone()[0]
+            db.execute("UPDATE surveys SET state = 'complete', notes = 'from the backup'"
+                       " WHERE id = ?", [changed])
+            db.conn.commit()
+            from tests.sync_helpers import add_completed_surveys
+            [new] = add_completed_surveys(db, cfg, 1, prefix="new-")
+        finally:
+            db.close()
+        result = run_sync(cfg)
+        assert result.returncode == 1
+        summary = json.loads(result.stdout)
+        assert summary["surveys_acknowledged"] == 1
+        assert f"Survey {changed} revision 1 is already held with different content" in \
+            summary["errors"][0]
+        db = database.connect(cfg.db_path)
+        try:
+            states = dict(db.execute("SELECT id, state FROM surveys").fetchall())
+        finally:
+            db.close()
+        assert states[new] == "synced" and states[changed] == "complete"

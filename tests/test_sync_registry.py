@@ -233,7 +233,9 @@ def test_usb_round_trip_and_tampered_files(cli, node, registry, registry_dir, tm
     assert refused2.exit_code == 2 and "content_sha256 does not match" in refused2.output
     assert registry_truth(registry_dir)[0] == {}
 
-    imported = cli("registry", "import-batch", out, "--json", "--data-dir", registry_dir)
+    receipt_file = tmp_path / "receipt.json"
+    imported = cli("registry", "import-batch", out, "--json", "--receipt-out", receipt_file,
+                   "--data-dir", registry_dir)
     assert imported.exit_code == 0, imported.output
     receipt = json.loads(imported.output)
     assert len(receipt["surveys"]) == 3 and receipt["batch_id"] == summary["batch_id"]
@@ -243,6 +245,16 @@ def test_usb_round_trip_and_tampered_files(cli, node, registry, registry_dir, tm
     assert len(surveys) == 3 and len(hashes) == 6
     history = cli("registry", "history", "--json", "--data-dir", registry_dir)
     assert "import" in {e["action"] for e in json.loads(history.output)}
+    # Back on the node, the receipt marks the surveys synced.
+    acked = cli("batch", "import-receipt", receipt_file, "--data-dir", node.data_dir)
+    assert acked.exit_code == 0 and "3 survey(s) acknowledged" in acked.output
+    db = database.connect(node.db_path)
+    try:
+        assert {r[0] for r in db.execute("SELECT state FROM surveys")} == {"synced"}
+    finally:
+        db.close()
+    nothing = cli("batch", "export", "--out", tmp_path / "b2.zip", "--data-dir", node.data_dir)
+    assert nothing.exit_code == 2 and "No completed surveys" in nothing.output
 
 
 def test_token_add_prints_the_token_last(cli, registry_dir):

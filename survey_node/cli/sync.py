@@ -114,6 +114,18 @@ def batch_export(data_dir, out, as_json):
                    f" {result['evidence']} evidence file(s) to {result['file']}")
 
 
+@batch.command("import-receipt")
+@data_dir_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def batch_import_receipt(data_dir, file):
+    """Mark surveys synced from the receipt the registry wrote for an exported batch."""
+    from ..sync.batchfile import import_receipt
+
+    result = import_receipt(_require_init(data_dir), file)
+    click.echo(f"batch {result['batch_id']}: {result['surveys_acknowledged']} survey(s)"
+               " acknowledged")
+
+
 # -- the central registry -----------------------------------------------------------
 
 
@@ -171,12 +183,18 @@ def registry_token_add(data_dir, node_id):
 @registry.command("import-batch")
 @data_dir_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--receipt-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the receipt here, for `survey-node batch import-receipt` on"
+                   " the node.")
 @json_option
-def registry_import_batch(data_dir, file, as_json):
+def registry_import_batch(data_dir, file, receipt_out, as_json):
     """Import a batch file from `batch export` (a tampered file is refused whole)."""
     from ..sync.batchfile import import_batch
 
     receipt = import_batch(_registry_config(data_dir), file)
+    if receipt_out:
+        receipt_out.write_text(json.dumps(receipt, ensure_ascii=False, indent=1),
+                               encoding="utf-8")
     if as_json:
         click.echo(json.dumps(receipt, ensure_ascii=False))
     else:

@@ -59,6 +59,10 @@ def update_sync_batch(db: Database, batch_id: str, *, state: str, receipt: dict 
                 state, now_iso(), batch_id])
 
 
+def get_sync_batch(db: Database, batch_id: str) -> dict | None:
+    return row(db, "SELECT * FROM sync_batches WHERE id = ?", [batch_id])
+
+
 def rows_open_batches(db: Database) -> list[dict]:
     return rows(db, "SELECT id, manifest FROM sync_batches WHERE state = 'open'"
                     " ORDER BY created_at, rowid")

@@ -59,6 +59,30 @@ def export_batch(config: Config, out: str | os.PathLike) -> dict:
             "evidence": len(hashes), "file": str(out)}
 
 
+def import_receipt(config: Config, path: str | os.PathLike) -> dict:
+    """On the node: apply the receipt `registry import-batch --receipt-out` wrote."""
+    from ..db import sync as sync_db
+    from .client import apply_receipt
+
+    try:
+        receipt = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput("%(file)s is not a receipt file: %(why)s", file=str(path), why=str(exc))
+    if not isinstance(receipt, dict) or receipt.get("node_id") != config.node.id:
+        raise BadInput("%(file)s is not a receipt for this node (%(node)s)", file=str(path),
+                       node=config.node.id)
+    db = database.connect(config.db_path)
+    try:
+        batch = sync_db.get_sync_batch(db, str(receipt.get("batch_id")))
+        if batch is None:
+            raise BadInput("%(file)s is for batch %(batch)s, which this node did not make",
+                           file=str(path), batch=receipt.get("batch_id"))
+        acknowledged = apply_receipt(db, json.loads(batch["manifest"]), receipt)
+    finally:
+        db.close()
+    return {"batch_id": receipt["batch_id"], "surveys_acknowledged": acknowledged}
+
+
 def import_batch(config: Config, path: str | os.PathLike) -> dict:
     """Import a batch file into the registry; returns the receipt."""
     registry = Registry(config)

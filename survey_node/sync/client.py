@@ -293,20 +293,7 @@ class SyncClient:
         return self._call("POST", f"/api/v1/batches/{batch_id}/commit")
 
     def _apply_receipt(self, db, manifest: dict, receipt: dict) -> None:
-        if receipt.get("batch_id") != manifest["batch_id"]:
-            raise BadInput("The registry's receipt is for batch %(got)s, not %(want)s",
-                           got=receipt.get("batch_id"), want=manifest["batch_id"])
-        sent = {(s["id"], s["revision"]) for s in manifest["surveys"]}
-        pairs = [(s["id"], int(s["revision"])) for s in receipt.get("surveys", [])
-                 if (s.get("id"), s.get("revision")) in sent]
-        with transaction(db):
-            sync_db.update_sync_batch(db, manifest["batch_id"], state="committed",
-                                      receipt=receipt)
-            marked = sync_db.update_surveys_synced(db, pairs)
-            audit(db, actor="sync", action="sync.receipt", entity="batch",
-                  entity_id=manifest["batch_id"], detail={"acknowledged": len(pairs),
-                                                          "marked": marked})
-        self.summary["surveys_acknowledged"] += len(pairs)
+        self.summary["surveys_acknowledged"] += apply_receipt(db, manifest, receipt)
 
     # -- pulls -----------------------------------------------------------------------
 
@@ -419,6 +406,24 @@ def plan_batches(db, config: Config, *, run_id: str | None, exclude: set[str] = 
                 surveys=len(entries), evidence=len(protocol.manifest_hashes(manifest)))
             planned.append(manifest)
     return planned
+
+
+def apply_receipt(db, manifest: dict, receipt: dict) -> int:
+    """Mark the batch committed and its surveys synced, as far as the receipt says."""
+    if not isinstance(receipt, dict) or receipt.get("batch_id") != manifest["batch_id"]:
+        raise BadInput("The registry's receipt is for batch %(got)s, not %(want)s",
+                       got=receipt.get("batch_id") if isinstance(receipt, dict) else None,
+                       want=manifest["batch_id"])
+    sent = {(s["id"], s["revision"]) for s in manifest["surveys"]}
+    pairs = [(s["id"], int(s["revision"])) for s in receipt.get("surveys", [])
+             if isinstance(s, dict) and (s.get("id"), s.get("revision")) in sent]
+    with transaction(db):
+        sync_db.update_sync_batch(db, manifest["batch_id"], state="committed", receipt=receipt)
+        marked = sync_db.update_surveys_synced(db, pairs)
+        audit(db, actor="sync", action="sync.receipt", entity="batch",
+              entity_id=manifest["batch_id"], detail={"acknowledged": len(pairs),
+                                                      "marked": marked})
+    return len(pairs)
 
 
 def apply_decision(db, decision: dict) -> bool:
