@@ -15,7 +15,7 @@ from typing import Callable
 from .config import Config
 
 # Modules whose @check functions doctor runs, in this order.
-CHECK_MODULES = ("survey_node.doctor",)
+CHECK_MODULES = ("survey_node.doctor", "survey_node.sync.health")
 STATUSES = ("ok", "warn", "fail")
 
 

@@ -271,3 +271,11 @@ def test_decide_needs_a_reason_and_a_known_survey(cli, registry_dir):
     assert missing.exit_code == 2 and "is not in the registry" in missing.output
     no_reason = cli("registry", "decide", "x", "--state", "rejected", "--data-dir", registry_dir)
     assert no_reason.exit_code == 2 and "needs a reason" in no_reason.output
+
+
+def test_doctor_reports_the_registry(cli, tmp_path, registry_dir):
+    node = make_node(tmp_path / "node-d", "node-d", surveys=0,
+                     registry_url="http://10.1.2.3:8443")
+    result = cli("doctor", "--json", "--data-dir", node.data_dir)
+    [found] = [c for c in json.loads(result.output) if c["name"] == "registry"]
+    assert found["status"] == "fail" and "Plain http to 10.1.2.3" in found["detail"]
