@@ -149,11 +149,25 @@ def test_rejected_survey_comes_back_for_resurvey_with_the_reason(tmp_path, cli):
             survey_svc.complete(db, cfg, survey_id, user=SURVEYOR)
         finally:
             db.close()
+        cameras = tmp_path / "cameras.json"
+        cameras.write_text(json.dumps([
+            {"camera_id": "node-a-00000", "site_name": "แยกใหม่ (แก้ชื่อ)"},
+            {"camera_id": "KR-NEW-1", "site_name": "กล้องใหม่", "province_code": "30",
+             "registered_lat": 14.97, "registered_lon": 102.1}], ensure_ascii=False),
+            encoding="utf-8")
+        loaded = cli("registry", "import-cameras", cameras, "--data-dir", registry_dir)
+        assert loaded.exit_code == 0 and "2 new or changed" in loaded.output
         resent = json.loads(run_sync(cfg).stdout)
         assert resent["surveys_acknowledged"] == 1 and resent["decisions_received"] == 0
         surveys, (rows, _), _ = registry_truth(registry_dir)
         assert surveys[survey_id] == 2 and rows == 3
         _assert_exact(cfg, registry_dir)
+        db = database.connect(cfg.db_path)
+        try:
+            names = dict(db.execute("SELECT camera_id, site_name FROM cameras").fetchall())
+        finally:
+            db.close()
+        assert names["node-a-00000"] == "แยกใหม่ (แก้ชื่อ)" and names["KR-NEW-1"] == "กล้องใหม่"
 
 
 def test_sync_errors_are_reported_not_raised(tmp_path):

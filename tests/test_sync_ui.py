@@ -28,7 +28,11 @@ def test_supervisor_syncs_from_the_button_and_sees_the_history(tmp_path):
             page.fill("#name", "supervisor")
             page.fill("#pin", PINS["supervisor"])
             page.click("button[type=submit].btn-primary")
-            page.click("nav.mainnav >> text=ซิงก์")
+            page.wait_for_selector("[data-testid=who]")
+            nav = page.locator("nav.mainnav a", has_text="ซิงก์")
+            assert nav.count() == 1
+            nav.click()
+            page.wait_for_url(f"{base}/sync")
             assert "4" in page.inner_text("[data-testid=waiting]")
             assert page.locator("[data-testid=insecure-warning]").count() == 0
             page.click("[data-testid=sync-now]")
@@ -53,3 +57,18 @@ def test_insecure_http_flag_shows_a_warning_and_surveyors_cannot_sync(client, au
     auth.login("surveyor")
     assert client.get("/sync").status_code == 403
     assert client.post("/sync/run").status_code == 403
+
+
+def test_a_sync_job_whose_process_died_does_not_block_the_button(client, auth, db):
+    from survey_node.db import jobs as job_db
+
+    job_id = job_db.insert_job(db, "sync", created_by="supervisor")
+    job_db.update_job(db, job_id, state="running", progress=0.4)
+    auth.login("supervisor")
+    page = client.get("/sync").get_data(as_text=True)
+    assert 'data-testid="sync-progress"' not in page
+    assert 'data-testid="sync-now" disabled' not in page
+    assert job_db.get_job(db, job_id)["state"] == "failed"
+    status = client.get(f"/api/v1/sync/jobs/{job_id}")
+    assert status.status_code == 200 and status.json["state"] == "failed"
+    assert client.get("/api/v1/sync/jobs/nope").status_code == 404

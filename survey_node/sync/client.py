@@ -100,6 +100,20 @@ def sync_lock(config: Config):
         yield
 
 
+def sync_is_running(config: Config) -> bool:
+    """True while some process holds this node's sync lock."""
+    path = config.data_dir / "sync.lock"
+    if not path.exists():
+        return False
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
 class _ByteCounter:
     """Bytes put on the wire, from several upload threads."""
 
