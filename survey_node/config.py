@@ -90,7 +90,9 @@ class SyncSection:
     read_timeout_s: float = setting(60.0, "Seconds to wait for each answer from the registry.")
     retry_deadline_s: float = setting(
         600.0, "A sync gives up retrying after this many seconds and reports what is left.")
-    interval_minutes: int = setting(30, "How often the systemd timer runs a sync.")
+    interval_minutes: int = setting(
+        15, "`sync --trigger timer` (the systemd timer) skips a run when the last good sync is"
+            " younger than this many minutes.")
 
 
 @dataclass

@@ -60,6 +60,16 @@ def test_faulty_network_then_one_calm_sync_is_exact(tmp_path):
         assert len(hashes) == 48
         again = json.loads(run_sync(cfg).stdout)
         assert again["batches"] == 0 and again["bytes_sent"] == 0
+        # The systemd timer's run is skipped while the last good sync is recent.
+        db = database.connect(cfg.db_path)
+        try:
+            from tests.sync_helpers import add_completed_surveys
+            add_completed_surveys(db, cfg, 1, prefix="late-")
+        finally:
+            db.close()
+        timer = run_sync(cfg, "--trigger", "timer")
+        assert timer.returncode == 0 and json.loads(timer.stdout)["batches"] == 0
+        assert json.loads(run_sync(cfg).stdout)["surveys_acknowledged"] == 1
         proxy.close()
 
 

@@ -19,13 +19,14 @@ from .core import _require_init
 @click.option("--registry", "registry_url", help="Registry base URL (default: sync.registry_url).")
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding this node's registry token (default: the registry_token secret).")
-@click.option("--trigger", type=click.Choice(["cli", "timer", "ui"]), default="cli", hidden=True,
-              help="Who started the run (recorded in the sync history).")
+@click.option("--trigger", type=click.Choice(["cli", "timer", "ui"]), default="cli",
+              help="Who started the run (kept in the history); `timer` skips the run when the"
+                   " last good sync is younger than sync.interval_minutes.")
 @click.option("--job-id", hidden=True, help="Report progress to this job row (the UI's button).")
 @json_option
 def sync(data_dir, registry_url, token_file, trigger, job_id, as_json):
     """Push completed surveys to the central registry; pull review decisions and cameras."""
-    from ..sync.client import SyncClient
+    from ..sync.client import SUMMARY_KEYS, SyncClient
 
     cfg = _require_init(data_dir)
     token = None
@@ -35,6 +36,11 @@ def sync(data_dir, registry_url, token_file, trigger, job_id, as_json):
         except OSError as exc:
             raise BadInput("Cannot read token file %(file)s: %(why)s", file=str(token_file),
                            why=exc.strerror)
+    if trigger == "timer" and _recently_synced(cfg):
+        summary = {k: ([] if k == "errors" else 0) for k in SUMMARY_KEYS}
+        click.echo(json.dumps(summary) if as_json else
+                   f"skipped: the last sync is younger than {cfg.sync.interval_minutes} minutes")
+        return 0
     progress = _job_progress(cfg, job_id) if job_id else None
     try:
         summary = SyncClient(cfg, registry_url=registry_url, token=token, trigger=trigger,
@@ -56,6 +62,24 @@ def sync(data_dir, registry_url, token_file, trigger, job_id, as_json):
         for error in summary["errors"]:
             click.echo(f"error: {error}", err=True)
     return 1 if summary["errors"] else 0
+
+
+def _recently_synced(cfg) -> bool:
+    import datetime as dt
+
+    from .. import db as database
+    from ..db import sync as sync_db
+
+    db = database.connect(cfg.db_path)
+    try:
+        last = next((r for r in sync_db.rows_sync_runs(db, limit=10) if r["state"] == "done"),
+                    None)
+    finally:
+        db.close()
+    if last is None:
+        return False
+    age = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(last["started_at"])
+    return age < dt.timedelta(minutes=cfg.sync.interval_minutes)
 
 
 def _job_progress(cfg, job_id):
