@@ -222,3 +222,45 @@ def test_a_revision_conflict_holds_back_only_that_survey(tmp_path):
         finally:
             db.close()
         assert states[new] == "synced" and states[changed] == "complete"
+
+
+def test_an_unverifiable_tls_certificate_is_refused_at_once(tmp_path):
+    """A registry behind https with a certificate nobody vouches for: no data leaves."""
+    import http.server
+    import ssl
+    import threading
+
+    from tests.conftest import require_system
+
+    require_system("openssl")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            seen.append(self.path)
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cfg = make_node(tmp_path / "node-a", "node-a", surveys=1,
+                        registry_url=f"https://127.0.0.1:{server.server_port}")
+        start = time.monotonic()
+        result = run_sync(cfg)
+        assert result.returncode == 1
+        error = json.loads(result.stdout)["errors"][0]
+        assert "TLS certificate could not be verified" in error
+        assert time.monotonic() - start < 30 and seen == []
+    finally:
+        server.shutdown()

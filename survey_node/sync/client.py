@@ -373,6 +373,11 @@ class SyncClient:
                         raise RegistryRefused(response.status_code, payload)
                     else:
                         return payload
+            except requests.exceptions.SSLError as exc:
+                # Not a passing fault: retrying would only hide it until the deadline.
+                raise BadInput("The registry's TLS certificate could not be verified"
+                               " (%(url)s): %(why)s", url=self.url,
+                               why=str(exc.args[0] if exc.args else exc)[:200]) from None
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 last = type(exc).__name__
