@@ -264,3 +264,31 @@ def test_an_unverifiable_tls_certificate_is_refused_at_once(tmp_path):
         assert time.monotonic() - start < 30 and seen == []
     finally:
         server.shutdown()
+
+
+def test_a_batch_left_open_is_resent_and_a_newer_revision_follows(tmp_path):
+    from survey_node.sync.client import plan_batches
+
+    registry_dir = tmp_path / "registry"
+    with running_registry(registry_dir) as url:
+        cfg = make_node(tmp_path / "node-a", "node-a", surveys=2, registry_url=url)
+        add_token(registry_dir, cfg)
+        db = database.connect(cfg.db_path)
+        try:  # a sync died right after planning; then the surveyor changed a survey
+            [left_open] = plan_batches(db, cfg, run_id=None)
+            changed = left_open["surveys"][0]["id"]
+            survey_svc.save_answers(db, cfg, changed, user=SURVEYOR, notes="แก้หลังวางแผน")
+            survey_svc.complete(db, cfg, changed, user=SURVEYOR)
+        finally:
+            db.close()
+        summary = json.loads(run_sync(cfg).stdout)
+        assert summary["batches"] == 2 and summary["errors"] == []
+        surveys, (rows, _), _ = registry_truth(registry_dir)
+        assert surveys[changed] == 2 and rows == 3
+        _assert_exact(cfg, registry_dir)
+        history = json.loads(subprocess.run(
+            [sys.executable, "-m", "survey_node", "registry", "history", "--json",
+             "--data-dir", str(registry_dir)], capture_output=True, text=True,
+            timeout=60).stdout)
+        assert [e["batch_id"] for e in history if e["action"] == "commit"][-1] == \
+            left_open["batch_id"]

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import uuid
 import zipfile
 
 import pytest
@@ -11,7 +12,7 @@ from survey_node import db as database
 from survey_node.errors import BadInput
 from survey_node.evidence import EvidenceStore
 from survey_node.sync import protocol
-from survey_node.sync.client import check_transport, plan_batches
+from survey_node.sync.client import build_entry, check_transport
 from survey_node.sync.registry import Registry
 from survey_node.sync.server import create_registry_app
 from tests.sync_helpers import make_node, registry_truth
@@ -40,13 +41,15 @@ def node(tmp_path):
     return make_node(tmp_path / "node-a", "node-a", surveys=3, photos_per_survey=2)
 
 
-def _manifest(node, size=50):
+def _manifest(node):
+    """A fresh batch of all the node's surveys (not stored on the node)."""
     db = database.connect(node.db_path)
     try:
-        [manifest] = plan_batches(db, node, run_id=None, size=size)
+        ids = [r[0] for r in db.execute("SELECT id FROM surveys ORDER BY id")]
+        entries = [build_entry(db, i) for i in ids]
     finally:
         db.close()
-    return manifest
+    return protocol.new_manifest(node.node.id, str(uuid.uuid4()), "2026-11-25", entries)
 
 
 def _auth(token):

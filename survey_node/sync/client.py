@@ -201,9 +201,12 @@ class SyncClient:
         return dict(self.summary)
 
     def _push(self, db, run_id: str) -> None:
+        # Batches an earlier run left open go first, as they are (same id, same receipt);
+        # new batches are planned after them, so a survey re-completed since goes out now.
         queue = [json.loads(b["manifest"]) for b in sync_db.rows_open_batches(db)]
-        queue += plan_batches(db, self.config, run_id=run_id,
-                              exclude={s["id"] for b in queue for s in b["surveys"]})
+        planned = not queue
+        if planned:
+            queue = plan_batches(db, self.config, run_id=run_id)
         conflicted: set[str] = set()
         done = 0
         while queue:
@@ -223,10 +226,11 @@ class SyncClient:
                     # Send the batch's other surveys again without the conflicting ones; those
                     # wait for a person (a new revision on the node resolves them).
                     conflicted |= {c["id"] for c in exc.body.get("conflicts", [])}
-                    pending = {s["id"] for b in queue for s in b["surveys"]}
-                    queue += plan_batches(db, self.config, run_id=run_id,
-                                          exclude=pending | conflicted)
+                    queue += plan_batches(db, self.config, run_id=run_id, exclude=conflicted)
             done += 1
+            if not queue and not planned:
+                planned = True
+                queue = plan_batches(db, self.config, run_id=run_id, exclude=conflicted)
 
     def _send_batch(self, db, manifest: dict, index: int, total: int) -> None:
         body = protocol.canonical_json(manifest)
@@ -414,7 +418,10 @@ def plan_batches(db, config: Config, *, run_id: str | None, exclude: set[str] = 
     size = size or config.sync.batch_size
     planned = []
     with transaction(db):
-        ids = [i for i in sync_db.rows_survey_ids_to_send(db) if i not in exclude]
+        in_open = {s["id"] for b in sync_db.rows_open_batches(db)
+                   for s in json.loads(b["manifest"])["surveys"]}
+        ids = [i for i in sync_db.rows_survey_ids_to_send(db)
+               if i not in exclude and i not in in_open]
         for start in range(0, len(ids), size):
             entries = [build_entry(db, i) for i in ids[start:start + size]]
             manifest = protocol.new_manifest(config.node.id, str(uuid.uuid4()), now_iso(),
