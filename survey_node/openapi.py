@@ -145,6 +145,9 @@ def openapi_document() -> dict:
                         "type": "object", "properties": {
                             "photo": {"type": "string", "format": "binary"},
                             "source": {"type": "string", "enum": ["camera"]}}}}}}}},
+            "/api/v1/sync/jobs/{job_id}": {"get": _op(
+                "A sync job's progress (the sync page polls it)",
+                params=[_path("job_id", "The job id")], tag="sync")},
             "/api/v1/new-cameras": {"post": _op(
                 "Report a camera that is not in the registry", status="201", answer=SURVEY, body={
                     "type": "object", "required": ["site_name"], "properties": {
