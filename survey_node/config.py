@@ -158,6 +158,30 @@ class CameraSection:
 
 
 @dataclass
+class SyncSection:
+    registry_url: str = setting(
+        "", "Base URL of the central registry (https://...); plain http only to a loopback address.")
+    allow_insecure_http: bool = setting(
+        False, "Allow plain http to a non-loopback registry (the sync page shows a warning).")
+    batch_size: int = setting(50, "Surveys per batch sent to the registry.")
+    upload_connections: int = setting(3, "Evidence files uploaded at once (parallel connections).")
+    connect_timeout_s: float = setting(10.0, "Seconds to wait for a connection to the registry.")
+    read_timeout_s: float = setting(60.0, "Seconds to wait for each answer from the registry.")
+    retry_deadline_s: float = setting(
+        600.0, "A sync gives up retrying after this many seconds and reports what is left.")
+    interval_minutes: int = setting(
+        15, "`sync --trigger timer` (the systemd timer) skips a run when the last good sync is"
+            " younger than this many minutes.")
+
+
+@dataclass
+class RegistrySection:
+    max_evidence_mb: int = setting(50, "Largest evidence file the registry accepts, in megabytes.")
+    max_batch_surveys: int = setting(1000, "Most surveys the registry accepts in one batch.")
+    threads: int = setting(8, "Worker threads of the registry's waitress server.")
+
+
+@dataclass
 class Config:
     node: NodeSection = field(default_factory=NodeSection)
     web: WebSection = field(default_factory=WebSection)
@@ -170,6 +194,8 @@ class Config:
     streamcheck: StreamCheckSection = field(default_factory=StreamCheckSection)
     gps: GpsSection = field(default_factory=GpsSection)
     camera: CameraSection = field(default_factory=CameraSection)
+    sync: SyncSection = field(default_factory=SyncSection)
+    registry: RegistrySection = field(default_factory=RegistrySection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 

@@ -76,3 +76,17 @@ class DeviceUnavailable(SurveyNodeError):
 
     status = 503
     code = "device_unavailable"
+
+
+class Unauthorized(SurveyNodeError):
+    """A request without valid credentials (the registry's bearer tokens)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class TooLarge(SurveyNodeError):
+    """Something bigger than the configured limit (an upload, a batch)."""
+
+    status = 413
+    code = "too_large"

@@ -93,6 +93,13 @@ def openapi_document() -> dict:
                             "lat": {"type": "number"}, "lon": {"type": "number"},
                             "alt": {"type": "number"}, "eph": {"type": "number"}}},
                     }})},
+            "/api/v1/surveys/{survey_id}/position/fix": {"post": _op(
+                "Average the node's GPS for some seconds and keep it as the position",
+                params=[SURVEY_ID], answer=SURVEY, body={"type": "object", "properties": {
+                    "seconds": {"type": "number", "minimum": 1, "maximum": 60}}})},
+            "/api/v1/surveys/{survey_id}/stream-check": {"post": _op(
+                "Check the camera's stream; the result joins the survey when the job ends",
+                params=[SURVEY_ID], status="202")},
             "/api/v1/surveys/{survey_id}/photos": {"post": _op(
                 "Attach a stored photo to the survey", params=[SURVEY_ID], answer=SURVEY, body={
                     "type": "object", "required": ["sha256", "role"], "properties": {
@@ -138,6 +145,9 @@ def openapi_document() -> dict:
                         "type": "object", "properties": {
                             "photo": {"type": "string", "format": "binary"},
                             "source": {"type": "string", "enum": ["camera"]}}}}}}}},
+            "/api/v1/sync/jobs/{job_id}": {"get": _op(
+                "A sync job's progress (the sync page polls it)",
+                params=[_path("job_id", "The job id")], tag="sync")},
             "/api/v1/new-cameras": {"post": _op(
                 "Report a camera that is not in the registry", status="201", answer=SURVEY, body={
                     "type": "object", "required": ["site_name"], "properties": {

@@ -93,10 +93,16 @@ def set_position(db: Database, config: Config, survey_id: str, *, user: dict, fi
                                         camera["registered_lon"]), 1)
         changes = {k: fix.get(k) for k in survey_db.POSITION_FIELDS if k in fix}
         changes.update(lat=lat, lon=lon, position_source=source, position_reason=reason or None,
-                       distance_m=distance, fix_system_time=now_iso())
+                       distance_m=distance, fix_system_time=fix.get("fix_system_time") or now_iso())
         _save(db, survey, user, "survey.position", changes,
               detail={"source": source, "distance_m": distance})
     return get(db, survey_id)
+
+
+def check_editable(db: Database, config: Config, survey_id: str, *, user: dict) -> dict:
+    """Refuse early (before a slow step such as GPS averaging) when the survey is not ours."""
+    with transaction(db):
+        return _editable(db, config, survey_id, user)
 
 
 def add_photo(db: Database, config: Config, survey_id: str, *, user: dict, sha256: str,

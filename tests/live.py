@@ -61,6 +61,24 @@ def running_node(data_dir: Path, *args: str, command: str = "serve", env: dict |
         log.close()
 
 
+def new_tablet_page(browser, viewport: dict | None = None):
+    """A page in a context of its own (its own cookies: another person, another tablet)."""
+    # bypass_csp: the node's CSP forbids eval, which Playwright's wait_for_function uses
+    # to poll a condition; the pages themselves never need it.
+    context = browser.new_context(viewport=viewport or TABLET, has_touch=True, locale="th-TH",
+                                  bypass_csp=True)
+    context.set_default_timeout(15_000)
+    # The product must never fetch anything from outside this node.
+    outside: list[str] = []
+    context.route(
+        lambda url: not url.startswith(("http://127.0.0.1", "data:", "blob:")),
+        lambda route: (outside.append(route.request.url), route.abort()),
+    )
+    page = context.new_page()
+    page.outside_requests = outside
+    return page
+
+
 @contextlib.contextmanager
 def tablet_browser(viewport: dict | None = None):
     """A Playwright page in Debian's Chromium at tablet size."""
@@ -69,17 +87,6 @@ def tablet_browser(viewport: dict | None = None):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
         try:
-            context = browser.new_context(viewport=viewport or TABLET, has_touch=True,
-                                          locale="th-TH")
-            context.set_default_timeout(15_000)
-            # The product must never fetch anything from outside this node.
-            outside: list[str] = []
-            context.route(
-                lambda url: not url.startswith(("http://127.0.0.1", "data:", "blob:")),
-                lambda route: (outside.append(route.request.url), route.abort()),
-            )
-            page = context.new_page()
-            page.outside_requests = outside
-            yield page
+            yield new_tablet_page(browser, viewport)
         finally:
             browser.close()

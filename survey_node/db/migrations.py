@@ -355,6 +355,45 @@ def m0100_imports(db: Database) -> None:
 
 
 @migrations()
+def m0600_sync(db: Database) -> None:
+    db.executescript(
+        """
+        -- One sync run (CLI, timer, UI button or USB export): the node's sync history.
+        CREATE TABLE sync_runs (
+            id TEXT PRIMARY KEY,
+            trigger TEXT NOT NULL,                 -- cli / ui / timer / export
+            registry_url TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            summary TEXT NOT NULL DEFAULT '{}',    -- the counts `sync --json` prints
+            errors TEXT NOT NULL DEFAULT '[]'
+        );
+        -- A batch is stored with its manifest before its first byte is sent, so an
+        -- interrupted sync resends the very same batch (same id) and gets the same receipt.
+        CREATE TABLE sync_batches (
+            id TEXT PRIMARY KEY,                   -- batch id, a UUID made here
+            run_id TEXT REFERENCES sync_runs(id),
+            state TEXT NOT NULL CHECK (state IN ('open', 'committed', 'refused', 'exported')),
+            manifest TEXT NOT NULL,
+            surveys INTEGER NOT NULL,
+            evidence INTEGER NOT NULL,
+            receipt TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            committed_at TEXT
+        );
+        CREATE INDEX sync_batches_state ON sync_batches (state);
+        -- Pull cursors (cameras, decisions) and other small sync facts.
+        CREATE TABLE sync_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """
+    )
+
+
+@migrations()
 def m0700_reviews(db: Database) -> None:
     db.executescript(
         """

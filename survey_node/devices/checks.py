@@ -98,11 +98,3 @@ def camera(config: Config) -> Check:
     return Check("camera", "fail", detail,
                  "Connect the camera, or set camera.backend = \"none\" to use the tablet's.",
                  "ต่อกล้อง หรือตั้ง camera.backend = \"none\" เพื่อใช้กล้องของแท็บเล็ต")
-
-
-@check
-def registry(config: Config) -> Check:
-    # The sync issue replaces this with a real reachability check of the central registry.
-    return Check("registry", "warn", "no central registry configured",
-                 "Sync is not set up yet: surveys stay on this node.",
-                 "ยังไม่ได้ตั้งค่าการซิงก์: ข้อมูลสำรวจจะอยู่ในเครื่องนี้")

@@ -81,8 +81,12 @@ def store_snapshot(config, db, result: ProbeResult, *, actor: str | None) -> str
     return sha256
 
 
-def start_camera_check(config, db, camera_id: str, *, actor: str) -> str:
-    """Queue a check of a camera's registered stream; returns the job id at once."""
+def start_camera_check(config, db, camera_id: str, *, actor: str, on_done=None) -> str:
+    """Queue a check of a camera's registered stream; returns the job id at once.
+
+    `on_done(db, result, check_id)` runs in the job's thread once the check is recorded
+    (the survey workflow uses it to attach the check to the survey).
+    """
     camera = camera_db.get_camera(db, camera_id, with_secrets=True)
     if camera is None:
         raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
@@ -95,12 +99,12 @@ def start_camera_check(config, db, camera_id: str, *, actor: str) -> str:
     job_id = job_db.insert_job(db, JOB_KIND, created_by=actor,
                                params={"camera_id": camera_id, "url": mask_url(url)})
     worker = threading.Thread(target=_run_job, name=f"streamcheck-{job_id[:8]}", daemon=True,
-                              args=(config, job_id, camera_id, url, actor))
+                              args=(config, job_id, camera_id, url, actor, on_done))
     worker.start()
     return job_id
 
 
-def _run_job(config, job_id: str, camera_id: str, url: str, actor: str) -> None:
+def _run_job(config, job_id: str, camera_id: str, url: str, actor: str, on_done=None) -> None:
     db = database.connect(config.db_path)
     try:
         def queued():
@@ -120,6 +124,8 @@ def _run_job(config, job_id: str, camera_id: str, url: str, actor: str) -> None:
                                      actor=actor, on_queued=queued, on_start=started,
                                      on_event=progress,
                                      keep_warm=config.streamcheck.keep_warm)
+        if on_done is not None:
+            on_done(db, result, check_id)
         job_db.update_job(db, job_id, state="done", progress=1.0, message=MSG_DONE,
                           result={**result.public(), "check_id": check_id,
                                   "camera_id": camera_id})

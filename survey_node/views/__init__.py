@@ -20,11 +20,11 @@ ROLE_RANK = {"surveyor": 1, "supervisor": 2, "admin": 3}
 
 def register_blueprints(app: Flask) -> None:
     from . import (admin, api, auth, cameras, devices, imports, selection, streamcheck,
-                   survey_api, survey_pages)
+                   survey_api, survey_devices, survey_pages, sync)
     from . import dashboard, exports, review
 
     for module in (auth, cameras, admin, imports, api, devices, selection, streamcheck,
-                   survey_api, survey_pages, review, dashboard, exports):
+                   survey_api, survey_devices, survey_pages, sync, review, dashboard, exports):
         app.register_blueprint(module.bp)
     app.before_request(_require_login)
     app.register_error_handler(Exception, handle_error)

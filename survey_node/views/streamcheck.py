@@ -29,7 +29,7 @@ def page(camera_id):
     camera = camera_db.get_camera(db, camera_id)
     if camera is None:
         raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
-    checks = [_present(c) for c in check_db.rows_stream_checks(db, camera_id=camera_id)]
+    checks = [present_check(c) for c in check_db.rows_stream_checks(db, camera_id=camera_id)]
     labels = {"connect_ms": gettext("Connect time"),
               "first_frame_ms": gettext("First picture after"), "codec": gettext("Codec"),
               "width": gettext("Width"), "height": gettext("Height"),
@@ -55,7 +55,7 @@ def job(job_id):
         raise NotFound("Job %(job_id)s does not exist", job_id=job_id[:40])
     result = found["result"]
     if result and found["kind"] == service.JOB_KIND:
-        result = _present(result)
+        result = present_check(result)
         if result.get("check_id") is not None:
             _maybe_reveal(result, result["check_id"])
     return jsonify(id=found["id"], kind=found["kind"], state=found["state"],
@@ -70,7 +70,7 @@ def check(check_id):
     found = check_db.get_stream_check(get_db(), check_id)
     if found is None:
         raise NotFound("Stream check %(id)s does not exist", id=check_id)
-    result = _present(found)
+    result = present_check(found)
     _maybe_reveal(result, check_id)
     return jsonify(result)
 
@@ -85,7 +85,7 @@ def snapshot(check_id):
                     headers={"Cache-Control": "private, max-age=86400"})
 
 
-def _present(check: dict) -> dict:
+def present_check(check: dict) -> dict:
     """A check for the page or the API: masked URL, translated verdict, snapshot link."""
     data = dict(check)
     if "url_masked" in data:
@@ -95,7 +95,7 @@ def _present(check: dict) -> dict:
     data["explanation"] = gettext(EXPLANATIONS[verdict]) if verdict in EXPLANATIONS else ""
     check_id = data.get("check_id", data.get("id"))
     if data.get("snapshot_sha256") and check_id is not None:
-        data["snapshot_url"] = url_for(".snapshot", check_id=check_id)
+        data["snapshot_url"] = url_for("streamcheck.snapshot", check_id=check_id)
     return data
 
 

@@ -64,12 +64,12 @@ def get_camera(camera_id):
 @bp.post("/cameras/<camera_id>/survey")
 def start_survey(camera_id):
     survey = survey_svc.start_or_resume(get_db(), get_config(), camera_id=camera_id, user=g.user)
-    return jsonify(_survey_json(survey["id"]))
+    return jsonify(survey_json(survey["id"]))
 
 
 @bp.get("/surveys/<survey_id>")
 def get_survey(survey_id):
-    return jsonify(_survey_json(survey_id))
+    return jsonify(survey_json(survey_id))
 
 
 @bp.put("/surveys/<survey_id>/position")
@@ -80,7 +80,7 @@ def set_position(survey_id):
         raise BadInput("fix must be an object with lat and lon")
     survey_svc.set_position(get_db(), get_config(), survey_id, user=g.user, fix=fix,
                             source=str(body.get("source", "")), reason=str(body.get("reason", "")))
-    return jsonify(_survey_json(survey_id))
+    return jsonify(survey_json(survey_id))
 
 
 @bp.post("/surveys/<survey_id>/photos")
@@ -88,13 +88,13 @@ def add_photo(survey_id):
     body = _body()
     survey_svc.add_photo(get_db(), get_config(), survey_id, user=g.user,
                          sha256=str(body.get("sha256", "")), role=str(body.get("role", "")))
-    return jsonify(_survey_json(survey_id))
+    return jsonify(survey_json(survey_id))
 
 
 @bp.delete("/surveys/<survey_id>/photos/<sha256>")
 def remove_photo(survey_id, sha256):
     survey_svc.remove_photo(get_db(), get_config(), survey_id, user=g.user, sha256=sha256)
-    return jsonify(_survey_json(survey_id))
+    return jsonify(survey_json(survey_id))
 
 
 @bp.put("/surveys/<survey_id>/answers")
@@ -106,19 +106,19 @@ def save_answers(survey_id):
             raise BadInput("%(name)s must be text", name=name)
     survey_svc.save_answers(get_db(), get_config(), survey_id, user=g.user,
                             checklist=body.get("checklist"), notes=notes, position_reason=reason)
-    return jsonify(_survey_json(survey_id))
+    return jsonify(survey_json(survey_id))
 
 
 @bp.post("/surveys/<survey_id>/complete")
 def complete(survey_id):
     survey_svc.complete(get_db(), get_config(), survey_id, user=g.user)
-    return jsonify(_survey_json(survey_id))
+    return jsonify(survey_json(survey_id))
 
 
 @bp.post("/surveys/<survey_id>/release")
 def release(survey_id):
     survey_svc.release(get_db(), survey_id, user=g.user)
-    return jsonify(_survey_json(survey_id))
+    return jsonify(survey_json(survey_id))
 
 
 @bp.post("/new-cameras")
@@ -128,17 +128,24 @@ def report_new_camera():
         get_db(), get_config(), user=g.user, site_name=str(body.get("site_name", "")),
         description=str(body.get("description", "")), agency=str(body.get("agency", "")),
     )
-    return jsonify(_survey_json(survey["id"])), 201
+    return jsonify(survey_json(survey["id"])), 201
 
 
 # -- helpers -------------------------------------------------------------------------
 
 
-def _survey_json(survey_id: str) -> dict:
+def survey_json(survey_id: str) -> dict:
     db, config = get_db(), get_config()
     survey = survey_svc.get(db, survey_id)
     survey["missing"] = [gettext(m) for m in survey_svc.missing_for_completion(db, config, survey)]
     survey["distance_warning_m"] = config.survey.distance_warning_m
+    if survey.get("stream_check_id"):
+        from ..db import streamchecks as check_db
+        from .streamcheck import present_check
+
+        found = check_db.get_stream_check(db, survey["stream_check_id"])
+        if found:
+            survey["stream_check"] = present_check(found)
     for item in survey["evidence"]:
         item["url"] = f"/evidence/{item['sha256']}"
         item["thumb_url"] = f"/evidence/{item['sha256']}/thumb"

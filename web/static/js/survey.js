@@ -120,8 +120,16 @@
     if (streamBox) {
       streamBox.replaceChildren();
       if (survey.stream_verdict) {
+        const check = survey.stream_check || {};
         streamBox.append(el("p", { class: survey.stream_verdict === "ok" ? "ok" : "warn",
-          "data-testid": "stream-verdict" }, survey.stream_verdict_text || survey.stream_verdict));
+          "data-testid": "stream-verdict" }, check.label || survey.stream_verdict));
+        if (check.explanation) streamBox.append(el("p", { class: "muted" }, check.explanation));
+        if (check.width) {
+          streamBox.append(el("p", { class: "muted" }, [
+            `${check.codec || ""} ${check.width}×${check.height}`,
+            check.fps ? `${Number(check.fps).toFixed(1)} fps` : "",
+          ].filter(Boolean).join(" · ")));
+        }
         const snap = survey.evidence.find((e) => e.role === "snapshot");
         if (snap) streamBox.append(el("img", { src: snap.thumb_url, class: "snapshot", alt: "snapshot" }));
       }
@@ -153,13 +161,13 @@
     const chip = $("gps-live");
     try {
       const gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 4000 });
-      const fix = gps.fix || gps;
-      if (fix && fix.lat != null && fix.mode >= 2 && !gps.stale) {
-        chip.textContent = t("gps_fix", { mode: fix.mode === 3 ? "3D" : "2D",
+      const fix = gps.fix;
+      if (fix && (gps.state === "fix_3d" || gps.state === "fix_2d")) {
+        chip.textContent = t("gps_fix", { mode: gps.state === "fix_3d" ? "3D" : "2D",
           eph: fix.eph != null ? Math.round(fix.eph) : "?", sats: fix.sats_used ?? "?" });
         chip.className = "gps-chip ok";
       } else {
-        chip.textContent = gps.stale ? t("gps_stale") : t("gps_nofix");
+        chip.textContent = gps.message || t("gps_nofix");
         chip.className = "gps-chip warn";
       }
     } catch {
@@ -171,7 +179,7 @@
   $("fix-position").addEventListener("click", async () => {
     const button = $("fix-position");
     const bar = $("fix-progress");
-    const seconds = 10;
+    const seconds = parseFloat(app.dataset.averageS) || 10;
     button.disabled = true;
     bar.hidden = false;
     const started = Date.now();
@@ -211,9 +219,7 @@
       const file = input.files[0];
       if (!file) return;
       const form = new FormData();
-      form.append("file", file);
-      form.append("survey_id", survey.id);
-      form.append("role", input.dataset.role);
+      form.append("photo", file);
       const label = input.closest(".photo-button");
       label.classList.add("busy");
       try {
@@ -228,6 +234,24 @@
       }
     });
   });
+
+  const nodeCamera = $("node-camera");
+  if (nodeCamera) {
+    nodeCamera.addEventListener("click", async () => {
+      const role = $("node-camera-role").value;
+      const form = new FormData();
+      form.append("source", "camera");
+      nodeCamera.disabled = true;
+      try {
+        const stored = await call("POST", "/api/v1/photos", form, { timeoutMs: 60000 });
+        await act(call("POST", `/api/v1/surveys/${survey.id}/photos`, { sha256: stored.sha256, role }));
+      } catch (err) {
+        showError(err.message);
+      } finally {
+        nodeCamera.disabled = false;
+      }
+    });
+  }
 
   // -- stream check -------------------------------------------------------------------
   const checkButton = $("stream-check");

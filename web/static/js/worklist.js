@@ -19,14 +19,14 @@
     const chip = document.getElementById("gps-chip");
     try {
       const gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 5000 });
-      const fix = gps.fix || gps;
-      if (fix && fix.lat != null && fix.mode >= 2 && !gps.stale) {
+      const fix = gps.fix;
+      if (fix && (gps.state === "fix_3d" || gps.state === "fix_2d")) {
         state.fix = fix;
-        chip.textContent = t("gps_fix", { mode: fix.mode === 3 ? "3D" : "2D",
+        chip.textContent = t("gps_fix", { mode: gps.state === "fix_3d" ? "3D" : "2D",
           eph: fix.eph != null ? Math.round(fix.eph) : "?", sats: fix.sats_used ?? "?" });
         chip.className = "gps-chip ok";
       } else {
-        chip.textContent = gps.stale ? t("gps_stale") : t("gps_nofix");
+        chip.textContent = gps.message || t("gps_nofix");
         chip.className = "gps-chip warn";
       }
     } catch (err) {

@@ -1,0 +1,86 @@
+"""Registry SQL: batches, the evidence they reference, stored evidence and sync history."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from . import now_iso, row, rows
+
+
+def get_batch(db: Database, batch_id: str) -> dict | None:
+    return row(db, "SELECT * FROM batches WHERE batch_id = ?", [batch_id])
+
+
+def insert_batch(db: Database, *, batch_id: str, node_id: str, manifest_text: str,
+                 manifest_sha256: str, surveys: int, hashes: list[str], source: str) -> None:
+    """Store an open batch and the hashes it references (call inside a transaction)."""
+    db.execute(
+        "INSERT INTO batches (batch_id, node_id, manifest_sha256, manifest, surveys, evidence,"
+        " state, source, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+        [batch_id, node_id, manifest_sha256, manifest_text, surveys, len(hashes), source,
+         now_iso()],
+    )
+    db.conn.executemany("INSERT OR IGNORE INTO batch_evidence (batch_id, sha256) VALUES (?, ?)",
+                        [(batch_id, h) for h in hashes])
+
+
+def update_batch_committed(db: Database, batch_id: str, receipt: dict) -> None:
+    db.execute(
+        "UPDATE batches SET state = 'committed', receipt = ?, committed_at = ? WHERE batch_id = ?",
+        [json.dumps(receipt, ensure_ascii=False, sort_keys=True), receipt["committed_at"],
+         batch_id],
+    )
+
+
+def rows_batch_hashes(db: Database, batch_id: str) -> list[str]:
+    return [r[0] for r in db.execute(
+        "SELECT sha256 FROM batch_evidence WHERE batch_id = ? ORDER BY sha256", [batch_id])]
+
+
+def rows_missing_hashes(db: Database, hashes: list[str]) -> list[str]:
+    """Those of `hashes` the registry does not hold yet, sorted."""
+    if not hashes:
+        return []
+    have: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        part = hashes[start:start + 500]
+        marks = ", ".join("?" * len(part))
+        have.update(r[0] for r in db.execute(
+            f"SELECT sha256 FROM evidence WHERE sha256 IN ({marks})", part))
+    return sorted(set(hashes) - have)
+
+
+def is_hash_wanted_by_node(db: Database, node_id: str, sha256: str) -> bool:
+    """True when an open batch of this node references the hash (uploads must be expected)."""
+    return db.execute(
+        "SELECT 1 FROM batch_evidence be JOIN batches b ON b.batch_id = be.batch_id"
+        " WHERE be.sha256 = ? AND b.node_id = ? AND b.state = 'open' LIMIT 1",
+        [sha256, node_id]).fetchone() is not None
+
+
+def insert_evidence(db: Database, sha256: str, size: int, node_id: str) -> bool:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO evidence (sha256, bytes, node_id, created_at) VALUES (?, ?, ?, ?)",
+        [sha256, size, node_id, now_iso()])
+    return cursor.rowcount == 1
+
+
+def rows_evidence_hashes(db: Database) -> list[str]:
+    return [r[0] for r in db.execute("SELECT sha256 FROM evidence ORDER BY sha256")]
+
+
+def insert_sync_event(db: Database, *, action: str, node_id: str | None = None,
+                      batch_id: str | None = None, surveys: int = 0, evidence: int = 0,
+                      error: str | None = None) -> None:
+    db.execute(
+        "INSERT INTO sync_events (at, node_id, batch_id, action, surveys, evidence, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [now_iso(), node_id, batch_id, action, surveys, evidence, error])
+
+
+def rows_sync_events(db: Database, *, node_id: str | None = None, limit: int = 100) -> list[dict]:
+    where, params = ("WHERE node_id = ?", [node_id]) if node_id else ("", [])
+    return rows(db, f"SELECT * FROM sync_events {where} ORDER BY id DESC LIMIT ?",
+                [*params, limit])

@@ -1,0 +1,147 @@
+"""Schema of the central registry's own database (not the node's).
+
+The registry is the same package in another role with its own SQLite file
+(``<registry data dir>/registry.db``) and its own migration set, so a node database and
+a registry database never share tables. SQL for these tables lives in the
+``registry_*.py`` modules next to this one. Never edit a landed migration: append.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("registry")
+
+
+def connect_registry(path: str | Path) -> Database:
+    """Open the registry database (WAL, synchronous=FULL) and apply its migrations."""
+    from . import connect
+
+    db = connect(path, migrate=False)
+    migrations.apply(db)
+    return db
+
+
+@migrations()
+def r0001_registry(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE nodes (
+            node_id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL
+        );
+        -- A bearer token is '<token_id>.<secret>'; only SHA-256(secret) is kept. The secret
+        -- is 256 random bits, so a fast hash is enough (nothing to brute-force).
+        CREATE TABLE node_tokens (
+            token_id TEXT PRIMARY KEY,
+            node_id TEXT NOT NULL REFERENCES nodes(node_id),
+            secret_sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE TABLE batches (
+            batch_id TEXT PRIMARY KEY,
+            node_id TEXT NOT NULL REFERENCES nodes(node_id),
+            manifest_sha256 TEXT NOT NULL,
+            manifest TEXT NOT NULL,
+            surveys INTEGER NOT NULL,
+            evidence INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('open', 'committed')),
+            source TEXT NOT NULL DEFAULT 'http',   -- http / file (USB)
+            receipt TEXT,
+            created_at TEXT NOT NULL,
+            committed_at TEXT
+        );
+        CREATE INDEX batches_node ON batches (node_id, created_at);
+        CREATE TABLE batch_evidence (
+            batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+            sha256 TEXT NOT NULL,
+            PRIMARY KEY (batch_id, sha256)
+        );
+        CREATE INDEX batch_evidence_sha ON batch_evidence (sha256);
+        CREATE TABLE evidence (
+            sha256 TEXT PRIMARY KEY,
+            bytes INTEGER NOT NULL,
+            node_id TEXT NOT NULL,                 -- the node that uploaded it first
+            created_at TEXT NOT NULL
+        );
+        -- The latest revision of each survey, and every revision ever received.
+        CREATE TABLE surveys (
+            id TEXT PRIMARY KEY,
+            node_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            content_sha256 TEXT NOT NULL,
+            camera_id TEXT,
+            record TEXT NOT NULL,                  -- the manifest entry as JSON
+            batch_id TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        CREATE INDEX surveys_node ON surveys (node_id);
+        CREATE INDEX surveys_camera ON surveys (camera_id);
+        CREATE TABLE survey_revisions (
+            id TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            content_sha256 TEXT NOT NULL,
+            record TEXT NOT NULL,
+            batch_id TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (id, revision)
+        );
+        CREATE TABLE survey_evidence (
+            survey_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (survey_id, sha256)
+        );
+        -- Review decisions; `seq` is the cursor nodes pull with (?since=).
+        CREATE TABLE decisions (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            survey_id TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('approved', 'rejected', 'resurvey')),
+            reason TEXT NOT NULL DEFAULT '',
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL
+        );
+        CREATE INDEX decisions_node ON decisions (node_id, seq);
+        -- The province camera registries as pushed or imported; `seq` grows on each change.
+        CREATE TABLE cameras (
+            camera_id TEXT PRIMARY KEY,
+            province_code TEXT NOT NULL DEFAULT '',
+            record TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX cameras_province ON cameras (province_code, seq);
+        -- The registry's sync history: every batch, commit and refusal, per node.
+        CREATE TABLE sync_events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            node_id TEXT,
+            batch_id TEXT,
+            action TEXT NOT NULL,                  -- batch / commit / refused / import
+            surveys INTEGER NOT NULL DEFAULT 0,
+            evidence INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX sync_events_node ON sync_events (node_id, id);
+        -- Same shape as the node's, so db.audit() works here too; append-only.
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT,
+            action TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            entity_id TEXT,
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        """
+    )

@@ -1,0 +1,96 @@
+"""Registry SQL: surveys (latest + every revision), review decisions and cameras."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from . import now_iso, row, rows
+
+
+def get_registry_survey(db: Database, survey_id: str) -> dict | None:
+    return row(db, "SELECT * FROM surveys WHERE id = ?", [survey_id])
+
+
+def get_survey_revision(db: Database, survey_id: str, revision: int) -> dict | None:
+    return row(db, "SELECT * FROM survey_revisions WHERE id = ? AND revision = ?",
+               [survey_id, revision])
+
+
+def insert_survey_revision(db: Database, entry: dict, *, node_id: str, batch_id: str,
+                           latest: bool) -> None:
+    """Keep a received revision; when `latest`, it also becomes the survey's current record."""
+    stamp = now_iso()
+    record = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+    db.execute(
+        "INSERT INTO survey_revisions (id, revision, content_sha256, record, batch_id,"
+        " received_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [entry["id"], entry["revision"], entry["content_sha256"], record, batch_id, stamp])
+    if not latest:
+        return
+    db.execute(
+        "INSERT INTO surveys (id, node_id, revision, content_sha256, camera_id, record,"
+        " batch_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"
+        " content_sha256 = excluded.content_sha256, camera_id = excluded.camera_id,"
+        " record = excluded.record, batch_id = excluded.batch_id,"
+        " received_at = excluded.received_at",
+        [entry["id"], node_id, entry["revision"], entry["content_sha256"],
+         entry["fields"].get("camera_id"), record, batch_id, stamp])
+    db.execute("DELETE FROM survey_evidence WHERE survey_id = ?", [entry["id"]])
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO survey_evidence (survey_id, sha256, role) VALUES (?, ?, ?)",
+        [(entry["id"], e["sha256"], e["role"]) for e in entry["evidence"]])
+
+
+def rows_registry_surveys(db: Database, *, node_id: str | None = None) -> list[dict]:
+    where, params = ("WHERE node_id = ?", [node_id]) if node_id else ("", [])
+    return rows(db, f"SELECT id, node_id, revision, content_sha256, camera_id, batch_id,"
+                    f" received_at FROM surveys {where} ORDER BY id", params)
+
+
+def count_survey_revisions(db: Database) -> int:
+    return db.execute("SELECT count(*) FROM survey_revisions").fetchone()[0]
+
+
+def insert_decision(db: Database, *, survey_id: str, node_id: str, revision: int, state: str,
+                    reason: str, decided_by: str) -> int:
+    cursor = db.execute(
+        "INSERT INTO decisions (survey_id, node_id, revision, state, reason, decided_by,"
+        " decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [survey_id, node_id, revision, state, reason, decided_by, now_iso()])
+    return cursor.lastrowid
+
+
+def rows_decisions(db: Database, *, node_id: str, since: int, limit: int) -> list[dict]:
+    return rows(db, "SELECT * FROM decisions WHERE node_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                [node_id, since, limit])
+
+
+def upsert_registry_cameras(db: Database, cameras: list[dict]) -> int:
+    """Insert or change cameras; only a real change gets a new `seq` (call in a transaction)."""
+    changed = 0
+    seq = db.execute("SELECT coalesce(max(seq), 0) FROM cameras").fetchone()[0]
+    for cam in cameras:
+        record = json.dumps(cam, ensure_ascii=False, sort_keys=True)
+        old = db.execute("SELECT record FROM cameras WHERE camera_id = ?",
+                         [cam["camera_id"]]).fetchone()
+        if old and old[0] == record:
+            continue
+        seq += 1
+        changed += 1
+        db.execute(
+            "INSERT INTO cameras (camera_id, province_code, record, seq, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (camera_id) DO UPDATE SET"
+            " province_code = excluded.province_code, record = excluded.record,"
+            " seq = excluded.seq, updated_at = excluded.updated_at",
+            [cam["camera_id"], str(cam.get("province_code") or ""), record, seq, now_iso()])
+    return changed
+
+
+def rows_registry_cameras(db: Database, *, province: str, since: int, limit: int) -> list[dict]:
+    where = "WHERE seq > ?" + (" AND province_code = ?" if province else "")
+    params = [since, province] if province else [since]
+    return rows(db, f"SELECT camera_id, record, seq FROM cameras {where} ORDER BY seq LIMIT ?",
+                [*params, limit])

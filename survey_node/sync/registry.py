@@ -1,0 +1,281 @@
+"""The central registry's services: tokens, batches, evidence, commit, pulls, decisions.
+
+Plain Python over a :mod:`registry_store` (never Flask): the HTTP API in ``server`` and the
+USB import in ``batchfile`` call the same functions, so both follow the same rules.
+
+Idempotency rules (DESIGN.md section 6): a survey revision already held with the same
+content hash is a no-op; the same revision with another hash is a conflict that refuses
+the whole batch (nothing is written); a higher revision supersedes the latest record and
+every revision is kept. A committed batch answers any replay with its stored receipt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Iterable, Iterator
+
+from sqlite_utils import Database
+
+from ..config import Config
+from ..db import audit, now_iso, transaction
+from ..db import registry_batches as batch_db
+from ..db import registry_nodes as node_db
+from ..db import registry_surveys as survey_db
+from ..errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unauthorized
+from . import protocol
+from .registry_store import EmbeddedStore
+
+DECISION_STATES = ("approved", "rejected", "resurvey")
+PULL_LIMIT = 500
+MAX_MANIFEST_BYTES = 32 * 1024 * 1024
+_DUMMY_SHA = hashlib.sha256(b"no such token").hexdigest()
+
+
+class Registry:
+    def __init__(self, config: Config, store: EmbeddedStore | None = None) -> None:
+        self.config = config
+        self.store = store or EmbeddedStore(config.data_dir)
+        self.max_evidence = config.registry.max_evidence_mb * 1024 * 1024
+
+    @contextlib.contextmanager
+    def db(self) -> Iterator[Database]:
+        conn = self.store.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    # -- tokens ------------------------------------------------------------------------
+
+    def add_token(self, node_id: str, *, actor: str = "cli") -> str:
+        """A new bearer token for a node; only its hash is stored, so show it once."""
+        protocol._id(node_id, "node_id")
+        token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        with self.db() as db, transaction(db):
+            node_db.insert_node_token(db, node_id, token_id, _sha(secret))
+            audit(db, actor=actor, action="registry.token_add", entity="node", entity_id=node_id,
+                  detail={"token_id": token_id})
+        return f"{token_id}.{secret}"
+
+    def authenticate(self, header: str | None) -> str:
+        """The node id a bearer token belongs to; Unauthorized otherwise (one message for all)."""
+        token = (header or "").removeprefix("Bearer ").strip() \
+            if (header or "").startswith("Bearer ") else ""
+        token_id, _, secret = token.partition(".")
+        with self.db() as db:
+            found = node_db.get_live_token(db, token_id) if token_id and secret else None
+        stored = found["secret_sha256"] if found else _DUMMY_SHA
+        # Compare in constant time even when the token id is unknown.
+        if not hmac.compare_digest(_sha(secret), stored) or found is None:
+            raise Unauthorized("Missing, unknown or revoked registry token")
+        return found["node_id"]
+
+    # -- batches -----------------------------------------------------------------------
+
+    def receive_batch(self, node_id: str, manifest, *, source: str = "http") -> dict:
+        """Step 1: store the manifest; answer which evidence hashes are still missing."""
+        manifest = protocol.validate_manifest(
+            manifest, max_surveys=self.config.registry.max_batch_surveys)
+        if manifest["node_id"] != node_id:
+            raise Forbidden("This token belongs to node %(node)s, not %(claimed)s", node=node_id,
+                            claimed=manifest["node_id"])
+        for entry in manifest["surveys"]:
+            for item in entry["evidence"]:
+                if item["bytes"] > self.max_evidence:
+                    raise TooLarge("Evidence %(sha)s of survey %(id)s is %(size)s bytes; the"
+                                   " registry accepts at most %(limit)s",
+                                   sha=item["sha256"][:12], id=entry["id"], size=item["bytes"],
+                                   limit=self.max_evidence)
+        text = protocol.canonical_json(manifest).decode("utf-8")
+        digest = _sha(text)
+        hashes = protocol.manifest_hashes(manifest)
+        with self.db() as db, transaction(db):
+            batch = batch_db.get_batch(db, manifest["batch_id"])
+            if batch is None:
+                batch_db.insert_batch(db, batch_id=manifest["batch_id"], node_id=node_id,
+                                      manifest_text=text, manifest_sha256=digest,
+                                      surveys=len(manifest["surveys"]), hashes=hashes,
+                                      source=source)
+                batch_db.insert_sync_event(db, action="batch", node_id=node_id,
+                                           batch_id=manifest["batch_id"],
+                                           surveys=len(manifest["surveys"]),
+                                           evidence=len(hashes))
+                batch = batch_db.get_batch(db, manifest["batch_id"])
+            elif batch["node_id"] != node_id or batch["manifest_sha256"] != digest:
+                raise Conflict("Batch %(batch)s was already received with other content;"
+                               " a batch id is used once", batch=manifest["batch_id"])
+            missing = batch_db.rows_missing_hashes(db, hashes)
+        return _batch_reply(batch, missing)
+
+    def put_evidence(self, node_id: str, sha256: str, chunks: Iterable[bytes],
+                     length: int | None) -> dict:
+        """Step 2: store one evidence file, verified against its hash; repeating is harmless."""
+        if not protocol.SHA256_RE.match(sha256):
+            raise BadInput("%(value)r is not a SHA-256 hash", value=sha256)
+        if length is not None and length > self.max_evidence:
+            raise TooLarge("Evidence %(sha)s is %(size)s bytes; the registry accepts at most"
+                           " %(limit)s", sha=sha256[:12], size=length, limit=self.max_evidence)
+        with self.db() as db:
+            if not batch_db.rows_missing_hashes(db, [sha256]):
+                return {"sha256": sha256, "stored": False}
+            if not batch_db.is_hash_wanted_by_node(db, node_id, sha256):
+                raise Conflict("Evidence %(sha)s is not referenced by an open batch of this"
+                               " node; send the batch manifest first", sha=sha256[:12])
+        size = self.store.objects.put_stream(sha256, chunks, self.max_evidence)
+        with self.db() as db, transaction(db):
+            batch_db.insert_evidence(db, sha256, size, node_id)
+        return {"sha256": sha256, "stored": True, "bytes": size}
+
+    def commit_batch(self, node_id: str, batch_id: str) -> dict:
+        """Step 3: all evidence present -> write every survey in one transaction -> receipt."""
+        with self.db() as db:
+            try:
+                with transaction(db):
+                    return self._commit(db, node_id, batch_id)
+            except Conflict as exc:
+                with transaction(db):
+                    batch_db.insert_sync_event(db, action="refused", node_id=node_id,
+                                               batch_id=batch_id, error=exc.line())
+                raise
+
+    def _commit(self, db: Database, node_id: str, batch_id: str) -> dict:
+        batch = batch_db.get_batch(db, batch_id)
+        if batch is None or batch["node_id"] != node_id:
+            raise NotFound("Batch %(batch)s is not known for this node", batch=batch_id)
+        if batch["state"] == "committed":
+            return json.loads(batch["receipt"])
+        missing = batch_db.rows_missing_hashes(db, batch_db.rows_batch_hashes(db, batch_id))
+        if missing:
+            exc = Conflict("%(count)s evidence file(s) of batch %(batch)s have not arrived",
+                           count=len(missing), batch=batch_id)
+            exc.code, exc.extra = "evidence_missing", {"missing": missing}
+            raise exc
+        manifest = json.loads(batch["manifest"])
+        results, conflicts = [], []
+        for entry in manifest["surveys"]:
+            outcome = self._write_survey(db, node_id, batch_id, entry)
+            if outcome.startswith("conflict"):
+                conflicts.append({"id": entry["id"], "revision": entry["revision"],
+                                  "reason": outcome})
+            results.append({"id": entry["id"], "revision": entry["revision"],
+                            "content_sha256": entry["content_sha256"], "result": outcome})
+        if conflicts:
+            first = conflicts[0]
+            exc = Conflict("Survey %(id)s revision %(revision)s is already held with different"
+                           " content (%(count)s conflict(s)); change the survey on the node so"
+                           " it gets a new revision", id=first["id"],
+                           revision=first["revision"], count=len(conflicts))
+            exc.code, exc.extra = "revision_conflict", {"conflicts": conflicts}
+            raise exc
+        receipt = {"batch_id": batch_id, "node_id": node_id, "committed_at": now_iso(),
+                   "surveys": results}
+        batch_db.update_batch_committed(db, batch_id, receipt)
+        batch_db.insert_sync_event(db, action="commit", node_id=node_id, batch_id=batch_id,
+                                   surveys=len(results), evidence=batch["evidence"])
+        audit(db, actor=node_id, action="registry.commit", entity="batch", entity_id=batch_id,
+              detail={"surveys": len(results)})
+        return receipt
+
+    def _write_survey(self, db: Database, node_id: str, batch_id: str, entry: dict) -> str:
+        latest = survey_db.get_registry_survey(db, entry["id"])
+        if latest and latest["node_id"] != node_id:
+            return "conflict: the survey belongs to another node"
+        held = survey_db.get_survey_revision(db, entry["id"], entry["revision"])
+        if held:
+            if held["content_sha256"] == entry["content_sha256"]:
+                return "unchanged"
+            return "conflict: same revision, different content"
+        newest = latest is None or entry["revision"] > latest["revision"]
+        survey_db.insert_survey_revision(db, entry, node_id=node_id, batch_id=batch_id,
+                                         latest=newest)
+        return "stored" if newest else "stored_older"
+
+    # -- pulls -------------------------------------------------------------------------
+
+    def cameras_since(self, province: str, since: int) -> dict:
+        with self.db() as db:
+            found = survey_db.rows_registry_cameras(db, province=province, since=since,
+                                                    limit=PULL_LIMIT + 1)
+        more = len(found) > PULL_LIMIT
+        found = found[:PULL_LIMIT]
+        cameras = [{**json.loads(c["record"]), "seq": c["seq"]} for c in found]
+        return {"cameras": cameras, "next_since": found[-1]["seq"] if found else since,
+                "more": more}
+
+    def decisions_since(self, node_id: str, asked_for: str, since: int) -> dict:
+        if asked_for and asked_for != node_id:
+            raise Forbidden("This token belongs to node %(node)s, not %(claimed)s", node=node_id,
+                            claimed=asked_for)
+        with self.db() as db:
+            found = survey_db.rows_decisions(db, node_id=node_id, since=since,
+                                             limit=PULL_LIMIT + 1)
+        more = len(found) > PULL_LIMIT
+        found = found[:PULL_LIMIT]
+        return {"decisions": found, "next_since": found[-1]["seq"] if found else since,
+                "more": more}
+
+    def import_cameras(self, cameras: list[dict], *, actor: str = "cli") -> int:
+        for index, cam in enumerate(cameras):
+            if not isinstance(cam, dict) or not str(cam.get("camera_id") or "").strip():
+                raise BadInput("Camera %(row)s has no camera_id", row=index + 1)
+        with self.db() as db, transaction(db):
+            changed = survey_db.upsert_registry_cameras(db, cameras)
+            audit(db, actor=actor, action="registry.cameras_import", entity="camera",
+                  detail={"rows": len(cameras), "changed": changed})
+        return changed
+
+    # -- review ------------------------------------------------------------------------
+
+    def record_decision(self, survey_id: str, *, state: str, reason: str,
+                        decided_by: str) -> dict:
+        """A supervisor's decision on a survey's latest revision; nodes pull it."""
+        if state not in DECISION_STATES:
+            raise BadInput("Decision %(state)r is not one of %(known)s", state=state,
+                           known=", ".join(DECISION_STATES))
+        reason = (reason or "").strip()
+        if state != "approved" and not reason:
+            raise BadInput("A %(state)s decision needs a reason for the surveyor", state=state)
+        with self.db() as db, transaction(db):
+            survey = survey_db.get_registry_survey(db, survey_id)
+            if survey is None:
+                raise NotFound("Survey %(survey_id)s is not in the registry", survey_id=survey_id)
+            seq = survey_db.insert_decision(db, survey_id=survey_id, node_id=survey["node_id"],
+                                            revision=survey["revision"], state=state,
+                                            reason=reason, decided_by=decided_by)
+            audit(db, actor=decided_by, action="registry.decide", entity="survey",
+                  entity_id=survey_id, detail={"state": state, "revision": survey["revision"]})
+        return {"seq": seq, "survey_id": survey_id, "node_id": survey["node_id"],
+                "revision": survey["revision"], "state": state, "reason": reason}
+
+    # -- history -----------------------------------------------------------------------
+
+    def history(self, node_id: str | None = None, limit: int = 100) -> list[dict]:
+        with self.db() as db:
+            return batch_db.rows_sync_events(db, node_id=node_id, limit=limit)
+
+    def note_refusal(self, node_id: str | None, error: str) -> None:
+        with self.db() as db, transaction(db):
+            batch_db.insert_sync_event(db, action="refused", node_id=node_id, error=error)
+
+
+def record_decision(config: Config, survey_id: str, *, state: str, reason: str,
+                    decided_by: str) -> dict:
+    """The entry point issue 9's review UI calls."""
+    return Registry(config).record_decision(survey_id, state=state, reason=reason,
+                                            decided_by=decided_by)
+
+
+def _batch_reply(batch: dict, missing: list[str]) -> dict:
+    reply = {"batch_id": batch["batch_id"], "state": batch["state"], "missing": missing}
+    if batch["state"] == "committed":
+        reply["missing"] = []
+        reply["receipt"] = json.loads(batch["receipt"])
+    return reply
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

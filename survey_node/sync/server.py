@@ -1,0 +1,116 @@
+"""The central registry's HTTP API: a Flask app factory over the registry services.
+
+Every endpoint but ``/healthz`` and ``/api/v1/openapi.json`` needs a node's bearer token.
+Errors are one JSON object ``{"error": code, "message": one line, ...details}`` with the
+matching status (400 bad input, 401 token, 403 wrong node, 404, 409 conflict, 413 too
+large); never an HTML page, never a traceback.
+
+The registry is meant to sit behind a TLS-terminating reverse proxy (README, "Central
+registry"); it speaks plain HTTP itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..config import Config
+from ..errors import BadInput, SurveyNodeError, TooLarge
+from .openapi import openapi_document
+from .registry import MAX_MANIFEST_BYTES, Registry
+
+log = logging.getLogger(__name__)
+PUBLIC = {"healthz", "openapi"}
+CHUNK = 1 << 20
+
+
+def create_registry_app(config: Config, *, registry: Registry | None = None) -> Flask:
+    app = Flask("survey_node.registry")
+    registry = registry or Registry(config)
+    registry.store.prepare()
+    app.extensions["registry"] = registry
+
+    @app.before_request
+    def _authenticate():
+        g.node_id = None
+        if request.endpoint in PUBLIC or request.endpoint is None:
+            return None
+        try:
+            g.node_id = registry.authenticate(request.headers.get("Authorization"))
+        except SurveyNodeError as exc:
+            registry.note_refusal(None, f"{request.method} {request.path}: {exc.line()}")
+            raise
+        return None
+
+    @app.get("/healthz")
+    def healthz():
+        with registry.db() as db:
+            db.execute("SELECT 1").fetchone()
+        return jsonify(status="ok", role="registry")
+
+    @app.get("/api/v1/openapi.json")
+    def openapi():
+        return jsonify(openapi_document())
+
+    @app.post("/api/v1/batches")
+    def post_batch():
+        if (request.content_length or 0) > MAX_MANIFEST_BYTES:
+            raise TooLarge("The manifest is larger than %(limit)s bytes", limit=MAX_MANIFEST_BYTES)
+        manifest = _json_body()
+        return jsonify(registry.receive_batch(g.node_id, manifest))
+
+    @app.put("/api/v1/evidence/<sha256>")
+    def put_evidence(sha256):
+        stream = request.stream
+        chunks = iter(lambda: stream.read(CHUNK), b"")
+        return jsonify(registry.put_evidence(g.node_id, sha256, chunks, request.content_length))
+
+    @app.post("/api/v1/batches/<batch_id>/commit")
+    def commit(batch_id):
+        return jsonify(registry.commit_batch(g.node_id, batch_id))
+
+    @app.get("/api/v1/cameras")
+    def cameras():
+        return jsonify(registry.cameras_since(request.args.get("province", "").strip(),
+                                              _since()))
+
+    @app.get("/api/v1/decisions")
+    def decisions():
+        return jsonify(registry.decisions_since(g.node_id, request.args.get("node", "").strip(),
+                                                _since()))
+
+    @app.get("/api/v1/history")
+    def history():
+        """This node's sync history as the registry saw it."""
+        return jsonify(events=registry.history(g.node_id))
+
+    app.register_error_handler(Exception, _problem)
+    return app
+
+
+def _json_body():
+    try:
+        return json.loads(request.get_data(cache=False) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("The request body is not valid JSON") from None
+
+
+def _since() -> int:
+    raw = request.args.get("since", "0").strip() or "0"
+    if not raw.isdigit():
+        raise BadInput("since must be a whole number (the next_since of the last answer)")
+    return int(raw)
+
+
+def _problem(exc: Exception):
+    if isinstance(exc, SurveyNodeError):
+        body = {"error": exc.code, "message": exc.line(), **getattr(exc, "extra", {})}
+        return jsonify(body), exc.status
+    if isinstance(exc, HTTPException):
+        return jsonify(error=exc.name.lower().replace(" ", "_"),
+                       message=exc.description or exc.name), exc.code or 400
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return jsonify(error="internal", message="Internal error in the registry; it is logged"), 500

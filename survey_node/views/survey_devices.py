@@ -1,0 +1,63 @@
+"""The survey's live steps that use the node's devices: fix the position, run the stream check.
+
+Kept apart from survey_api.py (plain data in and out): these wait on hardware or start jobs.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from .. import positioning
+from .. import survey as survey_svc
+from ..app import get_config, get_db
+from ..errors import BadInput, Conflict
+from ..streamcheck import service as streamcheck
+from .devices import MAX_AVERAGE_S, gps_reader
+from .survey_api import survey_json
+
+bp = Blueprint("survey_devices", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/surveys/<survey_id>/position/fix")
+def fix_position(survey_id):
+    """Average the node's GPS for some seconds and keep the result as the survey's position."""
+    config, db = get_config(), get_db()
+    body = request.get_json(silent=True) or {}
+    raw = body.get("seconds", config.gps.average_s)
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        raise BadInput("seconds: %(value)r is not a number", value=raw) from None
+    if not 1 <= seconds <= MAX_AVERAGE_S:
+        raise BadInput("seconds must be between 1 and %(max)s", max=MAX_AVERAGE_S)
+    survey_svc.check_editable(db, config, survey_id, user=g.user)
+    reader = gps_reader()
+    position = positioning.average_position(reader, seconds=seconds,
+                                            min_fixes=config.gps.min_fixes,
+                                            max_eph_m=config.gps.max_error_m)
+    fix = position.as_dict()
+    fix.update(fix_mode=fix["mode"], fix_time=fix["time"], fix_system_time=fix["system_time"])
+    survey_svc.set_position(db, config, survey_id, user=g.user, fix=fix, source=reader.name)
+    return jsonify(survey_json(survey_id))
+
+
+@bp.post("/surveys/<survey_id>/stream-check")
+def stream_check(survey_id):
+    """Check the camera's stream; the result is attached to the survey when the job ends."""
+    config, db = get_config(), get_db()
+    survey = survey_svc.check_editable(db, config, survey_id, user=g.user)
+    if not survey["camera_id"]:
+        raise BadInput("A camera not in the registry has no stream address to check")
+    user = {"name": g.user["name"], "role": g.user["role"]}
+
+    def attach(job_db, result, check_id):
+        try:
+            survey_svc.record_stream_check(job_db, config, survey_id, user=user,
+                                           check_id=check_id, verdict=result.verdict,
+                                           snapshot_sha256=result.snapshot_sha256)
+        except Conflict:
+            pass  # someone else took the survey over meanwhile; the check itself is kept
+
+    job_id = streamcheck.start_camera_check(config, db, survey["camera_id"], actor=user["name"],
+                                            on_done=attach)
+    return jsonify(job_id=job_id, state="queued"), 202
