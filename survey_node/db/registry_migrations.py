@@ -145,3 +145,31 @@ def r0001_registry(db: Database) -> None:
             BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
         """
     )
+
+
+@migrations()
+def r0700_review(db: Database) -> None:
+    db.executescript(
+        """
+        -- Supervisors who review on the registry: the same shape as the node's tables, so
+        -- the accounts service (PIN hashes, rate limit) works on either database.
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            display_name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL CHECK (role IN ('surveyor', 'supervisor', 'admin')),
+            pin_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE login_attempts (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            last_failure_at TEXT
+        );
+        -- What the reviewer found (camera_moved, stream_dead, ...); pulled by nodes with the
+        -- decision.
+        ALTER TABLE decisions ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+        """
+    )

@@ -55,11 +55,12 @@ def count_survey_revisions(db: Database) -> int:
 
 
 def insert_decision(db: Database, *, survey_id: str, node_id: str, revision: int, state: str,
-                    reason: str, decided_by: str) -> int:
+                    reason: str, decided_by: str, flags: list[str] | tuple = ()) -> int:
     cursor = db.execute(
         "INSERT INTO decisions (survey_id, node_id, revision, state, reason, decided_by,"
-        " decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [survey_id, node_id, revision, state, reason, decided_by, now_iso()])
+        " decided_at, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [survey_id, node_id, revision, state, reason, decided_by, now_iso(),
+         json.dumps(list(flags), ensure_ascii=False)])
     return cursor.lastrowid
 
 

@@ -34,6 +34,7 @@ import requests
 from .. import db as database
 from ..config import Config
 from ..db import audit, now_iso, transaction
+from ..db import reviews as review_db
 from ..db import surveys as survey_db
 from ..db import sync as sync_db
 from ..errors import BadInput, SurveyNodeError
@@ -472,10 +473,22 @@ def apply_decision(db, decision: dict) -> bool:
         changes = {"review_state": state, "review_reason": reason}
         if current and survey["state"] in ("complete", "synced"):
             changes.update(state="draft", revision=survey["revision"] + 1, completed_at=None)
+    # Every decision is kept on the node too, so its review page shows the registry's.
+    flags = decision.get("flags") or []
+    if isinstance(flags, str):
+        try:
+            flags = json.loads(flags)
+        except ValueError:
+            flags = []
+    review_db.insert_review(db, survey_id=survey["id"], camera_id=survey["camera_id"],
+                            revision=decision["revision"], decision=state, reason=reason,
+                            flags=[str(f) for f in flags if isinstance(f, str)][:10],
+                            reviewer=str(decision.get("decided_by") or ""), source="registry")
     if not changes:
         return False
     survey_db.update_survey(db, survey["id"], **changes)
     audit(db, actor=f"registry:{decision.get('decided_by', '')}", action="survey.review",
           entity="survey", entity_id=survey["id"],
-          detail={"state": state, "reason": reason, "revision": decision["revision"]})
+          detail={"state": state, "reason": reason, "revision": decision["revision"],
+                  "flags": flags})
     return True

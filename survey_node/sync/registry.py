@@ -231,8 +231,16 @@ class Registry:
     # -- review ------------------------------------------------------------------------
 
     def record_decision(self, survey_id: str, *, state: str, reason: str,
-                        decided_by: str) -> dict:
-        """A supervisor's decision on a survey's latest revision; nodes pull it."""
+                        decided_by: str, flags: list[str] | tuple = ()) -> dict:
+        """A supervisor's decision on a survey's latest revision; nodes pull it (with the
+        reviewer's flags: camera_moved, stream_dead, ...)."""
+        from ..review import FLAGS
+
+        flags = list(dict.fromkeys(flags))
+        for flag in flags:
+            if flag not in FLAGS:
+                raise BadInput("Review flag %(flag)r is not one of %(known)s", flag=flag,
+                               known=", ".join(FLAGS))
         if state not in DECISION_STATES:
             raise BadInput("Decision %(state)r is not one of %(known)s", state=state,
                            known=", ".join(DECISION_STATES))
@@ -245,11 +253,14 @@ class Registry:
                 raise NotFound("Survey %(survey_id)s is not in the registry", survey_id=survey_id)
             seq = survey_db.insert_decision(db, survey_id=survey_id, node_id=survey["node_id"],
                                             revision=survey["revision"], state=state,
-                                            reason=reason, decided_by=decided_by)
+                                            reason=reason, decided_by=decided_by,
+                                            flags=flags)
             audit(db, actor=decided_by, action="registry.decide", entity="survey",
-                  entity_id=survey_id, detail={"state": state, "revision": survey["revision"]})
+                  entity_id=survey_id, detail={"state": state, "revision": survey["revision"],
+                                               "reason": reason, "flags": flags})
         return {"seq": seq, "survey_id": survey_id, "node_id": survey["node_id"],
-                "revision": survey["revision"], "state": state, "reason": reason}
+                "revision": survey["revision"], "state": state, "reason": reason,
+                "flags": flags}
 
     # -- history -----------------------------------------------------------------------
 
@@ -263,10 +274,10 @@ class Registry:
 
 
 def record_decision(config: Config, survey_id: str, *, state: str, reason: str,
-                    decided_by: str) -> dict:
-    """The entry point issue 9's review UI calls."""
+                    decided_by: str, flags: list[str] | tuple = ()) -> dict:
+    """The entry point the registry's review pages call."""
     return Registry(config).record_decision(survey_id, state=state, reason=reason,
-                                            decided_by=decided_by)
+                                            decided_by=decided_by, flags=flags)
 
 
 def _batch_reply(batch: dict, missing: list[str]) -> dict:

@@ -36,8 +36,9 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
     @app.before_request
     def _authenticate():
         g.node_id = None
-        if request.endpoint in PUBLIC or request.endpoint is None:
-            return None
+        if request.endpoint in PUBLIC or request.endpoint is None or request.endpoint == "static" \
+                or request.blueprint == "registry_review":
+            return None  # the review pages log supervisors in with a session instead
         try:
             g.node_id = registry.authenticate(request.headers.get("Authorization"))
         except SurveyNodeError as exc:
@@ -88,6 +89,9 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
         return jsonify(events=registry.history(g.node_id))
 
     app.register_error_handler(Exception, _problem)
+    from ..views.registry_review import install as install_review
+
+    install_review(app, config, registry)
     return app
 
 

@@ -26,6 +26,7 @@ ACTIONS = {
     "survey.answers": N_("Answers saved"), "survey.complete": N_("Survey completed"),
     "survey.release": N_("Survey released"), "survey.review": N_("Review decision"),
     "survey.new_camera": N_("New camera reported"),
+    "registry.received": N_("Received from the node"), "registry.decide": N_("Review decision"),
 }
 
 

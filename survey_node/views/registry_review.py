@@ -1,0 +1,198 @@
+"""The central registry's review pages: login, the queue across all nodes, one survey, decide.
+
+Mounted on the registry's API app by :func:`install`. The API authenticates nodes by bearer
+token; these pages authenticate supervisors by session (user name + PIN, the registry's own
+users), with CSRF tokens on every form. The one-survey page is the node's template.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from flask import (Blueprint, Flask, abort, flash, g, redirect, render_template, request,
+                   send_file, session, url_for)
+from flask_babel import Babel, gettext
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from .. import accounts
+from .. import config as config_mod
+from .. import review as node_review
+from ..app import current_language, web_dir
+from ..db import users as user_db
+from ..errors import SurveyNodeError
+from ..evidence import SHA256_RE
+from ..sync import review as registry_review
+from ..thaidate import format_date
+from .review import ACTIONS
+
+bp = Blueprint("registry_review", __name__, url_prefix="/review")
+FILTERS = ("node", "amphoe", "agency", "surveyor", "verdict")
+PAGE = 100
+_csrf = CSRFProtect()
+
+
+def install(app: Flask, config, registry) -> None:
+    """Add the review pages (sessions, Babel, CSRF, templates) to the registry's app."""
+    config_mod.ensure_secrets(config)
+    root = web_dir()
+    app.template_folder = str(root / "templates")
+    app.static_folder = str(root / "static")
+    app.config.update(
+        SECRET_KEY=config.secret("flask_secret_key"), SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=config.web.secure_cookies,
+        BABEL_DEFAULT_LOCALE=config.web.default_language,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent.parent / "translations"),
+        WTF_CSRF_CHECK_DEFAULT=False,  # the node API is token-authenticated; pages check below
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.extensions["survey_config"] = config
+    Babel(app, locale_selector=current_language)
+    _csrf.init_app(app)
+    app.jinja_env.filters["thaidate"] = lambda v, with_time=False: format_date(
+        v, current_language(), with_time=with_time)
+    app.jinja_env.globals.update(current_language=current_language, node_config=config)
+    app.register_blueprint(bp)
+
+
+def _registry():
+    from flask import current_app
+
+    return current_app.extensions["registry"]
+
+
+@bp.before_request
+def _login_and_csrf():
+    g.user = None
+    user_id = session.get("registry_user")
+    if user_id is not None:
+        with _registry().db() as db:
+            user = user_db.get_user(db, user_id)
+        if user and user["active"]:
+            g.user = user
+        else:
+            session.clear()
+    if request.method == "POST":
+        _csrf.protect()
+    if g.user is None and request.endpoint != "registry_review.login":
+        return redirect(url_for("registry_review.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def needs_reviewer(view):
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        if not node_review.can_review(g.user):
+            return _page_error(403, gettext("You do not have permission for this page."))
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@bp.errorhandler(SurveyNodeError)
+def _service_error(exc: SurveyNodeError):
+    return _page_error(exc.status, exc.line(gettext))
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(_exc):
+    return _page_error(400, gettext("This form has expired. Reload the page and try again."))
+
+
+def _page_error(status: int, message: str):
+    return render_template("registry/error.html", status=status, message=message), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("registry/login.html", name="", error=None)
+    name = request.form.get("name", "")
+    try:
+        with _registry().db() as db:
+            user = accounts.authenticate(db, _config().security, name=name,
+                                         pin=request.form.get("pin", ""),
+                                         client=request.remote_addr or "unknown")
+    except SurveyNodeError as exc:
+        status = exc.status if exc.status in (400, 429) else 400
+        return render_template("registry/login.html", name=name, error=exc.line(gettext)), status
+    session.clear()
+    session["registry_user"] = user["id"]
+    target = request.args.get("next", "")
+    if not (target.startswith("/review") and not target.startswith("//")):
+        target = url_for("registry_review.queue")
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("registry_review.login"))
+
+
+@bp.get("/")
+@needs_reviewer
+def queue():
+    args = {k: request.args.get(k, "").strip()[:200] for k in FILTERS}
+    status = request.args.get("status", "pending")
+    args["status"] = status if status in registry_review.QUEUE_STATUSES else "pending"
+    try:
+        offset = max(0, int(request.args.get("offset", 0)))
+    except ValueError:
+        offset = 0
+    result = registry_review.queue(_registry(), limit=PAGE, offset=offset, **args)
+    return render_template("registry/queue.html", result=result, args=args, offset=offset,
+                           page=PAGE, choices=registry_review.choices(_registry()),
+                           statuses=registry_review.QUEUE_STATUSES)
+
+
+@bp.get("/<survey_id>")
+@needs_reviewer
+def survey(survey_id, error: str | None = None, status: int = 200):
+    view = registry_review.compare(_registry(), _config(), survey_id)
+    urls = {"queue": url_for("registry_review.queue"),
+            "decide": url_for("registry_review.decide", survey_id=survey_id), "sheet": None}
+    return render_template(
+        "review/survey.html", view=view, error=error, layout="registry/base.html", urls=urls,
+        image_url=lambda sha: url_for("registry_review.evidence", sha256=sha),
+        decisions=node_review.DECISIONS, flags=node_review.FLAGS, actions=ACTIONS,
+        back=request.args.get("back", ""), has_basemap=False), status
+
+
+@bp.post("/<survey_id>")
+@needs_reviewer
+def decide(survey_id):
+    decision = request.form.get("decision", "")
+    try:
+        registry_review.decide(_registry(), survey_id, user=g.user, decision=decision,
+                               reason=request.form.get("reason", "")[:node_review.MAX_REASON + 1],
+                               flags=request.form.getlist("flags")[:10])
+    except SurveyNodeError as exc:
+        return survey(survey_id, error=exc.line(gettext), status=exc.status)
+    flash(gettext("Decision saved: %(decision)s.",
+                  decision=gettext(node_review.DECISIONS.get(decision, decision))))
+    back = request.form.get("back", "")
+    if back.startswith(url_for("registry_review.queue")) and not back.startswith("//"):
+        return redirect(back)
+    return redirect(url_for("registry_review.queue"))
+
+
+@bp.get("/evidence/<sha256>")
+@needs_reviewer
+def evidence(sha256):
+    if not SHA256_RE.match(sha256):
+        abort(404)
+    store = _registry().store.objects
+    if not store.has(sha256):
+        abort(404)
+    # through the store interface (not a path), so an object store can replace the files
+    response = send_file(store.open(sha256), mimetype="image/jpeg", max_age=3600,
+                         etag=sha256, conditional=True)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _config():
+    from flask import current_app
+
+    return current_app.extensions["survey_config"]

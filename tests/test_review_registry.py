@@ -1,0 +1,163 @@
+"""Review on the central registry across nodes, and its decisions reaching the nodes."""
+
+import json
+import re
+import uuid
+
+import pytest
+import requests
+
+from survey_node import accounts
+from survey_node import config as config_mod
+from survey_node import db as database
+from survey_node import survey as survey_svc
+from survey_node.db import reviews as review_db
+from survey_node.db.registry_migrations import connect_registry
+from survey_node.evidence import EvidenceStore
+from survey_node.sync import protocol
+from survey_node.sync.client import build_entry
+from survey_node.sync.registry import Registry
+from survey_node.sync.server import create_registry_app
+from tests.conftest import PINS
+from tests.sync_helpers import SURVEYOR, add_token, make_node, run_sync, running_registry
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add_registry_users(registry_dir):
+    cfg = config_mod.load(registry_dir)
+    db = connect_registry(registry_dir / "registry.db")
+    try:
+        for role in ("supervisor", "surveyor"):
+            accounts.add_user(db, cfg.security, name=role, role=role, pin=PINS[role])
+    finally:
+        db.close()
+
+
+def push(api, registry, node_cfg):
+    """Everything a node has completed, through the sync API (as `sync` would send it)."""
+    token = registry.add_token(node_cfg.node.id)
+    auth = {"Authorization": f"Bearer {token}"}
+    db = database.connect(node_cfg.db_path)
+    try:
+        entries = [build_entry(db, i) for (i,) in db.execute("SELECT id FROM surveys ORDER BY id")]
+    finally:
+        db.close()
+    manifest = protocol.new_manifest(node_cfg.node.id, str(uuid.uuid4()), "2026-11-25", entries)
+    reply = api.post("/api/v1/batches", json=manifest, headers=auth)
+    store = EvidenceStore(node_cfg.evidence_dir)
+    for sha in reply.json["missing"]:
+        api.put(f"/api/v1/evidence/{sha}", data=store.read_bytes(sha), headers=auth)
+    assert api.post(f"/api/v1/batches/{manifest['batch_id']}/commit", headers=auth).status_code == 200
+    return token, [e["id"] for e in entries]
+
+
+def login(client, name):
+    page = client.get("/review/login").get_data(as_text=True)
+    token = CSRF.search(page).group(1)
+    response = client.post("/review/login", data={"name": name, "pin": PINS[name],
+                                                   "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    # A login starts a new session, so the form token of the pages after it is a new one.
+    return CSRF.search(client.get("/review/login").get_data(as_text=True)).group(1)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    registry_dir = tmp_path / "registry"
+    registry_dir.mkdir()
+    registry = Registry(config_mod.load(registry_dir))
+    app = create_registry_app(registry.config, registry=registry)
+    add_registry_users(registry_dir)
+    api = app.test_client()
+    a = make_node(tmp_path / "node-a", "node-a", surveys=2)
+    b = make_node(tmp_path / "node-b", "node-b", surveys=1)
+    token_a, ids_a = push(api, registry, a)
+    _, ids_b = push(api, registry, b)
+    registry.import_cameras([{"camera_id": "node-a-00000", "site_name": "แยกโคราช",
+                              "agency": "เทศบาลนคร", "amphoe_code": "3001",
+                              "amphoe_name": "เมืองนครราชสีมา", "registered_lat": 13.6,
+                              "registered_lon": 100.6, "stream_url": "rtsp://u:secret@x/1"}])
+    return {"app": app, "registry": registry, "ids_a": ids_a, "ids_b": ids_b,
+            "token_a": token_a, "dir": registry_dir}
+
+
+def test_pages_need_a_supervisor_and_the_api_still_needs_a_token(setup):
+    client = setup["app"].test_client()
+    assert client.get("/review/").status_code == 302  # to the login page
+    assert client.get("/api/v1/decisions").status_code == 401
+    login(client, "surveyor")
+    assert client.get("/review/").status_code == 403
+    sid = setup["ids_a"][0]
+    token = CSRF.search(client.get("/review/login").get_data(as_text=True)).group(1)
+    response = client.post(f"/review/{sid}", data={"decision": "approved", "csrf_token": token})
+    assert response.status_code == 403
+    with setup["registry"].db() as db:
+        assert db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_queue_across_nodes_compare_and_decide(setup):
+    client = setup["app"].test_client()
+    token = login(client, "supervisor")
+    queue = client.get("/review/").get_data(as_text=True)
+    assert all(i in queue for i in setup["ids_a"] + setup["ids_b"])
+    only_b = client.get("/review/?node=node-b").get_data(as_text=True)
+    assert setup["ids_b"][0] in only_b and setup["ids_a"][0] not in only_b
+    by_amphoe = client.get("/review/?amphoe=3001").get_data(as_text=True)
+    assert "แยกโคราช" in by_amphoe and setup["ids_b"][0] not in by_amphoe
+    sid = next(i for i in setup["ids_a"] if "แยกโคราช" in client.get(f"/review/{i}").get_data(as_text=True))
+    page = client.get(f"/review/{sid}").get_data(as_text=True)
+    assert "node-a" in page and "secret" not in page and 'id="review-map"' in page
+    photo = re.search(r'src="(/review/evidence/[0-9a-f]{64})"', page).group(1)
+    assert client.get(photo).status_code == 200
+    refused = client.post(f"/review/{sid}", data={"decision": "resurvey", "csrf_token": token})
+    assert refused.status_code == 400 and 'data-testid="review-error"' in refused.get_data(as_text=True)
+    assert client.post(f"/review/{sid}", data={"decision": "approved"}).status_code == 400  # no CSRF
+    done = client.post(f"/review/{sid}", data={
+        "decision": "resurvey", "reason": "ถ่ายป้ายหน่วยงานให้ชัด", "flags": ["camera_moved"],
+        "csrf_token": token})
+    assert done.status_code == 302
+    pulled = setup["app"].test_client().get(
+        "/api/v1/decisions?node=node-a", headers={"Authorization": f"Bearer {setup['token_a']}"}).json
+    decision = pulled["decisions"][0]
+    assert (decision["survey_id"], decision["state"], json.loads(decision["flags"])) == \
+        (sid, "resurvey", ["camera_moved"])
+    assert sid not in client.get("/review/").get_data(as_text=True)  # no longer pending
+    assert sid in client.get("/review/?status=resurvey").get_data(as_text=True)
+
+
+def test_a_registry_decision_reopens_the_survey_on_the_node_at_the_next_sync(tmp_path):
+    registry_dir = tmp_path / "registry"
+    with running_registry(registry_dir) as url:
+        cfg = make_node(tmp_path / "node-a", "node-a", surveys=2, registry_url=url)
+        add_token(registry_dir, cfg)
+        assert run_sync(cfg).returncode == 0
+        add_registry_users(registry_dir)
+        web = requests.Session()
+        page = web.get(f"{url}/review/login", timeout=10).text
+        token = CSRF.search(page).group(1)
+        web.post(f"{url}/review/login", data={"name": "supervisor", "pin": PINS["supervisor"],
+                                              "csrf_token": token}, timeout=10)
+        queue = web.get(f"{url}/review/", timeout=10).text
+        token = CSRF.search(queue).group(1)  # the logged-in session's form token
+        survey_id = re.search(r'data-survey="([0-9a-f-]{36})"', queue).group(1)
+        decided = web.post(f"{url}/review/{survey_id}", timeout=10, data={
+            "decision": "resurvey", "reason": "มุมกล้องไม่ตรง ถ่ายใหม่", "flags": ["picture_obstructed"],
+            "csrf_token": token})
+        assert decided.status_code == 200 and "บันทึกผลการตรวจแล้ว" in decided.text
+        pulled = json.loads(run_sync(cfg).stdout)
+        assert pulled["decisions_received"] == 1
+    db = database.connect(cfg.db_path)
+    try:
+        survey = survey_svc.get(db, survey_id)
+        assert (survey["state"], survey["revision"], survey["review_state"],
+                survey["review_reason"]) == ("draft", 2, "resurvey", "มุมกล้องไม่ตรง ถ่ายใหม่")
+        kept = review_db.rows_reviews(db, [survey_id])
+        assert [(r["source"], r["reviewer"], r["flags"]) for r in kept] == \
+            [("registry", "supervisor", ["picture_obstructed"])]
+        # the surveyor completes it again: it waits for review once more
+        survey_svc.save_answers(db, cfg, survey_id, user=SURVEYOR, notes="ถ่ายใหม่แล้ว")
+        again = survey_svc.complete(db, cfg, survey_id, user=SURVEYOR)
+        assert again["state"] == "complete" and again["review_state"] is None
+    finally:
+        db.close()
