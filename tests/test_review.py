@@ -95,3 +95,15 @@ def test_compare_highlights_a_moved_camera(db, config, cams):
     assert view["gps"]["grade"] == "good"
     assert [h["action"] for h in view["history"]][0] == "survey.start"
     assert "stream_url" not in view["camera"] and view["camera"]["has_stream"]
+
+
+def test_cli_review_records_a_decision_as_the_named_supervisor(cli, db, config, users, cams):
+    s = complete_survey(db, config, cams[0])
+    refused = cli("review", s["id"], "--decision", "approved", "--as", "surveyor",
+                  "--data-dir", config.data_dir)
+    assert refused.exit_code == 2 and "Only a supervisor" in refused.output
+    done = cli("review", s["id"], "--decision", "rejected", "--reason", "ผิดกล้อง", "--flag",
+               "camera_missing", "--as", "supervisor", "--json", "--data-dir", config.data_dir)
+    assert done.exit_code == 0, done.output
+    assert '"review_state": "rejected"' in done.output
+    assert review_db.rows_reviews(db, [s["id"]])[0]["flags"] == ["camera_missing"]

@@ -161,3 +161,19 @@ def test_a_registry_decision_reopens_the_survey_on_the_node_at_the_next_sync(tmp
         assert again["state"] == "complete" and again["review_state"] is None
     finally:
         db.close()
+
+
+def test_cli_adds_a_registry_user_who_can_log_in(cli, tmp_path):
+    registry_dir = tmp_path / "registry"
+    registry_dir.mkdir()
+    added = cli("registry", "user", "add", "boss", "--role", "supervisor", "--pin-stdin",
+                "--data-dir", registry_dir, input="246800\n")
+    assert added.exit_code == 0, added.output
+    again = cli("registry", "user", "add", "boss", "--pin-stdin", "--data-dir", registry_dir,
+                input="246800\n")
+    assert again.exit_code == 2 and "already exists" in again.output
+    registry = Registry(config_mod.load(registry_dir))
+    client = create_registry_app(registry.config, registry=registry).test_client()
+    token = CSRF.search(client.get("/review/login").get_data(as_text=True)).group(1)
+    ok = client.post("/review/login", data={"name": "boss", "pin": "246800", "csrf_token": token})
+    assert ok.status_code == 302 and ok.headers["Location"].endswith("/review/")
