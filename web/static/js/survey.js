@@ -89,7 +89,7 @@
     if (survey.lat != null) {
       const parts = [`${survey.lat.toFixed(6)}, ${survey.lon.toFixed(6)}`];
       if (survey.eph != null) parts.push(`±${Math.round(survey.eph)} ${t("m")}`);
-      if (survey.samples) parts.push(`${survey.samples} samples`);
+      if (survey.samples) parts.push(t("samples", { n: survey.samples }));
       result.textContent = parts.join(" · ");
       if (survey.distance_m != null) {
         const far = survey.distance_m > warnMetres;
@@ -112,7 +112,7 @@
       });
       thumbs.append(el("figure", { class: "thumb", "data-role": item.role },
         el("img", { src: item.thumb_url, alt: item.role, loading: "lazy" }),
-        el("figcaption", {}, document.querySelector(`.photo-button[data-role="${item.role}"]`)?.textContent.replace("📷", "").trim() || item.role),
+        el("figcaption", {}, document.querySelector(`.photo-button[data-role="${item.role}"]`)?.textContent.trim() || item.role),
         remove));
     }
     // Stream check
