@@ -76,7 +76,7 @@ def setup(tmp_path):
     _, ids_b = push(api, registry, b)
     registry.import_cameras([{"camera_id": "node-a-00000", "site_name": "แยกโคราช",
                               "agency": "เทศบาลนคร", "amphoe_code": "3001",
-                              "amphoe_name": "เมืองนครราชสีมา", "registered_lat": 13.6,
+                              "amphoe_name": "เมืองนครราชสีมา", "registered_lat": "13.6",
                               "registered_lon": 100.6, "stream_url": "rtsp://u:secret@x/1"}])
     return {"app": app, "registry": registry, "ids_a": ids_a, "ids_b": ids_b,
             "token_a": token_a, "dir": registry_dir}
@@ -107,7 +107,7 @@ def test_queue_across_nodes_compare_and_decide(setup):
     assert "แยกโคราช" in by_amphoe and setup["ids_b"][0] not in by_amphoe
     sid = next(i for i in setup["ids_a"] if "แยกโคราช" in client.get(f"/review/{i}").get_data(as_text=True))
     page = client.get(f"/review/{sid}").get_data(as_text=True)
-    assert "node-a" in page and "secret" not in page and 'id="review-map"' in page
+    assert "node-a" in page and "secret" not in page and 'data-reg-lat="13.6"' in page
     photo = re.search(r'src="(/review/evidence/[0-9a-f]{64})"', page).group(1)
     assert client.get(photo).status_code == 200
     refused = client.post(f"/review/{sid}", data={"decision": "resurvey", "csrf_token": token})

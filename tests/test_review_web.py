@@ -93,3 +93,27 @@ def test_district_sheets_print_every_surveyed_camera_of_the_district(client, aut
     sheets = client.get("/exports/sheets?scope=surveyed&amphoe=3021").get_data(as_text=True)
     assert sheets.count('<section class="sheet"') == 1 and "สี่แยกปากช่อง" in sheets
     assert client.get("/exports/sheets?scope=approved&amphoe=3021").status_code == 400
+
+
+def test_a_new_camera_report_can_be_reviewed_and_printed(client, auth, db, config, surveyed):
+    from survey_node import survey as survey_svc
+
+    from .review_fixtures import SURVEYOR, store_photo
+
+    s = survey_svc.report_new_camera(db, config, user=SURVEYOR, site_name="กล้องใหม่หน้าวัด",
+                                     agency="อบต.")
+    survey_svc.set_position(db, config, s["id"], user=SURVEYOR, source="gpsd",
+                            fix={"lat": 14.9, "lon": 102.0, "eph": 4.0, "fix_mode": 3})
+    survey_svc.add_photo(db, config, s["id"], user=SURVEYOR, sha256=store_photo(db, config),
+                         role="camera")
+    survey_svc.save_answers(db, config, s["id"], user=SURVEYOR,
+                            checklist={"exists": "yes", "working": "yes"})
+    survey_svc.complete(db, config, s["id"], user=SURVEYOR)
+    auth.login("supervisor")
+    assert "กล้องใหม่หน้าวัด" in client.get("/review/").get_data(as_text=True)
+    page = client.get(f"/review/{s['id']}")
+    assert page.status_code == 200 and "กล้องใหม่หน้าวัด" in page.get_data(as_text=True)
+    sheet = client.get(f"/exports/sheet/{s['id']}")
+    assert sheet.status_code == 200 and "กล้องใหม่หน้าวัด" in sheet.get_data(as_text=True)
+    done = client.post(f"/review/{s['id']}", data={"decision": "approved", "flags": ["new_camera"]})
+    assert done.status_code == 302

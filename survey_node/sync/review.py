@@ -61,6 +61,8 @@ def compare(registry: Registry, config: Config, survey_id: str) -> dict:
         camera["has_stream"] = bool(camera.pop("stream_url", ""))  # a secret: never shown
         camera.pop("raw", None)
         camera.setdefault("camera_id", held["camera_id"])
+        for key in ("registered_lat", "registered_lon"):  # a CSV import gives text
+            camera[key] = _number(camera.get(key))
     evidence = entry.get("evidence") or []
     check = entry.get("stream_check")
     return {
@@ -90,3 +92,10 @@ def decide(registry: Registry, survey_id: str, *, user: dict, decision: str,
         raise BadInput("The reason is limited to 2,000 characters")
     return registry.record_decision(survey_id, state=decision, reason=reason,
                                     decided_by=user["name"], flags=list(flags))
+
+
+def _number(value) -> float | None:
+    try:
+        return None if value in (None, "") else float(value)
+    except (TypeError, ValueError):
+        return None
