@@ -76,6 +76,8 @@ class SurveySection:
 class DemoSection:
     streams_port: int = setting(8091, "Port of the demo's local test streams (demo mode only).")
     cameras: int = setting(1200, "Number of synthetic cameras in the demo province.")
+    registry_port: int = setting(8092, "Port of the demo's own central registry on 127.0.0.1"
+                                 " (demo mode only; the node syncs to it).")
 
 
 @dataclass

@@ -8,15 +8,14 @@ reviewer needs to judge it: spread, samples, DOPs, satellites, GPS and system ti
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from dataclasses import asdict, dataclass
 
 from .devices import gps
+from .geo import distance_m
 from .errors import DeviceUnavailable
 
-EARTH_RADIUS_M = 6_371_008.8
 # The keys of `survey-node gps --json`, in order (the issue's contract).
 JSON_KEYS = ("lat", "lon", "alt", "mode", "eph", "epv", "hdop", "pdop", "sats_used",
              "sats_seen", "time", "samples", "spread_m")
@@ -48,14 +47,6 @@ class Position:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def current_position(reader: gps.GpsReader) -> Position:

@@ -1,6 +1,5 @@
 """The survey JSON API: the OpenAPI document matches the routes, the flow works, no 500s."""
 
-import math
 import random
 import re
 

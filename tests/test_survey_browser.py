@@ -6,7 +6,10 @@ is reloaded half-way (nothing may be lost) and a second surveyor cannot take it 
 
 import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -26,7 +29,7 @@ def demo(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("day") / "node"
     env = {"SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()), "SURVEY_NODE_GPS__AVERAGE_S": "3",
-           "SURVEY_NODE_GPS__MIN_FIXES": "2"}
+           "SURVEY_NODE_GPS__MIN_FIXES": "2", "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
     result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)], env=env)
     assert result.exit_code == 0, result.output
     pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
@@ -37,7 +40,7 @@ def demo(tmp_path_factory):
         " AND c.registered_lat IS NOT NULL ORDER BY c.camera_id LIMIT 1").fetchone()[0]
     conn.close()
     with running_node(root, command="demo", env=env) as base:
-        yield base, pins, camera_id
+        yield base, pins, camera_id, root, env
 
 
 def _login(page, base, name, pin):
@@ -56,7 +59,7 @@ def _jpeg(path, colour):
 
 
 def test_a_camera_surveyed_from_the_tablet(demo, tmp_path):
-    base, pins, camera_id = demo
+    base, pins, camera_id, root, env = demo
     with tablet_browser() as page:
         _login(page, base, "surveyor", pins["surveyor"])
         # The worklist: my cameras, nearest first once the node has a fix.
@@ -113,3 +116,11 @@ def test_a_camera_surveyed_from_the_tablet(demo, tmp_path):
         page.select_option("select[name=state]", "complete")
         page.wait_for_selector(f"#worklist li[data-camera='{camera_id}'] .badge-complete")
         assert page.outside_requests == []
+
+    # Back at the office: the demo node syncs to the demo's own central registry.
+    synced = subprocess.run([sys.executable, "-m", "survey_node", "sync", "--data-dir", str(root),
+                             "--json"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **env})
+    report = json.loads(synced.stdout)
+    assert report["surveys_acknowledged"] == 1 and report["errors"] == [], synced.stdout
+    assert report["evidence_sent"] == 3  # two photos and the stream check's snapshot

@@ -33,6 +33,8 @@ def demo(data_dir, host, port, no_serve):
     from ..serving import serve_app
 
     click.echo(f"Open http://{host}:{port}/ on a tablet (Ctrl+C stops the demo)")
+    click.echo(f"The demo's central registry: http://127.0.0.1:{cfg.demo.registry_port}/"
+               f" (data in {demo_registry_dir(cfg)})")
     serve_app(cfg, host=host, port=port, demo=True)
 
 
@@ -41,6 +43,8 @@ def prepare_demo(data_dir):
     if created:
         text = (cfg.data_dir / "config.toml").read_text(encoding="utf-8")
         text = text.replace('province_code = ""', f'province_code = "{demo_mod.PROVINCE_CODE}"')
+        text = text.replace('registry_url = ""',
+                            f'registry_url = "http://127.0.0.1:{cfg.demo.registry_port}"')
         (cfg.data_dir / "config.toml").write_text(text, encoding="utf-8")
         from .core import load_config
 
@@ -55,4 +59,24 @@ def prepare_demo(data_dir):
         demo_mod.prepare_selection(db)
     finally:
         db.close()
+    prepare_demo_registry(cfg)
     return cfg
+
+
+def demo_registry_dir(cfg) -> Path:
+    return cfg.data_dir / "registry"
+
+
+def prepare_demo_registry(cfg) -> None:
+    """A central registry beside the demo node, with a token for it, so sync works at once."""
+    from .. import config as config_mod
+    from ..sync.registry import Registry
+
+    root = demo_registry_dir(cfg)
+    marker = root / ".demo-token-issued"
+    if marker.exists():
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    token = Registry(config_mod.load(root)).add_token(cfg.node.id, actor="demo")
+    (cfg.secrets_dir / "registry_token").write_text(token + "\n", encoding="utf-8")
+    marker.write_text("the demo node's token is in its secrets/registry_token\n", encoding="utf-8")

@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 import re
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sqlite_utils import Database
 
 from ..db import selection as sel_db
 from ..errors import BadInput, Conflict
+from ..geo import distance_m
 from .runs import N_, record_run, require_role
 
 MAX_ROWS = 100_000
@@ -134,14 +134,6 @@ def _to_degrees(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine); plenty for 30 m on a 6,371 km sphere."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
 class Matcher:

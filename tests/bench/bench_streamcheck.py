@@ -87,7 +87,7 @@ def silent_endpoint(baseline: subprocess.Popen, port: int) -> bool:
 def server_memory(streams: DemoStreams) -> bool:
     import requests
 
-    from survey_node import accounts, config as config_mod
+    from survey_node import accounts
     from survey_node import db as database
     from survey_node.cli.core import init_data_dir
     from survey_node.db import cameras as camera_db
