@@ -34,7 +34,8 @@ def demo(data_dir, host, port, no_serve):
 
     click.echo(f"Open http://{host}:{port}/ on a tablet (Ctrl+C stops the demo)")
     click.echo(f"The demo's central registry: http://127.0.0.1:{cfg.demo.registry_port}/"
-               f" (data in {demo_registry_dir(cfg)})")
+               f" (data in {demo_registry_dir(cfg)}); its review pages at /review/ take the"
+               " supervisor's and admin's PINs")
     serve_app(cfg, host=host, port=port, demo=True)
 
 
@@ -77,6 +78,27 @@ def prepare_demo_registry(cfg) -> None:
     if marker.exists():
         return
     root.mkdir(parents=True, exist_ok=True)
-    token = Registry(config_mod.load(root)).add_token(cfg.node.id, actor="demo")
+    registry = Registry(config_mod.load(root))
+    _demo_registry_review(cfg, registry)
+    token = registry.add_token(cfg.node.id, actor="demo")
     (cfg.secrets_dir / "registry_token").write_text(token + "\n", encoding="utf-8")
     marker.write_text("the demo node's token is in its secrets/registry_token\n", encoding="utf-8")
+
+
+def _demo_registry_review(cfg, registry) -> None:
+    """The demo's supervisors can review on the registry too (same PINs), and the registry
+    holds the demo province's cameras, so its review page compares against them."""
+    from ..db import cameras as camera_db
+
+    db = database.connect(cfg.db_path)
+    try:
+        cameras = camera_db.rows_cameras(db, limit=100_000)
+    finally:
+        db.close()
+    registry.import_cameras(cameras, actor="demo")
+    with registry.db() as rdb:
+        for user in demo_mod.demo_users(cfg.data_dir):
+            if user["role"] in ("supervisor", "admin") and not user_db.get_user_by_name(rdb, user["name"]):
+                accounts.add_user(rdb, registry.config.security, name=user["name"],
+                                  role=user["role"], pin=user["pin"],
+                                  display_name=user["display_name"], actor="demo")
