@@ -66,8 +66,8 @@ def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, brows
     assert "ตำแหน่ง" in differs.first.inner_text() or differs.count() >= 1
     assert boss.locator('[data-key="position"][data-differs]').count() == 1
     assert errors == []
-    assert boss.locator(".marker-registered").count() == 1
-    assert boss.locator(".marker-surveyed").count() == 1
+    assert boss.locator(".pos-registered").count() == 1
+    assert boss.locator(".pos-surveyed").count() == 1
     assert boss.locator(".accuracy-circle").count() == 1
     assert "1920×1080" in boss.get_by_test_id("stream-metrics").inner_text()
     photo = boss.locator('.review-photo[data-role="camera"]')

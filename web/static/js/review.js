@@ -13,7 +13,7 @@
     const points = [];
     if (reg) {
       L.circleMarker(reg, { radius: 9, weight: 3, color: "#0b57d0", fillOpacity: 0.6,
-                            className: "marker-registered" })
+                            className: "pos-registered" })
         .bindTooltip(d.labelRegistered, { permanent: true, direction: "right" }).addTo(map);
       points.push(reg);
     }
@@ -27,7 +27,7 @@
         points.push([bounds.getNorth(), bounds.getWest()], [bounds.getSouth(), bounds.getEast()]);
       }
       L.circleMarker(got, { radius: 7, weight: 3, color: "#b00020", fillOpacity: 0.9,
-                            className: "marker-surveyed" })
+                            className: "pos-surveyed" })
         .bindTooltip(d.labelSurveyed, { permanent: true, direction: "left" }).addTo(map);
       points.push(got);
     }
