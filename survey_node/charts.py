@@ -59,15 +59,15 @@ def progress_svg(rows: list[dict], *, labels: dict[str, str], title: str) -> str
     return "".join(out)
 
 
-def bars_svg(items: list[tuple[str, int]], *, title: str, colour: str = "#b00020") -> str:
-    """Horizontal bars, one per (label, count), largest first as given."""
-    scale = max([1] + [n for _, n in items])
+def bars_svg(items: list[tuple], *, title: str, colour: str = "#b00020") -> str:
+    """Horizontal bars, one per (label, count[, key]), in the order given."""
+    scale = max([1] + [item[1] for item in items])
     bar_w = WIDTH - LABEL_W - 60
     out = _open(12 + ROW_H * max(1, len(items)), title, "bars-chart")
-    for i, (label, n) in enumerate(items):
+    for i, (label, n, *key) in enumerate(items):
         y = 8 + i * ROW_H
         w = round(bar_w * n / scale, 1)
-        out.append(f'<g data-label="{_attr(label)}" data-count="{n}">'
+        out.append(f'<g data-key="{_attr(key[0] if key else label)}" data-count="{n}">'
                    f'<text x="{LABEL_W - 8}" y="{y + 19}" text-anchor="end">{escape(_short(label))}</text>'
                    f'<rect x="{LABEL_W}" y="{y + 4}" width="{w}" height="22" fill="{colour}"/>'
                    f'<text x="{LABEL_W + w + 6}" y="{y + 20}">{n}</text></g>')

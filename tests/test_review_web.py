@@ -72,7 +72,7 @@ def test_dashboard_draws_the_numbers(client, auth, surveyed):
     auth.login("supervisor")
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'data-code="3001" data-selected="2" data-surveyed="1"' in page
-    assert 'data-label="timeout" data-count="1"' in page
+    assert 'data-key="timeout" data-count="1"' in page and "ไม่ตอบสนอง" in page
     assert 'data-share="0.5"' in page
 
 

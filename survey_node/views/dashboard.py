@@ -10,6 +10,7 @@ from .. import dashboard as dashboard_svc
 from ..app import current_language, get_config, get_db
 from ..charts import bars_svg, columns_svg, progress_svg, share_svg
 from ..thaidate import THAI_MONTHS_SHORT
+from .review import verdict_label
 from .selection import needs
 
 bp = Blueprint("dashboard", __name__)
@@ -30,7 +31,8 @@ def index():
         data["working_share"], title=gettext("Share of working streams"),
         caption=gettext("%(ok)s of %(n)s checked streams work", ok=data["working"],
                         n=data["checked"])))
-    charts["failures"] = Markup(bars_svg(data["failures"], title=gettext("Stream check failures")))
+    charts["failures"] = Markup(bars_svg([(verdict_label(v), n, v) for v, n in data["failures"]],
+                                         title=gettext("Stream check failures")))
     charts["per_day"] = Markup(columns_svg([(_day(d), n) for d, n in data["per_day"]],
                                            title=gettext("Surveys completed per day")))
     return render_template("dashboard.html", data=data, charts=charts)

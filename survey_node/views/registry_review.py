@@ -24,7 +24,7 @@ from ..errors import SurveyNodeError
 from ..evidence import SHA256_RE
 from ..sync import review as registry_review
 from ..thaidate import format_date
-from .review import ACTIONS
+from .review import ACTIONS, verdict_label
 
 bp = Blueprint("registry_review", __name__, url_prefix="/review")
 FILTERS = ("node", "amphoe", "agency", "surveyor", "verdict")
@@ -51,7 +51,8 @@ def install(app: Flask, config, registry) -> None:
     _csrf.init_app(app)
     app.jinja_env.filters["thaidate"] = lambda v, with_time=False: format_date(
         v, current_language(), with_time=with_time)
-    app.jinja_env.globals.update(current_language=current_language, node_config=config)
+    app.jinja_env.globals.update(current_language=current_language, node_config=config,
+                                 verdict_label=verdict_label)
     app.register_blueprint(bp)
 
 

@@ -11,6 +11,7 @@ from ..db import reviews as review_db
 from ..errors import SurveyNodeError
 from ..i18n import N_
 from ..mbtiles import MBTiles
+from ..streamcheck.verdict import LABELS as VERDICT_LABELS
 from .selection import needs
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -28,6 +29,16 @@ ACTIONS = {
     "survey.new_camera": N_("New camera reported"),
     "registry.received": N_("Received from the node"), "registry.decide": N_("Review decision"),
 }
+
+
+def verdict_label(verdict: str | None) -> str:
+    """The stream check's short label for a verdict code, in the page's language."""
+    return gettext(VERDICT_LABELS[verdict]) if verdict in VERDICT_LABELS else (verdict or "")
+
+
+@bp.app_context_processor
+def _template_helpers():
+    return {"verdict_label": verdict_label}
 
 
 def _evidence_url(sha256: str) -> str:
