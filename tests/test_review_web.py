@@ -82,6 +82,15 @@ def test_csv_download_and_sheet(client, auth, surveyed):
     assert response.status_code == 200
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf") and body.decode("utf-8-sig").count("\n") == 3
+    xlsx = client.get("/exports/download?format=xlsx&scope=selected&amphoe=3021")
+    assert xlsx.status_code == 200 and "attachment" in xlsx.headers["Content-Disposition"]
+    import io
+
+    import openpyxl
+
+    rows = list(openpyxl.load_workbook(io.BytesIO(xlsx.get_data()))["กล้อง"].iter_rows(values_only=True))
+    assert sorted(r[0] for r in rows[1:]) == ["NMA-003", "NMA-004"]
+    assert client.get("/exports/download?format=pdf&amphoe=3021").headers["Location"].startswith("/exports/sheets")
     sheet = client.get(f"/exports/sheet/{surveyed['moved']['id']}").get_data(as_text=True)
     assert "แยกหัวทะเล" in sheet and "<svg" in sheet and "@page" in sheet
 
