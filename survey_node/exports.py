@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -162,6 +163,24 @@ def _review_text(r: dict) -> str:
     return REVIEW_STATE_TH.get(r["review_state"], r["review_state"] or "")
 
 
+def _verdict(r: dict) -> str:
+    """The stream check's Thai label with its code, e.g. "ไม่ตอบสนอง (timeout)"."""
+    code = r["stream_verdict"]
+    if not code:
+        return ""
+    from .streamcheck.verdict import LABELS
+
+    label = _thai().gettext(LABELS[code]) if code in LABELS else code
+    return code if label == code else f"{label} ({code})"
+
+
+@functools.lru_cache(maxsize=1)
+def _thai():
+    from babel.support import Translations
+
+    return Translations.load(str(Path(__file__).resolve().parent / "translations"), ["th"])
+
+
 def _resolution(r: dict) -> str:
     return f"{r['check_width']}x{r['check_height']}" if r.get("check_width") else ""
 
@@ -193,7 +212,7 @@ HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("distance_m", "ระยะห่างจากพิกัดในทะเบียน (ม.)", lambda r: _round(r["distance_m"])),
     ("position_source", "ที่มาของพิกัด", lambda r: r["position_source"] or ""),
     ("sats_used", "จำนวนดาวเทียม", lambda r: r["sats_used"]),
-    ("stream_verdict", "ผลตรวจสัญญาณภาพ", lambda r: r["stream_verdict"] or ""),
+    ("stream_verdict", "ผลตรวจสัญญาณภาพ", _verdict),
     ("stream_resolution", "ความละเอียดที่วัดได้", _resolution),
     ("stream_fps", "อัตราเฟรม (fps)", lambda r: _round(r.get("check_fps"))),
     ("stream_connect_ms", "เวลาเชื่อมต่อ (มิลลิวินาที)", lambda r: r.get("check_connect_ms")),
