@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import BadInput, NotFound
+from .errors import BadInput, NotFound, TooLarge
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 THUMBS = "thumbs"
@@ -117,7 +117,37 @@ class EvidenceStore:
             removed += 1
         return removed
 
-    def _write_atomically(self, target: Path, chunks) -> None:
+    def put_stream(self, sha256: str, chunks, *, max_bytes: int) -> int:
+        """Store streamed bytes under `sha256` only if they hash to it; return their size.
+
+        For bytes from the network (a sync upload): hashed while they are written, refused
+        past `max_bytes`, renamed under the hash only once verified.
+        """
+        target = self.path(sha256)
+        digest, size = hashlib.sha256(), 0
+
+        def counted():
+            nonlocal size
+            for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge("Evidence is larger than the registry's limit of"
+                                   " %(limit)s bytes",
+                                   limit=max_bytes)
+                digest.update(chunk)
+                yield chunk
+
+        def verify():
+            got = digest.hexdigest()
+            if got != sha256:
+                raise BadInput("Evidence bytes hash to %(got)s, not to %(want)s", got=got,
+                               want=sha256)
+
+        self._write_atomically(target, counted(), before_rename=verify)
+        return size
+
+    def _write_atomically(self, target: Path, chunks, *, before_rename=None) -> None:
+        """Temp file, fsync, (check,) rename, fsync the directory: never a partial file."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
         try:
@@ -126,6 +156,8 @@ class EvidenceStore:
                     fh.write(chunk)
                 fh.flush()
                 os.fsync(fh.fileno())
+            if before_rename is not None:
+                before_rename()
             os.chmod(tmp_name, 0o644)
             os.replace(tmp_name, target)
         except BaseException:

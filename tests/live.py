@@ -40,11 +40,21 @@ def wait_for_http(url: str, *, deadline_s: float = 20.0, process=None) -> None:
 def running_node(data_dir: Path, *args: str, command: str = "serve", env: dict | None = None,
                  python: str = sys.executable, cwd: Path | None = None):
     """`survey-node <command> --data-dir DIR --host 127.0.0.1 --port P` in a subprocess."""
+    with running_server([python, "-m", "survey_node", *command.split(), "--data-dir",
+                         str(data_dir)], *args, log_dir=Path(data_dir).parent, env=env,
+                        cwd=cwd) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def running_server(argv: list[str], *args: str, log_dir: Path, env: dict | None = None,
+                   cwd: Path | None = None):
+    """A server command given `--host 127.0.0.1 --port P`; yields its base URL once its
+    /healthz answers, and stops it (terminate, then kill) on the way out."""
     port = free_port()
-    log = open(Path(data_dir).parent / f"server-{port}.log", "wb")
+    log = open(Path(log_dir) / f"server-{port}.log", "wb")
     process = subprocess.Popen(
-        [python, "-m", "survey_node", command, "--data-dir", str(data_dir),
-         "--host", "127.0.0.1", "--port", str(port), *args],
+        [*argv, "--host", "127.0.0.1", "--port", str(port), *args],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=cwd,
     )
     base = f"http://127.0.0.1:{port}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import random
 import select
 import socket
@@ -22,7 +21,7 @@ from survey_node.db import cameras as camera_db
 from survey_node.db import evidence as evidence_db
 from survey_node.db import transaction
 from survey_node.evidence import EvidenceStore
-from tests.live import free_port, wait_for_http
+from tests.live import running_node
 
 SURVEYOR = {"name": "surveyor", "role": "surveyor"}
 
@@ -125,25 +124,9 @@ def add_token(registry_dir: Path, node_cfg) -> str:
 
 @contextlib.contextmanager
 def running_registry(data_dir: Path, *, env: dict | None = None):
-    port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(data_dir.parent / f"registry-{port}.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "survey_node", "registry", "serve", "--data-dir", str(data_dir),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/healthz", process=process)
+    with running_node(data_dir, command="registry serve", env=env) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def run_sync(cfg, *extra: str, timeout: float = 180) -> subprocess.CompletedProcess:

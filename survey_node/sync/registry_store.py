@@ -16,16 +16,14 @@ or the HTTP API. That replacement is not built.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterable, Protocol
 
 from sqlite_utils import Database
 
 from ..db.registry_migrations import connect_registry
-from ..errors import BadInput, NotFound, TooLarge
+from ..errors import NotFound
 from ..evidence import EvidenceStore
 
 CHUNK = 1 << 20
@@ -60,39 +58,10 @@ class FileObjectStore:
     def put_stream(self, sha256: str, chunks: Iterable[bytes], limit: int) -> int:
         """Store streamed bytes under `sha256` if they hash to it; return their size.
 
-        Bytes go to a temporary file first: a file under a hash name is always complete
-        and verified, whatever interrupts the upload.
+        A file under a hash name is always complete and verified, whatever interrupts
+        the upload (the same atomic writer as a node's evidence store).
         """
-        target = self._files.path(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge("Evidence is larger than the registry's limit of"
-                                       " %(limit)s bytes", limit=limit)
-                    digest.update(chunk)
-                    fh.write(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
-            got = digest.hexdigest()
-            if got != sha256:
-                raise BadInput("Evidence bytes hash to %(got)s, not to %(want)s", got=got,
-                               want=sha256)
-            os.chmod(tmp_name, 0o644)
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return size
+        return self._files.put_stream(sha256, chunks, max_bytes=limit)
 
 
 class EmbeddedStore:
