@@ -96,12 +96,14 @@ def _merge(db: Database, import_row: dict, actor: str | None) -> dict:
         [record[c] for c in cols])
     import_id = cursor.lastrowid
 
+    existing = db.execute("SELECT count(*) FROM main.cameras").fetchone()[0]
     diffs = ", ".join(f"s.{f} IS NOT c.{f}" for f in IMPORT_FIELDS)
     any_diff = " OR ".join(f"s.{f} IS NOT c.{f}" for f in IMPORT_FIELDS)
     changes, changed_rows = [], []
     # Staged rows are probed against the cameras' unique index; the staging file needs no
     # index of its own (the changed rows are remembered by their staging rowid).
-    for found in db.execute(
+    # On a first import (no cameras yet) nothing can match: both probes are skipped.
+    for found in () if not existing else db.execute(
         f"SELECT s.rowid, s.camera_id, s.row_no, c.removed, {diffs} FROM st.cams s"
         f" JOIN main.cameras c ON c.camera_id = s.camera_id"
         f" WHERE c.removed = 1 OR {any_diff} ORDER BY s.row_no"
@@ -113,28 +115,33 @@ def _merge(db: Database, import_row: dict, actor: str | None) -> dict:
             fields.insert(0, "back_in_registry")
         changes.append({"camera_id": camera_id, "row": row_no, "fields": fields})
         changed_rows.append((staged,))
-    matched = db.execute(
-        "SELECT count(*) FROM st.cams s JOIN main.cameras c ON c.camera_id = s.camera_id"
-    ).fetchone()[0]
-    db.conn.executemany("INSERT INTO st.changed_rows VALUES (?)", changed_rows)
-    sets = ", ".join(f"{f} = s.{f}" for f in (*IMPORT_FIELDS, "raw"))
-    db.execute(
-        f"UPDATE main.cameras SET {sets}, removed = 0, import_id = ?, updated_at = ?"
-        f" FROM st.cams s WHERE s.rowid IN (SELECT staged FROM st.changed_rows)"
-        f" AND cameras.camera_id = s.camera_id",
-        [import_id, stamp])
+    if changed_rows:
+        db.conn.executemany("INSERT INTO st.changed_rows VALUES (?)", changed_rows)
+        sets = ", ".join(f"{f} = s.{f}" for f in (*IMPORT_FIELDS, "raw"))
+        db.execute(
+            f"UPDATE main.cameras SET {sets}, removed = 0, import_id = ?, updated_at = ?"
+            f" FROM st.cams s WHERE s.rowid IN (SELECT staged FROM st.changed_rows)"
+            f" AND cameras.camera_id = s.camera_id",
+            [import_id, stamp])
     insert_cols = ("camera_id", *IMPORT_FIELDS, "raw")
     new = db.execute(
         f"INSERT INTO main.cameras ({', '.join(insert_cols)}, import_id, created_at, updated_at)"
         f" SELECT {', '.join('s.' + c for c in insert_cols)}, ?, ?, ? FROM st.cams s"
         # Staged rows are in file order already (rowid order): no sort of the whole file.
-        f" WHERE NOT EXISTS (SELECT 1 FROM main.cameras c WHERE c.camera_id = s.camera_id)",
+        + (" WHERE NOT EXISTS (SELECT 1 FROM main.cameras c WHERE c.camera_id = s.camera_id)"
+           if existing else ""),
         [import_id, stamp, stamp]).rowcount
-    removed = [r[0] for r in db.execute(
-        "UPDATE main.cameras SET removed = 1, updated_at = ? WHERE removed = 0"
-        " AND camera_id NOT IN (SELECT camera_id FROM st.cams)"
-        " AND camera_id NOT IN (SELECT camera_id FROM st.rejected_ids)"
-        " RETURNING camera_id", [stamp]).fetchall()]
+    # Staged ids are unique, so every staged row not inserted matched one camera; when the
+    # cameras that existed before all matched, none can be missing from the file and the
+    # scan of the whole table for removed ones is skipped (always so on a first import).
+    matched = db.execute("SELECT count(*) FROM st.cams").fetchone()[0] - new
+    removed = []
+    if existing > matched:
+        removed = [r[0] for r in db.execute(
+            "UPDATE main.cameras SET removed = 1, updated_at = ? WHERE removed = 0"
+            " AND camera_id NOT IN (SELECT camera_id FROM st.cams)"
+            " AND camera_id NOT IN (SELECT camera_id FROM st.rejected_ids)"
+            " RETURNING camera_id", [stamp]).fetchall()]
     removed.sort()
     counts = {"new": new, "changed": len(changes), "unchanged": matched - len(changes),
               "removed": len(removed)}
