@@ -268,15 +268,16 @@ class _Duplicates:
 
     Exact duplicates are folded into their first row; one id with different content on
     several rows rejects all of them (the file must say which is right). Content is every
-    cell but the sequence number (see _RowReader.content).
+    cell but the sequence number, by its Python hash (see _RowReader.content): 64 bits are
+    plenty to tell apart the few rows that share one id, and they are compared within this
+    one import only, so hash randomisation does not matter.
     """
 
     def __init__(self):
-        self.firsts: dict[str, tuple[int, bytes]] = {}
-        self.repeats: dict[str, list[tuple[int, bytes]]] = {}
+        self.firsts: dict[str, tuple[int, int]] = {}
+        self.repeats: dict[str, list[tuple[int, int]]] = {}
 
-    def first(self, camera_id: str, row_no: int, content_text: str) -> bool:
-        content = hashlib.sha1(content_text.encode()).digest()
+    def first(self, camera_id: str, row_no: int, content: int) -> bool:
         found = self.firsts.setdefault(camera_id, (row_no, content))
         if found[0] == row_no:
             return True
@@ -328,7 +329,7 @@ class _RowReader:
         first = min(mapped) if mapped else 0
         self.first_col, self.first_header = first, layout.headers[first] if mapped else ""
         self.has_id_column = "camera_id" in m
-        self.content = ""
+        self.content = 0
 
     def read(self, row_no: int, cells: list):
         texts = cell_texts(cells)
@@ -357,23 +358,16 @@ class _RowReader:
                                columns=", ".join(self.layout.headers[self.col[f]]
                                                  for f in columns.NAME_FIELDS if f in self.col))
             return None
-        # Plain decimal degrees inside Thailand are what most rows hold: read them here
-        # without building a Position (a third of the per-row time went there).
-        pos = None
-        if lat and lon:
-            try:
-                a, b = float(lat), float(lon)
-            except ValueError:
-                pos = self._position(row_no, lat, lon, latlon, east, north, zone)
-            else:
-                if coords.LAT_MIN <= a <= coords.LAT_MAX and coords.LON_MIN <= b <= coords.LON_MAX:
-                    reg_lat, reg_lon = round(a, 7), round(b, 7)
-                    coord_text, system = f"{lat}, {lon}", "EPSG:4326"
-                else:
-                    pos = self._position(row_no, lat, lon, latlon, east, north, zone)
+        # Plain decimal degrees inside Thailand are what most rows hold: read them without
+        # building a Position (a fifth of the per-row time went there).
+        plain = coords.plain_decimal(lat, lon) if lat and lon else None
+        if plain is not None:
+            (reg_lat, reg_lon, coord_text), system = plain, "EPSG:4326"
         else:
-            pos = self._position(row_no, lat, lon, latlon, east, north, zone)
-        if pos is not None:
+            pos = coords.resolve(lat=lat, lon=lon, latlon=latlon, east=east, north=north,
+                                 zone=zone, crs=self.crs)
+            for fld, message, params in pos.warnings:
+                self.report.warn(row_no, fld, message, params)
             reg_lat, reg_lon, coord_text, system = pos.lat, pos.lon, pos.text, pos.system
         pc = places.resolve(province, amphoe, tambon, self.default_province)
         if pc.warnings:
@@ -398,18 +392,11 @@ class _RowReader:
             self.report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the names"
                                                      " and position"), {"id": camera_id})
         # What duplicate rows are compared by: every cell but the sequence number.
-        self.content = "\x1f".join(self.content_of(texts))
+        self.content = hash(self.content_of(texts))
         # The original row as JSON (what json.dumps(ensure_ascii=False) writes), built from
         # pre-encoded keys: twice as fast as encoding a fresh dict per row.
         raw = "{" + ", ".join([k + _json_str(t) for k, t in zip(self.raw_keys, texts) if t]) + "}"
         return (camera_id, row_no, *fields, raw)
-
-    def _position(self, row_no, lat, lon, latlon, east, north, zone) -> coords.Position:
-        pos = coords.resolve(lat=lat, lon=lon, latlon=latlon, east=east, north=north, zone=zone,
-                             crs=self.crs)
-        for fld, message, params in pos.warnings:
-            self.report.warn(row_no, fld, message, params)
-        return pos
 
     def _is_repeated_header(self, texts: list[str]) -> bool:
         if texts[self.first_col] != self.first_header:
