@@ -246,3 +246,35 @@ def test_staging_left_by_a_killed_import_is_cleaned_by_the_next(db, tmp_path):
     fresh.mkdir()
     do_import(db, write_xlsx(tmp_path / "k.xlsx", REAL_HEADER, korat_rows(2)))
     assert not stale.exists() and fresh.exists()  # a concurrent run's staging is left alone
+
+
+def test_nearest_first_follows_positions_across_reimports(db, tmp_path):
+    from survey_node.geo import distance_m
+
+    header = ["รหัสกล้อง", *REAL_HEADER]
+    rows = [[f"K{i:02d}", *r] for i, r in enumerate(korat_rows(40))]
+
+    def check_nearest(points):
+        placed = [c for c in cameras(db).values() if c["registered_lat"] is not None]
+        rtree = db.execute("SELECT count(*) FROM cameras_rtree").fetchone()[0]
+        assert rtree == len(placed)
+        for lat, lon in points:
+            got = [c["camera_id"] for c in camera_db.rows_nearest(db, lat, lon, limit=10)]
+            brute = sorted(placed, key=lambda c: distance_m(lat, lon, c["registered_lat"],
+                                                            c["registered_lon"]))
+            assert got == [c["camera_id"] for c in brute[:10]]
+
+    do_import(db, write_xlsx(tmp_path / "v1.xlsx", header, rows))
+    check_nearest([(14.975, 102.098), (15.0, 102.12)])
+    newer = [list(r) for r in rows]
+    newer[3][6:8] = [15.0512, 102.2034]        # moved far from the others
+    newer[5][2] = "ชำรุด"                       # status only: stays where it was
+    newer[7][6:8] = ["", ""]                    # position dropped from the registry
+    report = do_import(db, write_xlsx(tmp_path / "v2.xlsx", header, newer))
+    assert report["cameras"] == {"new": 0, "changed": 3, "unchanged": 37, "removed": 0}
+    assert [c["camera_id"] for c in camera_db.rows_nearest(db, 15.0512, 102.2034, limit=1)] \
+        == ["K03"]
+    check_nearest([(14.975, 102.098), (15.05, 102.2), (14.99, 102.11)])
+    again = do_import(db, write_xlsx(tmp_path / "v3.xlsx", header, newer))
+    assert again["cameras"]["unchanged"] == 40
+    check_nearest([(15.05, 102.2), (14.98, 102.1)])

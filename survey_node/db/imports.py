@@ -22,7 +22,7 @@ IMPORT_FIELDS = (
     "registered_lon", "coord_text", "coord_system", "brand", "model", "resolution",
     "stream_url", "registry_status", "extra_hash",
 )
-STAGING_COLUMNS = ("camera_id", "row_no", "content", *IMPORT_FIELDS, "raw")
+STAGING_COLUMNS = ("camera_id", "row_no", *IMPORT_FIELDS, "raw")
 MERGE_CACHE_KIB = -65536  # 64 MiB, negative = KiB in SQLite's pragma
 JSON_COLUMNS = ("mapping", "rejected", "warnings", "changes", "removed")
 
@@ -34,7 +34,7 @@ def create_staging(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute(f"CREATE TABLE cams ({', '.join(STAGING_COLUMNS)})")
     conn.execute("CREATE TABLE rejected_ids (camera_id TEXT PRIMARY KEY)")
-    conn.execute("CREATE TABLE changed_ids (camera_id TEXT PRIMARY KEY)")
+    conn.execute("CREATE TABLE changed_rows (staged INTEGER PRIMARY KEY)")
     conn.execute("BEGIN")
     return conn
 
@@ -44,21 +44,11 @@ def insert_staged(conn: sqlite3.Connection, batch: list[tuple]) -> None:
         f"INSERT INTO cams VALUES ({', '.join('?' * len(STAGING_COLUMNS))})", batch)
 
 
-def rows_staged_duplicates(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
-    """(camera_id, row_no, content) of every row whose camera id appears more than once."""
-    conn.execute("COMMIT")
-    conn.execute("CREATE INDEX cams_id ON cams (camera_id)")
-    conn.execute("BEGIN")
-    return conn.execute(
-        "SELECT camera_id, row_no, content FROM cams WHERE camera_id IN"
-        " (SELECT camera_id FROM cams GROUP BY camera_id HAVING count(*) > 1)"
-        " ORDER BY camera_id, row_no").fetchall()
-
-
-def delete_staged_rows(conn: sqlite3.Connection, row_numbers: list[int],
-                       rejected_ids: set[str]) -> None:
-    conn.executemany("DELETE FROM cams WHERE row_no = ?", [(n,) for n in row_numbers])
-    conn.executemany("INSERT OR IGNORE INTO rejected_ids VALUES (?)", [(i,) for i in rejected_ids])
+def delete_staged_ids(conn: sqlite3.Connection, camera_ids: set[str]) -> None:
+    """Drop every staged row of these ids and remember them as rejected (not removed)."""
+    ids = [(i,) for i in sorted(camera_ids)]
+    conn.executemany("DELETE FROM cams WHERE camera_id = ?", ids)
+    conn.executemany("INSERT OR IGNORE INTO rejected_ids VALUES (?)", ids)
 
 
 def count_staged(conn: sqlite3.Connection) -> int:
@@ -106,43 +96,52 @@ def _merge(db: Database, import_row: dict, actor: str | None) -> dict:
         [record[c] for c in cols])
     import_id = cursor.lastrowid
 
+    existing = db.execute("SELECT count(*) FROM main.cameras").fetchone()[0]
     diffs = ", ".join(f"s.{f} IS NOT c.{f}" for f in IMPORT_FIELDS)
     any_diff = " OR ".join(f"s.{f} IS NOT c.{f}" for f in IMPORT_FIELDS)
-    changes = []
-    for found in db.execute(
-        f"SELECT s.camera_id, s.row_no, c.removed, {diffs} FROM st.cams s"
+    changes, changed_rows = [], []
+    # Staged rows are probed against the cameras' unique index; the staging file needs no
+    # index of its own (the changed rows are remembered by their staging rowid).
+    # On a first import (no cameras yet) nothing can match: both probes are skipped.
+    for found in () if not existing else db.execute(
+        f"SELECT s.rowid, s.camera_id, s.row_no, c.removed, {diffs} FROM st.cams s"
         f" JOIN main.cameras c ON c.camera_id = s.camera_id"
         f" WHERE c.removed = 1 OR {any_diff} ORDER BY s.row_no"
     ):
-        camera_id, row_no, was_removed, *flags = found
+        staged, camera_id, row_no, was_removed, *flags = found
         fields = [f for f, changed in zip(IMPORT_FIELDS, flags) if changed]
         fields = ["other_columns" if f == "extra_hash" else f for f in fields]
         if was_removed:
             fields.insert(0, "back_in_registry")
         changes.append({"camera_id": camera_id, "row": row_no, "fields": fields})
-    matched = db.execute(
-        "SELECT count(*) FROM st.cams s JOIN main.cameras c ON c.camera_id = s.camera_id"
-    ).fetchone()[0]
-    db.conn.executemany("INSERT INTO st.changed_ids VALUES (?)",
-                        [(c["camera_id"],) for c in changes])
-    sets = ", ".join(f"{f} = s.{f}" for f in (*IMPORT_FIELDS, "raw"))
-    db.execute(
-        f"UPDATE main.cameras SET {sets}, removed = 0, import_id = ?, updated_at = ?"
-        f" FROM st.cams s WHERE s.camera_id = cameras.camera_id"
-        f" AND cameras.camera_id IN (SELECT camera_id FROM st.changed_ids)",
-        [import_id, stamp])
+        changed_rows.append((staged,))
+    if changed_rows:
+        db.conn.executemany("INSERT INTO st.changed_rows VALUES (?)", changed_rows)
+        sets = ", ".join(f"{f} = s.{f}" for f in (*IMPORT_FIELDS, "raw"))
+        db.execute(
+            f"UPDATE main.cameras SET {sets}, removed = 0, import_id = ?, updated_at = ?"
+            f" FROM st.cams s WHERE s.rowid IN (SELECT staged FROM st.changed_rows)"
+            f" AND cameras.camera_id = s.camera_id",
+            [import_id, stamp])
     insert_cols = ("camera_id", *IMPORT_FIELDS, "raw")
     new = db.execute(
         f"INSERT INTO main.cameras ({', '.join(insert_cols)}, import_id, created_at, updated_at)"
         f" SELECT {', '.join('s.' + c for c in insert_cols)}, ?, ?, ? FROM st.cams s"
         # Staged rows are in file order already (rowid order): no sort of the whole file.
-        f" WHERE NOT EXISTS (SELECT 1 FROM main.cameras c WHERE c.camera_id = s.camera_id)",
+        + (" WHERE NOT EXISTS (SELECT 1 FROM main.cameras c WHERE c.camera_id = s.camera_id)"
+           if existing else ""),
         [import_id, stamp, stamp]).rowcount
-    removed = [r[0] for r in db.execute(
-        "UPDATE main.cameras SET removed = 1, updated_at = ? WHERE removed = 0"
-        " AND camera_id NOT IN (SELECT camera_id FROM st.cams)"
-        " AND camera_id NOT IN (SELECT camera_id FROM st.rejected_ids)"
-        " RETURNING camera_id", [stamp]).fetchall()]
+    # Staged ids are unique, so every staged row not inserted matched one camera; when the
+    # cameras that existed before all matched, none can be missing from the file and the
+    # scan of the whole table for removed ones is skipped (always so on a first import).
+    matched = db.execute("SELECT count(*) FROM st.cams").fetchone()[0] - new
+    removed = []
+    if existing > matched:
+        removed = [r[0] for r in db.execute(
+            "UPDATE main.cameras SET removed = 1, updated_at = ? WHERE removed = 0"
+            " AND camera_id NOT IN (SELECT camera_id FROM st.cams)"
+            " AND camera_id NOT IN (SELECT camera_id FROM st.rejected_ids)"
+            " RETURNING camera_id", [stamp]).fetchall()]
     removed.sort()
     counts = {"new": new, "changed": len(changes), "unchanged": matched - len(changes),
               "removed": len(removed)}

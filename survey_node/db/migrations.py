@@ -415,3 +415,24 @@ def m0700_reviews(db: Database) -> None:
         CREATE INDEX surveys_review ON surveys (review_state, state);
         """
     )
+
+
+@migrations()
+def m0110_rtree_update_only_when_moved(db: Database) -> None:
+    # The m0002 trigger rewrote a camera's R*Tree entry on every UPDATE that named its
+    # position columns, so a re-import that changed only a status rewrote the entries of
+    # all changed cameras. Now only a camera whose position really changed is rewritten.
+    db.executescript(
+        """
+        DROP TRIGGER cameras_rtree_update;
+        CREATE TRIGGER cameras_rtree_update AFTER UPDATE OF registered_lat, registered_lon ON cameras
+            WHEN OLD.registered_lat IS NOT NEW.registered_lat
+                OR OLD.registered_lon IS NOT NEW.registered_lon
+            BEGIN
+                DELETE FROM cameras_rtree WHERE id = OLD.id;
+                INSERT INTO cameras_rtree SELECT NEW.id, NEW.registered_lat,
+                    NEW.registered_lat, NEW.registered_lon, NEW.registered_lon
+                    WHERE NEW.registered_lat IS NOT NULL AND NEW.registered_lon IS NOT NULL;
+            END;
+        """
+    )

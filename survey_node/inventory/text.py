@@ -83,11 +83,11 @@ def identity_key(text: str) -> str:
 def cell_texts(cells: list) -> list[str]:
     """cell_text() of a whole row; cached strings are looked up without a call per cell."""
     get = _CACHE.get
-    texts = [get(c) if c.__class__ is str else None if c.__class__ is not float
-             else str(int(c)) if c.is_integer() and -1e15 < c < 1e15 else repr(c) for c in cells]
-    if None in texts:
-        texts = [t if t is not None else cell_text(c) for t, c in zip(texts, cells)]
-    return texts
+    # One pass: a cache miss (a value seen for the first time, or "") falls back to
+    # cell_text(), which cleans and caches it.
+    return [(get(c) or cell_text(c)) if c.__class__ is str
+            else (str(int(c)) if c.is_integer() and -1e15 < c < 1e15 else repr(c))
+            if c.__class__ is float else cell_text(c) for c in cells]
 
 
 def N_(message: str) -> str:
