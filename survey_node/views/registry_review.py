@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import (Blueprint, Flask, abort, flash, g, redirect, render_template, request,
                    send_file, session, url_for)
-from flask_babel import Babel, gettext
+from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .. import accounts
@@ -27,6 +27,8 @@ from ..thaidate import format_date
 from .review import ACTIONS, verdict_label
 
 bp = Blueprint("registry_review", __name__, url_prefix="/review")
+# The node's login page, in the registry's layout.
+_LOGIN_PAGE = {"layout": "registry/base.html", "subtitle": lazy_gettext("Central registry")}
 FILTERS = ("node", "amphoe", "agency", "surveyor", "verdict")
 PAGE = 100
 _csrf = CSRFProtect()
@@ -107,7 +109,7 @@ def _page_error(status: int, message: str):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        return render_template("registry/login.html", name="", error=None)
+        return render_template("login.html", name="", error=None, **_LOGIN_PAGE)
     name = request.form.get("name", "")
     try:
         with _registry().db() as db:
@@ -116,7 +118,8 @@ def login():
                                          client=request.remote_addr or "unknown")
     except SurveyNodeError as exc:
         status = exc.status if exc.status in (400, 429) else 400
-        return render_template("registry/login.html", name=name, error=exc.line(gettext)), status
+        return render_template("login.html", name=name, error=exc.line(gettext),
+                               **_LOGIN_PAGE), status
     session.clear()
     session["registry_user"] = user["id"]
     target = request.args.get("next", "")

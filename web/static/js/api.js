@@ -64,5 +64,20 @@ const SurveyNode = (() => {
     return node;
   }
 
-  return { call, t, formatDistance, el };
+  // The GPS chip: the node's fix and its quality, or the state it is in, in words.
+  // Returns the fix when it is usable (2D or 3D, not stale), else null.
+  function showGps(chip, gps) {
+    const fix = gps && gps.fix;
+    if (fix && (gps.state === "fix_3d" || gps.state === "fix_2d")) {
+      chip.textContent = t("gps_fix", { mode: gps.state === "fix_3d" ? "3D" : "2D",
+        eph: fix.eph != null ? Math.round(fix.eph) : "?", sats: fix.sats_used ?? "?" });
+      chip.className = "gps-chip ok";
+      return fix;
+    }
+    chip.textContent = gps ? (gps.message || t("gps_nofix")) : t("gps_none");
+    chip.className = "gps-chip warn";
+    return null;
+  }
+
+  return { call, t, formatDistance, el, showGps };
 })();

@@ -3,7 +3,7 @@
 // sleeping tablet or a reload loses nothing.
 "use strict";
 (() => {
-  const { call, t, formatDistance, el } = SurveyNode;
+  const { call, t, formatDistance, el, showGps } = SurveyNode;
   const app = document.getElementById("survey-app");
   const cameraId = app.dataset.camera;
   const warnMetres = parseFloat(app.dataset.warnM);
@@ -158,22 +158,13 @@
 
   // -- GPS ----------------------------------------------------------------------------
   async function pollGps() {
-    const chip = $("gps-live");
+    let gps = null;
     try {
-      const gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 4000 });
-      const fix = gps.fix;
-      if (fix && (gps.state === "fix_3d" || gps.state === "fix_2d")) {
-        chip.textContent = t("gps_fix", { mode: gps.state === "fix_3d" ? "3D" : "2D",
-          eph: fix.eph != null ? Math.round(fix.eph) : "?", sats: fix.sats_used ?? "?" });
-        chip.className = "gps-chip ok";
-      } else {
-        chip.textContent = gps.message || t("gps_nofix");
-        chip.className = "gps-chip warn";
-      }
+      gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 4000 });
     } catch {
-      chip.textContent = t("gps_none");
-      chip.className = "gps-chip warn";
+      gps = null;
     }
+    showGps($("gps-live"), gps);
   }
 
   $("fix-position").addEventListener("click", async () => {

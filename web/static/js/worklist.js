@@ -1,7 +1,7 @@
 // The worklist: cameras nearest first from the node's GPS fix, as a list or on a map.
 "use strict";
 (() => {
-  const { call, t, formatDistance, el } = SurveyNode;
+  const { call, t, formatDistance, el, showGps } = SurveyNode;
   const PAGE = 30;
   const state = { offset: 0, total: 0, fix: null, listedFrom: null, view: "list", map: null,
                   markers: null, me: null };
@@ -17,22 +17,14 @@
 
   async function pollGps() {
     const chip = document.getElementById("gps-chip");
+    let gps = null;
     try {
-      const gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 5000 });
-      const fix = gps.fix;
-      if (fix && (gps.state === "fix_3d" || gps.state === "fix_2d")) {
-        state.fix = fix;
-        chip.textContent = t("gps_fix", { mode: gps.state === "fix_3d" ? "3D" : "2D",
-          eph: fix.eph != null ? Math.round(fix.eph) : "?", sats: fix.sats_used ?? "?" });
-        chip.className = "gps-chip ok";
-      } else {
-        chip.textContent = gps.message || t("gps_nofix");
-        chip.className = "gps-chip warn";
-      }
-    } catch (err) {
-      chip.textContent = t("gps_none");
-      chip.className = "gps-chip warn";
+      gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 5000 });
+    } catch {
+      gps = null;
     }
+    const fix = showGps(chip, gps);
+    if (fix) state.fix = fix;
     // Re-sort only when the surveyor has moved: a list that jumps under a finger is worse.
     if (state.fix && (!state.listedFrom || metresBetween(state.fix, state.listedFrom) > 50)) {
       load();
