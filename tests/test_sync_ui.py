@@ -28,7 +28,7 @@ def test_supervisor_syncs_from_the_button_and_sees_the_history(tmp_path):
             page.fill("#name", "supervisor")
             page.fill("#pin", PINS["supervisor"])
             page.click("button[type=submit].btn-primary")
-            page.wait_for_selector("[data-testid=who]")
+            page.wait_for_selector("[data-testid=who]", state="attached")
             nav = page.locator("nav.mainnav a", has_text="ซิงก์")
             assert nav.count() == 1
             nav.click()
