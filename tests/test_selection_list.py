@@ -53,10 +53,11 @@ def test_xlsx_rows_match_by_site_name_within_30_m(db, cams, tmp_path):
         [4, "ไม่มีชื่อนี้", 13.5, 100.5],
         [5, "", "", ""],                              # numbered but empty: reported
         [6, "site 1102 2", 100.5, 13.502],            # lat/lon swapped: still a match
+        [7, "site 1102 3", "13°30'10.8\"N", "100°30'00\"E"],  # DMS, as surveyors write it
     ])
     run = committee.import_list(db, path, user=ADMIN)
     chosen = [r["camera_id"] for r in sel_db.rows_selection(db, run["id"], status="selected")]
-    assert sorted(chosen) == ["A1101-003", "A1101-004", "A1102-002"]
+    assert sorted(chosen) == ["A1101-003", "A1101-004", "A1102-002", "A1102-003"]
     assert [u["row"] for u in run["unmatched"]] == [6, 7, 8]
     assert "within 30 m" in committee.unmatched_line(run["unmatched"][0])
 

@@ -21,11 +21,11 @@ from sqlite_utils import Database
 from ..db import selection as sel_db
 from ..errors import BadInput, Conflict
 from ..geo import distance_m
+from ..inventory import coords
 from .runs import N_, record_run, require_role
 
 MAX_ROWS = 100_000
 HEADER_SCAN_ROWS = 15
-THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 ID_HEADERS = {"cameraid", "id", "รหัสกล้อง", "รหัส", "เลขที่กล้อง", "camera", "กล้อง"}
 SITE_HEADERS = {"sitename", "site", "ชื่อจุดติดตั้ง", "จุดติดตั้ง", "ชื่อจุด"}
 LAT_HEADERS = {"lat", "latitude", "ละติจูด", "registeredlat"}
@@ -36,7 +36,7 @@ TEXTS = {".csv", ".txt", ".tsv"}
 UNKNOWN_ID = N_("unknown camera id %(id)s")
 NO_SITE_NEAR = N_("no camera named %(site)s within %(radius)s m")
 NOTHING_TO_MATCH = N_("no camera id, and no site name with a position")
-BAD_POSITION = N_("position %(lat)s, %(lon)s is not decimal degrees")
+BAD_POSITION = N_("position %(lat)s, %(lon)s cannot be read as a place in Thailand")
 REMOVED = N_("camera %(id)s is no longer in the registry")
 DUPLICATE = N_("camera %(id)s is already on row %(first)s")
 
@@ -128,14 +128,6 @@ def _find_header(table: list[tuple[int, list[str]]]) -> tuple[int, dict] | None:
     return None
 
 
-def _to_degrees(text: str) -> float | None:
-    text = text.translate(THAI_DIGITS).strip().replace(",", ".")
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 class Matcher:
     """Matches list rows to registry cameras (loaded once per file)."""
 
@@ -165,11 +157,11 @@ class Matcher:
         lat_text, lon_text = get("lat"), get("lon")
         if not (site and lat_text and lon_text):
             return None, ((UNKNOWN_ID, {"id": cam_id}) if cam_id else (NOTHING_TO_MATCH, {}))
-        lat, lon = _to_degrees(lat_text), _to_degrees(lon_text)
-        if lat is None or lon is None:
+        # The importer's reader: decimal, DMS, UTM numbers in these columns, swapped pairs.
+        position = coords.resolve(lat=lat_text, lon=lon_text)
+        if position.lat is None:
             return None, (BAD_POSITION, {"lat": lat_text, "lon": lon_text})
-        if lat > lon:  # Thailand: latitude 5-21, longitude 97-106; a swap is obvious
-            lat, lon = lon, lat
+        lat, lon = position.lat, position.lon
         near = [(distance_m(lat, lon, c["registered_lat"], c["registered_lon"]), c)
                 for c in self.by_name.get(_norm_name(site), []) if not c["removed"]]
         near = [(d, c) for d, c in near if d <= self.radius_m]
