@@ -21,7 +21,7 @@ def insert_sync_run(db: Database, run_id: str, *, trigger: str, registry_url: st
 
 
 def update_sync_run(db: Database, run_id: str, *, state: str, summary: dict,
-                    errors: list[str]) -> None:
+                    errors: list[str | dict]) -> None:
     db.execute("UPDATE sync_runs SET state = ?, finished_at = ?, summary = ?, errors = ?"
                " WHERE id = ?",
                [state, now_iso(), json.dumps(summary, ensure_ascii=False),

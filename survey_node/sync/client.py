@@ -38,6 +38,7 @@ from ..db import reviews as review_db
 from ..db import surveys as survey_db
 from ..db import sync as sync_db
 from ..errors import BadInput, SurveyNodeError
+from ..i18n import N_
 from ..evidence import EvidenceStore
 from . import protocol
 
@@ -53,7 +54,7 @@ class RegistryRefused(SurveyNodeError):
     code = "registry_refused"
 
     def __init__(self, status: int, body: dict) -> None:
-        super().__init__("The registry refused the request (%(status)s %(error)s): %(detail)s",
+        super().__init__(N_("The registry refused the request (%(status)s %(error)s): %(detail)s"),
                          status=status, error=body.get("error", "?"),
                          detail=body.get("message", ""))
         self.http_status, self.body = status, body
@@ -162,6 +163,7 @@ class SyncClient:
         self._sent = _ByteCounter()
         self.summary = {k: 0 for k in SUMMARY_KEYS}
         self.summary["errors"] = []
+        self.problems: list[dict] = []  # the same errors as message ids, for the UI's language
 
     # -- the run ---------------------------------------------------------------------
 
@@ -182,7 +184,7 @@ class SyncClient:
                     self._pull_cameras(db)
                     finished = True
                 except SurveyNodeError as exc:
-                    self.summary["errors"].append(exc.line())
+                    self._problem(exc)
                     finished = True
                 finally:
                     # Also on an unexpected error, the history says what happened so far.
@@ -192,14 +194,24 @@ class SyncClient:
                         sync_db.update_sync_run(
                             db, run_id, state=state,
                             summary={k: v for k, v in self.summary.items() if k != "errors"},
-                            errors=self.summary["errors"] or ([] if state == "done"
-                                                              else ["internal error"]))
+                            errors=self.problems or ([] if state == "done"
+                                                     else ["internal error"]))
             finally:
                 db.close()
                 for session in self._sessions:
                     session.close()
         self.progress(1.0, "done")
         return dict(self.summary)
+
+    def _problem(self, exc: SurveyNodeError, *, batch: str | None = None) -> None:
+        """Keep an error twice: as an English line (--json) and as a message id with its
+        parameters (the sync page shows it in the reader's language)."""
+        prefix = f"batch {batch}: " if batch else ""
+        self.summary["errors"].append(prefix + exc.line())
+        self.problems.append({"text": prefix + exc.line(), "message": exc.message,
+                              "params": {k: v if isinstance(v, (int, float, list)) else str(v)
+                                         for k, v in exc.params.items()},
+                              "batch": batch})
 
     def _push(self, db, run_id: str) -> None:
         # Batches an earlier run left open go first, as they are (same id, same receipt);
@@ -219,7 +231,7 @@ class SyncClient:
             except RegistryRefused as exc:
                 if exc.http_status in (401, 403):
                     raise  # the token is wrong: no batch can pass, the batch itself is fine
-                self.summary["errors"].append(f"batch {manifest['batch_id']}: {exc.line()}")
+                self._problem(exc, batch=manifest["batch_id"])
                 with transaction(db):
                     sync_db.update_sync_batch(db, manifest["batch_id"], state="refused",
                                               error=exc.line())

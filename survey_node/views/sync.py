@@ -6,7 +6,8 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, url_f
 from flask_babel import gettext
 
 from ..app import get_config, get_db
-from ..errors import NotFound
+from ..errors import NotFound, SurveyNodeError
+from ..i18n import N_
 from ..sync import jobs as sync_jobs
 from . import require_role
 
@@ -17,6 +18,22 @@ bp.before_request(require_role("supervisor"))
 @bp.get("/sync")
 def index():
     return render_template("sync/index.html", **sync_jobs.overview(get_db(), get_config()))
+
+
+# Errors a run records as plain words (a crashed run, an unexpected failure).
+_PLAIN_ERRORS = (N_("interrupted"), N_("internal error"))
+
+
+@bp.app_template_filter("sync_error")
+def sync_error(entry) -> str:
+    """One line of a sync run's errors in the reader's language (older runs kept English)."""
+    if not isinstance(entry, dict):
+        return gettext(str(entry))  # e.g. one of _PLAIN_ERRORS
+    message_id = entry["message"]
+    line = SurveyNodeError(message_id, **entry.get("params", {})).line(gettext)
+    if entry.get("batch"):
+        return gettext("batch %(batch)s: %(problem)s", batch=entry["batch"], problem=line)
+    return line
 
 
 @bp.post("/sync/run")
