@@ -148,6 +148,14 @@ def openapi_document() -> dict:
             "/api/v1/sync/jobs/{job_id}": {"get": _op(
                 "A sync job's progress (the sync page polls it)",
                 params=[_path("job_id", "The job id")], tag="sync")},
+            "/api/v1/cameras/{camera_id}/cannot-survey": {"post": _op(
+                "This selected camera cannot be surveyed: ask for a replacement (a supervisor"
+                " confirms; the next camera of the same stratum takes its place)",
+                params=[CAMERA_ID], status="201", body={
+                    "type": "object", "required": ["reason"], "properties": {
+                        "reason": {"type": "string", "enum": [
+                            "not_found", "no_access", "removed", "unsafe", "duplicate", "other"]},
+                        "note": {"type": "string"}}})},
             "/api/v1/new-cameras": {"post": _op(
                 "Report a camera that is not in the registry", status="201", answer=SURVEY, body={
                     "type": "object", "required": ["site_name"], "properties": {

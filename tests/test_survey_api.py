@@ -140,3 +140,38 @@ def test_geojson_export_carries_selection_and_survey_fields(client, auth, provin
     assert surveyed["position_error_m"] == 4.5 and surveyed["distance_from_registered_m"] > 0
     assert features["C0011"]["survey_state"] == "todo" and features["C0011"]["photos"] == 0
     assert features["C0011"]["selected"] is False
+
+
+def test_cannot_survey_asks_for_a_replacement(client, auth, province, db):
+    from survey_node.db import selection as sel_db
+    from survey_node.selection import sample
+
+    sample.draw_sample(db, fraction=0.2, by=["amphoe"], seed="t", user={"name": "admin", "role": "admin"})
+    chosen = db.execute("SELECT camera_id FROM selection WHERE status = 'selected' LIMIT 1").fetchone()[0]
+    with transaction(db):
+        sel_db.upsert_assignments(db, [chosen], user_name="surveyor", how="hand", actor="admin")
+    auth.login("surveyor")
+    bad = client.post(f"/api/v1/cameras/{chosen}/cannot-survey", json={"reason": "bored"})
+    assert bad.status_code == 400
+    asked = client.post(f"/api/v1/cameras/{chosen}/cannot-survey",
+                        json={"reason": "removed", "note": "เสาถูกรื้อแล้ว"})
+    assert asked.status_code == 201 and asked.json["state"] == "requested"
+    open_requests = db.execute("SELECT count(*) FROM replacements WHERE camera_id = ?", [chosen]).fetchone()[0]
+    assert open_requests == 1
+
+
+def test_a_camera_not_in_the_registry_is_reported_and_surveyed_from_its_page(client, auth, config, db):
+    auth.login("surveyor")
+    assert "ไม่มีในทะเบียน" in client.get("/worklist").get_data(as_text=True)
+    empty = client.post("/new-camera", data={"site_name": " "})
+    assert empty.status_code == 400 and "ระบุชื่อจุดติดตั้ง" in empty.get_data(as_text=True)
+    made = client.post("/new-camera", data={"site_name": "ปากซอยวัดใหม่", "agency": "อบต.บางพลีใหญ่",
+                                            "description": "กล้องโดมบนเสาไฟ"})
+    assert made.status_code == 302
+    page = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "ปากซอยวัดใหม่" in page and "กล้องโดมบนเสาไฟ" in page
+    survey_id = made.headers["Location"].rsplit("/", 1)[1]
+    r = client.put(f"/api/v1/surveys/{survey_id}/position", json={"source": "tablet", "fix": {
+        "lat": 13.61, "lon": 100.71}})
+    assert r.status_code == 200 and r.json["distance_m"] is None  # nothing registered to compare
+    assert client.get("/surveys/not-a-survey").status_code == 404

@@ -124,3 +124,22 @@ def test_a_camera_surveyed_from_the_tablet(demo, tmp_path):
     report = json.loads(synced.stdout)
     assert report["surveys_acknowledged"] == 1 and report["errors"] == [], synced.stdout
     assert report["evidence_sent"] == 3  # two photos and the stream check's snapshot
+
+
+def test_a_camera_found_on_site_is_reported_and_surveyed(demo):
+    base, pins, _camera_id, _root, _env = demo
+    with tablet_browser() as page:
+        _login(page, base, "surveyor2", pins["surveyor2"])
+        page.goto(f"{base}/worklist")
+        page.click("[data-testid=report-new-camera]")
+        page.fill("#site_name", "ปากซอยวัดใหม่")
+        page.fill("#description", "กล้องโดมบนเสาไฟฟ้า ไม่มีป้าย")
+        page.click("[data-testid=new-camera-submit]")
+        page.wait_for_selector("[data-testid=state-badge]:has-text('กำลังสำรวจ')")
+        assert "ปากซอยวัดใหม่" in page.inner_text("h1")
+        page.click("[data-testid=check-exists-yes]")
+        page.wait_for_function("document.querySelector('[data-testid=save-status]').textContent.includes('บันทึกแล้ว')")
+        page.reload()
+        page.wait_for_selector("[data-testid=state-badge]")
+        assert page.get_attribute("[data-testid=check-exists-yes]", "aria-checked") == "true"
+        assert page.locator("[data-testid=stream-check]").count() == 0

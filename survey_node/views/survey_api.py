@@ -121,6 +121,18 @@ def release(survey_id):
     return jsonify(survey_json(survey_id))
 
 
+@bp.post("/cameras/<camera_id>/cannot-survey")
+def cannot_survey(camera_id):
+    """Ask for a replacement: this selected camera cannot be surveyed (a supervisor confirms)."""
+    from ..selection import replace as replace_mod
+
+    body = _body()
+    request_id = replace_mod.request_replacement(
+        get_db(), camera_id=camera_id, reason=str(body.get("reason", "")),
+        note=str(body.get("note", ""))[:1000], user=g.user)
+    return jsonify(replacement_id=request_id, camera_id=camera_id, state="requested"), 201
+
+
 @bp.post("/new-cameras")
 def report_new_camera():
     body = _body()

@@ -6,11 +6,13 @@ photos, stream check, autosave) talk to the JSON API in survey_api.py.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template, send_file
+from flask import Blueprint, abort, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 
 from .. import survey as survey_svc
 from ..app import get_config, get_db
 from ..db import cameras as camera_db
+from ..errors import SurveyNodeError
 from ..mbtiles import MBTiles
 
 bp = Blueprint("survey_pages", __name__)
@@ -34,6 +36,32 @@ def survey_page(camera_id):
                            checklist=survey_svc.CHECKLIST, photo_roles=survey_svc.PHOTO_ROLES,
                            has_stream=bool(camera_db.get_camera(db, camera_id, with_secrets=True)
                                            ["stream_url"]),
+                           distance_warning_m=get_config().survey.distance_warning_m)
+
+
+@bp.route("/new-camera", methods=["GET", "POST"])
+def new_camera():
+    """Report a camera found on site that the registry does not have, then survey it."""
+    form = {k: request.form.get(k, "").strip() for k in ("site_name", "agency", "description")}
+    if request.method == "GET":
+        return render_template("survey/new_camera.html", form=form, error=None)
+    try:
+        survey = survey_svc.report_new_camera(get_db(), get_config(), user=g.user, **form)
+    except SurveyNodeError as exc:
+        return render_template("survey/new_camera.html", form=form,
+                               error=exc.line(gettext)), exc.status
+    return redirect(url_for("survey_pages.new_camera_survey", survey_id=survey["id"]))
+
+
+@bp.get("/surveys/<survey_id>")
+def new_camera_survey(survey_id):
+    """The survey page of a camera that is not in the registry."""
+    survey = survey_svc.get(get_db(), survey_id)  # NotFound -> a Thai 404 page
+    if survey["camera_id"]:
+        return redirect(url_for("survey_pages.survey_page", camera_id=survey["camera_id"]))
+    return render_template("survey/survey.html", camera=None, new_camera=survey["new_camera"],
+                           survey_id=survey_id, checklist=survey_svc.CHECKLIST,
+                           photo_roles=survey_svc.PHOTO_ROLES, has_stream=False,
                            distance_warning_m=get_config().survey.distance_warning_m)
 
 

@@ -298,7 +298,11 @@
   // -- start ----------------------------------------------------------------------------
   (async () => {
     try {
-      survey = await call("POST", `/api/v1/cameras/${encodeURIComponent(cameraId)}/survey`);
+      // A registry camera: start or resume its survey (taking the lock); a camera reported
+      // on site: its survey exists already.
+      survey = app.dataset.survey
+        ? await call("GET", `/api/v1/surveys/${app.dataset.survey}`)
+        : await call("POST", `/api/v1/cameras/${encodeURIComponent(cameraId)}/survey`);
       render();
       flush();
     } catch (err) {
