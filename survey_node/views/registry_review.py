@@ -145,9 +145,12 @@ def queue():
     except ValueError:
         offset = 0
     result = registry_review.queue(_registry(), limit=PAGE, offset=offset, **args)
-    return render_template("registry/queue.html", result=result, args=args, offset=offset,
+    return render_template("review/queue.html", result=result, args=args, offset=offset,
                            page=PAGE, choices=registry_review.choices(_registry()),
-                           statuses=registry_review.QUEUE_STATUSES)
+                           statuses=registry_review.QUEUE_STATUSES,
+                           layout="registry/base.html", queue_endpoint="registry_review.queue",
+                           survey_endpoint="registry_review.survey", on_registry=True,
+                           warn_m=None)
 
 
 @bp.get("/<survey_id>")

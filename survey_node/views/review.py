@@ -64,7 +64,9 @@ def queue():
     result = review_svc.queue(db, limit=PAGE, offset=offset, **args)
     return render_template("review/queue.html", result=result, args=args, offset=offset,
                            page=PAGE, choices=review_db.rows_queue_choices(db),
-                           statuses=review_svc.QUEUE_STATUSES)
+                           statuses=review_svc.QUEUE_STATUSES, layout="base.html",
+                           queue_endpoint="review.queue", survey_endpoint="review.survey",
+                           on_registry=False, warn_m=get_config().survey.distance_warning_m)
 
 
 @bp.get("/<survey_id>")
