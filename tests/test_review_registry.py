@@ -101,6 +101,9 @@ def test_queue_across_nodes_compare_and_decide(setup):
     token = login(client, "supervisor")
     queue = client.get("/review/").get_data(as_text=True)
     assert all(i in queue for i in setup["ids_a"] + setup["ids_b"])
+    # Which node sent each survey is shown, and the node filter offers both.
+    assert f'data-survey="{setup["ids_b"][0]}"' in queue and 'data-node="node-b"' in queue
+    assert '<option value="node-a"' in queue and '<option value="node-b"' in queue
     only_b = client.get("/review/?node=node-b").get_data(as_text=True)
     assert setup["ids_b"][0] in only_b and setup["ids_a"][0] not in only_b
     by_amphoe = client.get("/review/?amphoe=3001").get_data(as_text=True)
