@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from flask import (Blueprint, Flask, abort, flash, g, redirect, render_template, request,
+from flask import (Blueprint, Flask, abort, g, redirect, render_template, request,
                    send_file, session, url_for)
 from flask_babel import Babel, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -24,7 +24,7 @@ from ..errors import SurveyNodeError
 from ..evidence import SHA256_RE
 from ..sync import review as registry_review
 from ..thaidate import format_date
-from .review import ACTIONS, verdict_label
+from .review import ACTIONS, decide_from_form, verdict_label
 
 bp = Blueprint("registry_review", __name__, url_prefix="/review")
 # The node's login page, in the registry's layout.
@@ -169,19 +169,10 @@ def survey(survey_id, error: str | None = None, status: int = 200):
 @bp.post("/<survey_id>")
 @needs_reviewer
 def decide(survey_id):
-    decision = request.form.get("decision", "")
-    try:
-        registry_review.decide(_registry(), survey_id, user=g.user, decision=decision,
-                               reason=request.form.get("reason", "")[:node_review.MAX_REASON + 1],
-                               flags=request.form.getlist("flags")[:10])
-    except SurveyNodeError as exc:
-        return survey(survey_id, error=exc.line(gettext), status=exc.status)
-    flash(gettext("Decision saved: %(decision)s.",
-                  decision=gettext(node_review.DECISIONS.get(decision, decision))))
-    back = request.form.get("back", "")
-    if back.startswith(url_for("registry_review.queue")) and not back.startswith("//"):
-        return redirect(back)
-    return redirect(url_for("registry_review.queue"))
+    return decide_from_form(
+        lambda **kw: registry_review.decide(_registry(), survey_id, user=g.user, **kw),
+        on_error=lambda line, status: survey(survey_id, error=line, status=status),
+        queue_endpoint="registry_review.queue")
 
 
 @bp.get("/evidence/<sha256>")

@@ -87,17 +87,29 @@ def survey(survey_id, error: str | None = None, status: int = 200):
 @bp.post("/<survey_id>")
 @needs("supervisor")
 def decide(survey_id):
+    return decide_from_form(
+        lambda **kw: review_svc.decide(get_db(), survey_id, user=g.user, **kw),
+        on_error=lambda line, status: survey(survey_id, error=line, status=status),
+        queue_endpoint="review.queue")
+
+
+def decide_from_form(decide_fn, *, on_error, queue_endpoint: str):
+    """The decision form, for the node and the registry alike: decide, say so, go back.
+
+    `decide_fn(decision=, reason=, flags=)` records it; `on_error(line, status)` shows the
+    survey page again with the problem.
+    """
     decision = request.form.get("decision", "")
     try:
-        review_svc.decide(get_db(), survey_id, user=g.user, decision=decision,
-                          reason=request.form.get("reason", "")[:review_svc.MAX_REASON + 1],
-                          flags=request.form.getlist("flags")[:10])
+        decide_fn(decision=decision,
+                  reason=request.form.get("reason", "")[:review_svc.MAX_REASON + 1],
+                  flags=request.form.getlist("flags")[:10])
     except SurveyNodeError as exc:
-        return survey(survey_id, error=exc.line(gettext), status=exc.status)
+        return on_error(exc.line(gettext), exc.status)
     flash(gettext("Decision saved: %(decision)s.",
                   decision=gettext(review_svc.DECISIONS.get(decision, decision))))
     back = request.form.get("back", "")
-    # Only a path on this node (the queue with its filters), never another site.
-    if back.startswith(url_for("review.queue")) and not back.startswith("//"):
+    # Only a path on this site (the queue with its filters), never another site.
+    if back.startswith(url_for(queue_endpoint)) and not back.startswith("//"):
         return redirect(back)
-    return redirect(url_for("review.queue"))
+    return redirect(url_for(queue_endpoint))
