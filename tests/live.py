@@ -71,6 +71,49 @@ def running_server(argv: list[str], *args: str, log_dir: Path, env: dict | None 
         log.close()
 
 
+@contextlib.contextmanager
+def serving_app(config, *, threads: int = 4):
+    """The node app under waitress in this process (for tests that also touch its database)."""
+    import threading
+
+    from waitress import create_server
+
+    from survey_node.app import create_app
+
+    server = create_server(create_app(config), host="127.0.0.1", port=0, threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium, driven by Playwright (pages come from new_tablet_page)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def logged_in_page(browser, base: str, name: str, pin: str):
+    """A tablet page of its own, logged in as `name`."""
+    page = new_tablet_page(browser)
+    page.goto(f"{base}/login")
+    page.fill("#name", name)
+    page.fill("#pin", pin)
+    page.click("form button.btn-primary")
+    page.wait_for_load_state()
+    return page
+
+
 def new_tablet_page(browser, viewport: dict | None = None):
     """A page in a context of its own (its own cookies: another person, another tablet)."""
     # bypass_csp: the node's CSP forbids eval, which Playwright's wait_for_function uses
@@ -92,11 +135,5 @@ def new_tablet_page(browser, viewport: dict | None = None):
 @contextlib.contextmanager
 def tablet_browser(viewport: dict | None = None):
     """A Playwright page in Debian's Chromium at tablet size."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield new_tablet_page(browser, viewport)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield new_tablet_page(browser, viewport)

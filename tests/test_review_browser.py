@@ -1,13 +1,11 @@
 """A review as people do it: a supervisor compares and sends a camera back; the surveyor sees why."""
 
-import threading
-
 import pytest
 
 from survey_node.selection import assign
 
 from .conftest import PINS, require_system
-from .live import CHROMIUM, CHROMIUM_ARGS, TABLET
+from .live import CHROMIUM, chromium, logged_in_page, serving_app
 from .review_fixtures import SUPERVISOR, complete_survey, seed_cameras, select_all
 
 pytestmark = pytest.mark.browser
@@ -15,41 +13,23 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def live(config, users, db):
-    from waitress.server import create_server
-
-    from survey_node.app import create_app
-
     ids = seed_cameras(db)
     select_all(db)
     assign.assign_cameras(db, ids, "surveyor", user=SUPERVISOR)
     moved = complete_survey(db, config, ids[0], offset=0.001)
-    server = create_server(create_app(config), host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", moved
-    server.close()
-    thread.join(timeout=5)
+    with serving_app(config) as base:
+        yield base, moved
 
 
 @pytest.fixture
 def browser():
     require_system(CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def login(browser, base, name):
-    page = browser.new_context(viewport=TABLET).new_page()
-    page.set_default_timeout(10_000)
-    page.goto(base + "/login")
-    page.fill("#name", name)
-    page.fill("#pin", PINS[name])
-    page.click("form button.btn-primary")
-    return page
+    return logged_in_page(browser, base, name, PINS[name])
 
 
 def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, browser):

@@ -1,56 +1,34 @@
 """The replacement flow as people do it: a surveyor on a tablet, then a supervisor."""
 
-import threading
-
 import pytest
 
 from survey_node.db import selection as sel_db
 from survey_node.selection import assign, sample
 from tests.conftest import PINS, require_system
+from tests.live import CHROMIUM, chromium, logged_in_page, serving_app
 from tests.selection_fixtures import ADMIN, SUPERVISOR, seed_demo_cameras
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def live(config, users, db):
-    from waitress.server import create_server
-
-    from survey_node.app import create_app
-
     seed_demo_cameras(db, 120)
     run = sample.draw_sample(db, fraction="0.2", by="amphoe", seed="tablet", user=ADMIN)
     assign.assign_amphoe(db, "1101", "surveyor", user=SUPERVISOR)
-    server = create_server(create_app(config), host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", run
-    server.close()
-    thread.join(timeout=5)
+    with serving_app(config) as base:
+        yield base, run
 
 
 @pytest.fixture
 def browser():
-    require_system("/usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, timeout=30_000)
+    require_system(CHROMIUM)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def login(browser, base, name):
-    page = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()
-    page.set_default_timeout(10_000)
-    page.goto(base + "/login")
-    page.fill("#name", name)
-    page.fill("#pin", PINS[name])
-    page.click("form button.btn-primary")
-    return page
+    return logged_in_page(browser, base, name, PINS[name])
 
 
 def test_surveyor_reports_a_camera_and_supervisor_swaps_it(live, browser, db):
