@@ -41,6 +41,8 @@ def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, brows
     queue = boss.get_by_test_id("review-queue")
     assert "NMA-001" in queue.inner_text()
     queue.get_by_role("link", name="แยกหัวทะเล").click()
+    # count() and is_visible() do not wait: wait for what the page's script draws first.
+    boss.locator(".accuracy-circle").wait_for()
     # Side by side: the moved position is highlighted, the map shows both points and the circle.
     differs = boss.locator('[data-testid="compare"] tr[data-differs]')
     assert "ตำแหน่ง" in differs.first.inner_text() or differs.count() >= 1
@@ -56,6 +58,7 @@ def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, brows
     assert "zoomed" in photo.get_attribute("class")
     # A reason is needed to send it back.
     boss.get_by_test_id("decide-resurvey").click()
+    boss.get_by_test_id("review-error").wait_for()  # the page comes back with the problem
     assert boss.get_by_test_id("review-error").is_visible()
     boss.get_by_test_id("flag-camera_moved").check()
     boss.get_by_test_id("decision-reason").fill("ถ่ายรูปเสาใหม่ให้เห็นป้ายหน่วยงาน")
@@ -81,6 +84,7 @@ def test_dashboard_and_sheet_render_in_the_browser(live, browser):
     base, moved = live
     boss = login(browser, base, "supervisor")
     boss.goto(base + "/dashboard")
+    boss.locator(".progress-chart").first.wait_for()
     assert boss.locator(".progress-chart").count() == 2
     assert boss.get_by_test_id("total-surveyed").inner_text() == "1"
     boss.goto(base + f"/exports/sheet/{moved['id']}")
@@ -88,6 +92,7 @@ def test_dashboard_and_sheet_render_in_the_browser(live, browser):
     boss.evaluate("window.print = () => { window.printed = true; }")
     boss.get_by_test_id("print").click()
     assert boss.evaluate("window.printed") is True  # the button works under the CSP
+    boss.locator(".mini-map .accuracy").wait_for()
     assert boss.locator(".mini-map .accuracy").count() == 1
     boss.emulate_media(media="print")
     assert not boss.get_by_test_id("print").is_visible()  # the toolbar does not print
