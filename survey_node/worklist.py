@@ -1,7 +1,7 @@
 """The surveyor's worklist: cameras nearest first from where the surveyor stands.
 
-Nearest-first goes through the R*Tree (`db.cameras.rows_nearest`), so the list stays
-instant with a whole province. Cameras with no registered position come last (the survey
+Nearest-first goes through the cameras' (lat, lon) index (`db.cameras.rows_nearest`),
+so the list stays instant with a whole province. Cameras with no registered position come last (the survey
 will find where they are). Which cameras are in the list (the whole registry, the 20 %
 set, one surveyor's assignments) is a `scope`: an SQL condition on the cameras table `c`.
 """

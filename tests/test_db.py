@@ -41,18 +41,21 @@ def test_audit_rolls_back_with_the_change(db):
     assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
 
 
-def test_rtree_follows_camera_positions(db):
+def test_nearest_first_follows_camera_positions(db):
     from survey_node.db import cameras as camera_db
 
     with database.transaction(db):
         camera_db.insert_cameras(db, [
             {"camera_id": "A", "registered_lat": 13.6, "registered_lon": 100.6},
             {"camera_id": "B"},
+            {"camera_id": "C", "registered_lat": 13.9, "registered_lon": 100.9},
         ])
-    assert db.execute("SELECT count(*) FROM cameras_rtree").fetchone()[0] == 1
-    db.execute("UPDATE cameras SET registered_lat = 13.7, registered_lon = 100.7 WHERE camera_id = 'B'")
-    hits = db.execute("SELECT count(*) FROM cameras_rtree WHERE min_lat > 13.65").fetchone()[0]
-    assert hits == 1
+    nearest = [c["camera_id"] for c in camera_db.rows_nearest(db, 13.7, 100.7, limit=5)]
+    assert nearest == ["A", "C"]  # B has no position
+    db.execute("UPDATE cameras SET registered_lat = 13.71, registered_lon = 100.71"
+               " WHERE camera_id = 'B'")
+    nearest = [c["camera_id"] for c in camera_db.rows_nearest(db, 13.7, 100.7, limit=5)]
+    assert nearest == ["B", "A", "C"]
 
 
 def test_interrupted_jobs_are_marked_failed_on_startup(db, config, users):

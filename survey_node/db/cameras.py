@@ -107,7 +107,7 @@ def _where(search: str, amphoe_code: str, include_removed: bool,
 
 def rows_nearest(db: Database, lat: float, lon: float, *, limit: int = 50, offset: int = 0,
                  filters: tuple[str, list] = ("", [])) -> list[dict]:
-    """Cameras nearest first from (lat, lon), through the R*Tree.
+    """Cameras nearest first from (lat, lon), through the (lat, lon) index.
 
     The search box starts small and doubles until it holds enough cameras *and* the last
     one needed lies within the circle the box encloses, so the order is exact without
@@ -124,9 +124,9 @@ def rows_nearest(db: Database, lat: float, lon: float, *, limit: int = 50, offse
     while True:
         found = rows(
             db,
-            f"SELECT {', '.join('c.' + c for c in PUBLIC_COLUMNS.split(', '))} FROM cameras_rtree r"
-            " JOIN cameras c ON c.id = r.id"
-            " WHERE r.min_lat >= ? AND r.max_lat <= ? AND r.min_lon >= ? AND r.max_lon <= ?"
+            f"SELECT {', '.join('c.' + c for c in PUBLIC_COLUMNS.split(', '))} FROM cameras c"
+            " INDEXED BY cameras_position"
+            " WHERE c.registered_lat BETWEEN ? AND ? AND c.registered_lon BETWEEN ? AND ?"
             f"{extra}",
             [lat - half_deg, lat + half_deg, lon - half_deg / cos_lat, lon + half_deg / cos_lat,
              *extra_params],

@@ -436,3 +436,20 @@ def m0110_rtree_update_only_when_moved(db: Database) -> None:
             END;
         """
     )
+
+
+@migrations()
+def m0120_position_index_instead_of_rtree(db: Database) -> None:
+    # Nearest-first only ever asks "which cameras lie in this box", and a province's
+    # cameras are points. Measured with 100,000 cameras: filling the R*Tree cost ~0.7 s of
+    # every first import (10x a B-tree on (lat, lon)), while a worklist page through the
+    # B-tree took 2.8 ms against 2.2 ms (the bar is 30 ms). The box query stays the same.
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS cameras_rtree_insert;
+        DROP TRIGGER IF EXISTS cameras_rtree_update;
+        DROP TRIGGER IF EXISTS cameras_rtree_delete;
+        DROP TABLE IF EXISTS cameras_rtree;
+        CREATE INDEX cameras_position ON cameras (registered_lat, registered_lon);
+        """
+    )
