@@ -173,11 +173,13 @@ def test_mapping_override_and_unknown_columns_kept_raw(db, tmp_path):
     report = do_import(db, path, columns={"site_name": "จุด"})
     assert report["mapping"] == {"site_name": "จุด", "lat": "พิกัด Y", "lon": "พิกัด X"}
     cam = camera_db.get_camera(db, next(iter(cameras(db))), with_secrets=True)
-    assert json.loads(cam["raw"])["หมายเหตุ"] == "ติดตั้ง 2566"
+    # The whole original row is kept, unknown column included, under the file's headers.
+    assert camera_db.raw_record(db, cam["camera_id"]) == dict(zip(header, rows[0]))
     # A change in an unmapped column is a change too.
     rows[0][3] = "ย้าย 2568"
     report = do_import(db, write_xlsx(tmp_path / "o2.xlsx", header, rows), columns={"site_name": "A"})
     assert report["changes"][0]["fields"] == ["other_columns"]
+    assert camera_db.raw_record(db, cam["camera_id"])["หมายเหตุ"] == "ย้าย 2568"
 
 
 def test_second_sheet_is_found_and_sheet_can_be_named(db, tmp_path):

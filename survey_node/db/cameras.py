@@ -71,6 +71,21 @@ def get_camera(db: Database, camera_id: str, *, with_secrets: bool = False) -> d
     return row(db, f"SELECT {cols} FROM cameras WHERE camera_id = ?", [camera_id])
 
 
+def raw_record(db: Database, camera_id: str) -> dict | None:
+    """The camera's row as the registry file had it: {column name: cell text}, empty cells
+    left out. Imports store the cells as a JSON array named by the import's headers;
+    cameras imported before that (and demo cameras) hold an object."""
+    found = row(db, "SELECT c.raw, i.headers FROM cameras c LEFT JOIN imports i"
+                    " ON i.id = c.import_id WHERE c.camera_id = ?", [camera_id])
+    if found is None:
+        return None
+    raw = json.loads(found["raw"] or "{}")
+    if isinstance(raw, dict):
+        return raw
+    headers = json.loads(found["headers"] or "[]")
+    return {name: cell for name, cell in zip(headers, raw) if cell != ""}
+
+
 def rows_amphoes(db: Database) -> list[dict]:
     return rows(
         db,

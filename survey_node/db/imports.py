@@ -24,7 +24,7 @@ IMPORT_FIELDS = (
 )
 STAGING_COLUMNS = ("camera_id", "row_no", *IMPORT_FIELDS, "raw")
 MERGE_CACHE_KIB = -65536  # 64 MiB, negative = KiB in SQLite's pragma
-JSON_COLUMNS = ("mapping", "rejected", "warnings", "changes", "removed")
+JSON_COLUMNS = ("mapping", "rejected", "warnings", "changes", "removed", "headers")
 
 
 def create_staging(path: Path) -> sqlite3.Connection:
