@@ -157,6 +157,28 @@ def test_duplicates_folded_or_rejected_with_both_rows(db, tmp_path):
     assert "row 6" in report["rejected"][0]["reason"] and "row 3" in report["rejected"][1]["reason"]
 
 
+def test_conflicting_rows_in_a_reimport_leave_their_camera_as_it_was(db, tmp_path):
+    header = ["รหัสกล้อง", *REAL_HEADER]
+    rows = [[f"K{i:02d}", *r] for i, r in enumerate(korat_rows(4))]
+    do_import(db, write_xlsx(tmp_path / "v1.xlsx", header, rows))
+    before = cameras(db)
+    newer = [list(r) for r in rows]
+    newer[0][3] = "ย้ายไปหน้าศาลากลาง"           # K00 changed on its first row...
+    clash = [*newer[0][:2], "ชำรุด", *newer[0][3:]]  # ...and contradicted on a later one
+    newer[1][2] = "ชำรุด"                       # K01 changed plainly
+    fresh = ["K09", 9, "ใช้งานได้", "จุดใหม่", "ถนนใหม่", "ทางแยก", 15.0, 102.0, "สภ."]
+    fresh_clash = [*fresh[:2], "ชำรุด", *fresh[3:]]
+    report = do_import(db, write_xlsx(tmp_path / "v2.xlsx", header,
+                                      [*newer, clash, fresh, fresh_clash]))
+    assert report["cameras"] == {"new": 0, "changed": 1, "unchanged": 2, "removed": 0}
+    assert [c["camera_id"] for c in report["changes"]] == ["K01"]
+    assert sorted(r["row"] for r in report["rejected"]) == [2, 6, 7, 8]
+    after = cameras(db)
+    assert after["K00"] == before["K00"]  # neither changed nor marked removed
+    assert "K09" not in after
+    assert after["K01"]["registry_status"] == "ชำรุด"
+
+
 def test_rows_without_id_or_name_are_rejected(db, tmp_path):
     rows = korat_rows(2) + [[3, "ใช้งานได้", "", "", "ทางแยก", 14.97, 102.1, "สภ."]]
     report = do_import(db, write_xlsx(tmp_path / "n.xlsx", REAL_HEADER, rows))

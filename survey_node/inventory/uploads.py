@@ -2,8 +2,10 @@
 
 An upload is kept under ``<data dir>/uploads/<token>`` with a small JSON sidecar holding
 the admin's choices (sheet, header row, column mapping, coordinate system). Preview and
-import run as a *job* in a background thread of the server process, reporting progress in
-the ``jobs`` table that the page polls; the import itself is all-or-nothing as from the CLI.
+import run as a *job* in a background thread of the server process; the ``jobs`` table
+holds its state and result, and the page polls it. The import is all-or-nothing as from
+the CLI: it holds the database's write lock while it writes, so its progress lives in this
+process's memory (`live_progress`) rather than in a row nobody else could update meanwhile.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 import re
 import secrets
 import threading
-import time
 from pathlib import Path
 
 from .. import db as database
@@ -26,8 +27,13 @@ from .text import N_
 log = logging.getLogger(__name__)
 JOB_KINDS = ("registry_preview", "registry_import")
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
-PROGRESS_EVERY_S = 0.5
 UPLOAD_KEEP_S = 7 * 24 * 3600
+_LIVE: dict[str, tuple[float, str]] = {}  # job id -> (fraction, message id) while it runs
+
+
+def live_progress(job_id: str) -> tuple[float, str] | None:
+    """(fraction, message id) of a job running in this process, else None."""
+    return _LIVE.get(job_id)
 
 
 def uploads_dir(config: Config) -> Path:
@@ -107,13 +113,9 @@ def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None) -
 
 def _run(config: Config, job_id: str, path: Path, options: ImportOptions) -> None:
     db = database.connect(config.db_path)
-    last = [0.0]
 
     def progress(fraction: float, message: str) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
-            last[0] = now
-            job_db.update_job(db, job_id, progress=round(fraction, 3), message=message)
+        _LIVE[job_id] = (round(fraction, 3), message)
 
     try:
         job_db.update_job(db, job_id, state="running")
@@ -139,6 +141,7 @@ def _run(config: Config, job_id: str, path: Path, options: ImportOptions) -> Non
         job_db.update_job(db, job_id, state="failed", error=json.dumps(
             {"message": N_("Internal error: %(kind)s"), "params": {"kind": type(exc).__name__}}))
     finally:
+        _LIVE.pop(job_id, None)
         db.close()
 
 

@@ -191,8 +191,10 @@ def job_status(job_id: str):
         done_url = url_for("imports.report", import_id=result["import_id"])
     elif found["state"] in ("done", "failed"):
         done_url = url_for("imports.job", job_id=job_id)
-    message_id = found["message"]
-    return jsonify(state=found["state"], progress=found["progress"],
+    progress, message_id = found["progress"], found["message"]
+    if found["state"] == "running":
+        progress, message_id = uploads.live_progress(job_id) or (progress, message_id)
+    return jsonify(state=found["state"], progress=progress,
                    message=gettext(message_id) if message_id else "",
                    error=_job_error(found), done_url=done_url)
 

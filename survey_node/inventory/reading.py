@@ -1,0 +1,362 @@
+"""Reading a registry file into normalised camera rows: sheet, header row and mapping,
+then every row's values (Thai digits, coordinates, DOPA codes, stable ids), rejections and
+warnings with the row number a person sees in Excel (or the CSV line number).
+
+Nothing here touches the database, so this runs in a child process during an import
+(``survey_node.inventory.worker``) while the parent writes the rows it has been sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import operator
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import BadInput
+from . import columns, coords, places
+from .readers import Workbook
+from .text import N_, cell_text, cell_texts, header_key, identity_key, thai_digits
+
+BATCH = 2000
+SAMPLE_ROWS = 5
+# A total row: a cell that is only "รวม"/"total" and perhaps a count with a unit.
+_TOTAL = re.compile(
+    r"^(รวม(ทั้งสิ้น|ทั้งหมด)?|ยอดรวม|ผลรวม|grand\s*total|sub\s*total|total|sum)\s*[:：=]?\s*"
+    r"([\d๐-๙,.\s]*(กล้อง|ตัว|จุด|แห่ง|รายการ|ชุด|cameras?|units?)?)?$",
+    re.IGNORECASE,
+)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# The fields _RowReader.read unpacks from a row, in its order.
+_PICKED = ("camera_id", "site_name", "place_name", "place_type", "agency", "province", "amphoe",
+           "tambon", "lat", "lon", "latlon", "utm_e", "utm_n", "utm_zone", "brand", "model",
+           "resolution", "stream_url", "registry_status")
+
+
+@dataclass
+class ImportOptions:
+    sheet: str | None = None
+    columns: dict = field(default_factory=dict)   # field -> header text / number / letter / None
+    header_row: int | None = None
+    crs: int | None = None
+    dry_run: bool = False
+    default_province: str = ""
+    actor: str | None = None
+    display_name: str | None = None               # the name the user gave the file
+
+    @classmethod
+    def from_mapping(cls, spec: dict | None, **kwargs) -> "ImportOptions":
+        spec = spec or {}
+        return cls(columns=spec.get("columns") or {}, header_row=spec.get("header_row"), **kwargs)
+
+
+@dataclass
+class Layout:
+    """Where the data is: the sheet, the header row and the column of each field."""
+
+    file: str
+    kind: str
+    sheets: list[str]
+    sheet: str
+    header_row: int
+    headers: list[str]
+    mapping: dict[str, int]
+    samples: list[list[str]]
+
+    def described(self) -> dict[str, str]:
+        return columns.describe(self.mapping, self.headers)
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "kind": self.kind, "sheets": self.sheets, "sheet": self.sheet,
+                "header_row": self.header_row, "headers": self.headers,
+                "mapping": self.described(),
+                "columns": [{"index": i, "header": h,
+                             "field": next((f for f, j in self.mapping.items() if j == i), None),
+                             "samples": [s[i] if i < len(s) else "" for s in self.samples]}
+                            for i, h in enumerate(self.headers)]}
+
+
+def analyse(path: Path, options: ImportOptions) -> Layout:
+    """Find the sheet, header row and mapping (what the admin page shows before importing)."""
+    with Workbook(path, options.display_name) as book:
+        layout, _ = _locate(book, options)
+        return layout
+
+
+def _locate(book: Workbook, options: ImportOptions, progress=None):
+    """(layout, iterator of the rows below the header); `progress(fraction)` as rows stream."""
+    candidates = [book.sheet_name(options.sheet)] if (options.sheet or book.kind == "csv") \
+        else book.sheet_names
+    for sheet in candidates:
+        rows = book.rows(sheet, progress)
+        head = list(itertools.islice(rows, columns.HEADER_SCAN_ROWS))
+        if options.header_row:
+            found = next(((n, c) for n, c in head if n == options.header_row), None)
+            if found is None:
+                raise BadInput("Header row %(row)s is not within the first %(n)s rows of %(file)s",
+                               row=options.header_row, n=columns.HEADER_SCAN_ROWS, file=book.name)
+        else:
+            found = columns.find_header(head)
+        if found is None:
+            continue
+        header_row, cells = found
+        headers = [cell_text(c) for c in cells]
+        while headers and not headers[-1]:
+            headers.pop()
+        mapping = columns.apply_overrides(columns.guess_mapping(headers), headers,
+                                          options.columns, book.name)
+        rest = [(n, c) for n, c in head if n > header_row]
+        samples = [[cell_text(c) for c in cells] for _, cells in rest
+                   if any(cell_text(c) for c in cells)][:SAMPLE_ROWS]
+        layout = Layout(book.name, book.kind, book.sheet_names, sheet, header_row, headers,
+                        mapping, samples)
+        return layout, itertools.chain(rest, rows)
+    raise BadInput("%(file)s has no header row with known column names in its first %(n)s rows"
+                   " (looked for %(looked)s)", file=book.name, n=columns.HEADER_SCAN_ROWS,
+                   looked="ชื่อจุดติดตั้ง, ละติจูด, ลองจิจูด, รหัสกล้อง, หน่วยงาน")
+
+
+class _Report:
+    def __init__(self):
+        self.rejected: list[dict] = []
+        self.warnings: list[dict] = []
+
+    def reject(self, row: int, message: str, **params) -> None:
+        self.rejected.append({"row": row, "reason": _fmt(message, params),
+                              "message": message, "params": params})
+
+    def warn(self, row: int, fld: str, message: str, params: dict | None = None) -> None:
+        params = params or {}
+        self.warnings.append({"row": row, "field": fld, "reason": _fmt(message, params),
+                              "message": message, "params": params})
+
+
+def _fmt(message: str, params: dict) -> str:
+    try:
+        return message % params if params else message
+    except (KeyError, ValueError, TypeError):
+        return message
+
+
+def read_file(path: Path, options: ImportOptions) -> Iterator[tuple]:
+    """The events of reading a whole file, in order:
+
+    - ``("progress", fraction, message id)`` now and then;
+    - ``("batch", rows)``: staged rows, ``(camera_id, row_no, *IMPORT_FIELDS, raw)``, each
+      camera id once (later rows of an id are folded or rejected, see ``_Duplicates``);
+    - ``("end", summary)`` last: the layout, counts, rejections, warnings and ``discard``,
+      the ids whose rows conflict (their first row was already sent in a batch).
+
+    A file that cannot be read at all raises :class:`BadInput`.
+    """
+    report = _Report()
+    pending: list[float] = []
+    with Workbook(path, options.display_name) as book:
+        layout, body = _locate(book, options, pending.append)
+        columns.check_mapping(layout.mapping, book.name)
+        reader = _RowReader(layout, options, report, options.crs)
+        seen = _Duplicates()
+        batch: list[tuple] = []
+        for row_no, cells in body:
+            staged = reader.read(row_no, cells)
+            if staged is not None and seen.first(staged[0], row_no, reader.content):
+                batch.append(staged)
+                if len(batch) >= BATCH:
+                    yield "batch", batch
+                    batch = []
+            if pending:
+                yield "progress", min(1.0, pending[-1]), N_("Reading rows")
+                pending.clear()
+        if batch:
+            yield "batch", batch
+    discard = seen.settle(report)
+    report.rejected.sort(key=lambda r: r["row"])
+    report.warnings.sort(key=lambda w: w["row"])
+    yield "end", {
+        "file": layout.file, "kind": layout.kind, "sheet": layout.sheet,
+        "header_row": layout.header_row, "mapping": layout.described(),
+        "headers": reader.raw_names, "rows_read": reader.rows_read,
+        "rejected": report.rejected, "warnings": report.warnings, "discard": sorted(discard),
+    }
+
+
+class _Duplicates:
+    """Repeated camera ids, found as rows stream (only each id's first row is staged).
+
+    Exact duplicates are folded into their first row; one id with different content on
+    several rows rejects all of them (the file must say which is right). Content is every
+    cell but the sequence number, by its Python hash (see _RowReader.content): 64 bits are
+    plenty to tell apart the few rows that share one id, and they are compared within this
+    one import only, so hash randomisation does not matter.
+    """
+
+    def __init__(self):
+        self.firsts: dict[str, tuple[int, int]] = {}
+        self.repeats: dict[str, list[tuple[int, int]]] = {}
+
+    def first(self, camera_id: str, row_no: int, content: int) -> bool:
+        found = self.firsts.setdefault(camera_id, (row_no, content))
+        if found[0] == row_no:
+            return True
+        self.repeats.setdefault(camera_id, []).append((row_no, content))
+        return False
+
+    def settle(self, report: _Report) -> set[str]:
+        """Report the repeats; returns the ids rejected for conflicting rows."""
+        rejected_ids: set[str] = set()
+        for camera_id in sorted(self.repeats):
+            group = [self.firsts[camera_id], *self.repeats[camera_id]]
+            rows = [row_no for row_no, _ in group]
+            if len({content for _, content in group}) == 1:
+                for row_no in rows[1:]:
+                    report.warn(row_no, "camera_id", N_("exact duplicate of row %(first)s;"
+                                                        " folded"), {"first": rows[0]})
+                continue
+            rejected_ids.add(camera_id)
+            for row_no in rows:
+                others = ", ".join(str(r) for r in rows if r != row_no)
+                report.reject(row_no, N_("camera id %(id)s is also on row %(others)s with"
+                                         " different content; fix the file"),
+                              id=camera_id, others=others)
+        return rejected_ids
+
+
+class _RowReader:
+    """Turns one row's cells into a staged camera tuple (or a skip / a rejection)."""
+
+    def __init__(self, layout: Layout, options: ImportOptions, report: _Report, crs):
+        self.layout = layout
+        self.report = report
+        self.crs = crs
+        self.default_province = options.default_province
+        self.rows_read = 0
+        m = layout.mapping
+        self.col = {f: m[f] for f in columns.FIELDS if f in m}
+        self.width = len(layout.headers)
+        self.raw_names = _unique_names(layout.headers)
+        seq = m.get("seq")
+        mapped = set(m.values())
+        self.content_of = _picker([i for i in range(self.width) if i != seq])
+        extra = [i for i in range(self.width) if i not in mapped]
+        self.extra_of = _picker(extra) if extra else None
+        # One itemgetter gives every field of _PICKED (the empty column when unmapped).
+        self.pick = operator.itemgetter(*(m.get(f, self.width) for f in _PICKED))
+        self.header_keys = {i: header_key(layout.headers[i]) for i in mapped}
+        first = min(mapped) if mapped else 0
+        self.first_col, self.first_header = first, layout.headers[first] if mapped else ""
+        self.has_id_column = "camera_id" in m
+        self.content = 0
+
+    def read(self, row_no: int, cells: list):
+        texts = cell_texts(cells)
+        if len(texts) < self.width:
+            texts.extend([""] * (self.width - len(texts)))
+        if not any(texts):
+            return None
+        # Index `width` of the padded row is always "": the column of every unmapped field.
+        if len(texts) == self.width:
+            texts.append("")
+        else:
+            texts.insert(self.width, "")
+        self.rows_read += 1
+        if self._is_repeated_header(texts):
+            self.report.warn(row_no, "", N_("repeated header row; skipped"))
+            return None
+        if self._is_total(texts):
+            self.report.warn(row_no, "", N_("total row; skipped"))
+            return None
+        (file_id, site, place, place_type, agency, province, amphoe, tambon, lat, lon, latlon,
+         east, north, zone, brand, model, resolution, stream_url, status) = self.pick(texts)
+        if file_id:
+            file_id = " ".join(thai_digits(file_id).split())
+        if not (file_id or site or place):
+            self.report.reject(row_no, N_("no camera id and no name (%(columns)s are empty)"),
+                               columns=", ".join(self.layout.headers[self.col[f]]
+                                                 for f in columns.NAME_FIELDS if f in self.col))
+            return None
+        # Plain decimal degrees inside Thailand are what most rows hold: read them without
+        # building a Position (a fifth of the per-row time went there).
+        plain = coords.plain_decimal(lat, lon) if lat and lon else None
+        if plain is not None:
+            (reg_lat, reg_lon, coord_text), system = plain, "EPSG:4326"
+        else:
+            pos = coords.resolve(lat=lat, lon=lon, latlon=latlon, east=east, north=north,
+                                 zone=zone, crs=self.crs)
+            for fld, message, params in pos.warnings:
+                self.report.warn(row_no, fld, message, params)
+            reg_lat, reg_lon, coord_text, system = pos.lat, pos.lon, pos.text, pos.system
+        pc = places.resolve(province, amphoe, tambon, self.default_province)
+        if pc.warnings:
+            for fld, message, params in pc.warnings:
+                self.report.warn(row_no, fld, message, params)
+        if self.extra_of is not None:
+            extra = "\x1f".join(self.extra_of(texts))
+            extra_hash = hashlib.sha1(extra.encode()).hexdigest()[:16] \
+                if extra.strip("\x1f") else ""
+        else:
+            extra_hash = ""
+        # In import_db.IMPORT_FIELDS order.
+        fields = (site, place, place_type, agency, pc.province_code, pc.province_name,
+                  pc.amphoe_code, pc.amphoe_name, pc.tambon_code, pc.tambon_name,
+                  reg_lat, reg_lon, coord_text, system, brand, model, resolution, stream_url,
+                  status, extra_hash)
+        camera_id = file_id or derive_id(
+            site, place, place_type, agency, pc.province_code or pc.province_name,
+            pc.amphoe_code or pc.amphoe_name, pc.tambon_code or pc.tambon_name,
+            reg_lat, reg_lon, coord_text)
+        if not file_id and self.has_id_column:
+            self.report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the names"
+                                                     " and position"), {"id": camera_id})
+        # What duplicate rows are compared by: every cell but the sequence number.
+        self.content = hash(self.content_of(texts))
+        # The original row: its cells as a JSON array, named by the import's headers.
+        raw = _dumps(texts[:self.width])
+        return (camera_id, row_no, *fields, raw)
+
+    def _is_repeated_header(self, texts: list[str]) -> bool:
+        if texts[self.first_col] != self.first_header:
+            return False
+        same = sum(1 for i, key in self.header_keys.items() if header_key(texts[i]) == key)
+        return same * 2 >= len(self.header_keys)
+
+    def _is_total(self, texts: list[str]) -> bool:
+        if len(texts) - texts.count("") > 4:
+            return False
+        return any(_TOTAL.match(t) for t in texts if t)
+
+
+def _picker(indexes: list[int]):
+    """A fast `texts -> tuple of texts[i] for i in indexes`."""
+    if not indexes:
+        return lambda texts: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda texts: (texts[only],)
+    return operator.itemgetter(*indexes)
+
+
+def _unique_names(headers: list[str]) -> list[str]:
+    names, seen = [], {}
+    for i, h in enumerate(headers):
+        name = h or f"column {i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def derive_id(site: str, place: str, place_type: str, agency: str, province: str, amphoe: str,
+              tambon: str, lat: float | None, lon: float | None, coord_text: str) -> str:
+    """A stable id for a camera the file gives no id to: the same names, place and position
+    always give the same id, whatever the row order or the camera's status."""
+    where = f"{lat:.5f},{lon:.5f}" if lat is not None else coord_text
+    key = identity_key("\x1f".join((site, place, place_type, agency, province, amphoe, tambon,
+                                     where)))
+    return "R-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
