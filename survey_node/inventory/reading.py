@@ -20,7 +20,7 @@ from typing import Iterator
 from ..errors import BadInput
 from . import columns, coords, places
 from .readers import Workbook
-from .text import N_, cell_text, cell_texts, header_key, identity_key, thai_digits
+from .text import N_, cell_text, header_key, identity_key, padded_texts, thai_digits
 
 BATCH = 2000
 SAMPLE_ROWS = 5
@@ -30,7 +30,7 @@ _TOTAL = re.compile(
     r"([\d๐-๙,.\s]*(กล้อง|ตัว|จุด|แห่ง|รายการ|ชุด|cameras?|units?)?)?$",
     re.IGNORECASE,
 )
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_json_str = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring
 # The fields _RowReader.read unpacks from a row, in its order.
 _PICKED = ("camera_id", "site_name", "place_name", "place_type", "agency", "province", "amphoe",
            "tambon", "lat", "lon", "latlon", "utm_e", "utm_n", "utm_zone", "brand", "model",
@@ -160,19 +160,22 @@ def read_file(path: Path, options: ImportOptions) -> Iterator[tuple]:
         columns.check_mapping(layout.mapping, book.name)
         reader = _RowReader(layout, options, report, options.crs)
         seen = _Duplicates()
-        batch: list[tuple] = []
-        for row_no, cells in body:
-            staged = reader.read(row_no, cells)
-            if staged is not None and seen.first(staged[0], row_no, reader.content):
-                batch.append(staged)
-                if len(batch) >= BATCH:
-                    yield "batch", batch
-                    batch = []
+        read, first, width = reader.read, seen.first, reader.width
+        while True:
+            chunk = list(itertools.islice(body, BATCH))
+            if not chunk:
+                break
+            batch = []
+            for row_no, texts in zip([n for n, _ in chunk],
+                                     padded_texts([cells for _, cells in chunk], width)):
+                staged = read(row_no, texts)
+                if staged is not None and first(staged[0], row_no, reader.content):
+                    batch.append(staged)
+            if batch:
+                yield "batch", batch
             if pending:
                 yield "progress", min(1.0, pending[-1]), N_("Reading rows")
                 pending.clear()
-        if batch:
-            yield "batch", batch
     discard = seen.settle(report)
     report.rejected.sort(key=lambda r: r["row"])
     report.warnings.sort(key=lambda w: w["row"])
@@ -251,17 +254,10 @@ class _RowReader:
         self.has_id_column = "camera_id" in m
         self.content = 0
 
-    def read(self, row_no: int, cells: list):
-        texts = cell_texts(cells)
-        if len(texts) < self.width:
-            texts.extend([""] * (self.width - len(texts)))
+    def read(self, row_no: int, texts: tuple):
+        """One row, as `padded_texts` gives it: a staged tuple, or None (skipped/rejected)."""
         if not any(texts):
             return None
-        # Index `width` of the padded row is always "": the column of every unmapped field.
-        if len(texts) == self.width:
-            texts.append("")
-        else:
-            texts.insert(self.width, "")
         self.rows_read += 1
         if self._is_repeated_header(texts):
             self.report.warn(row_no, "", N_("repeated header row; skipped"))
@@ -314,7 +310,7 @@ class _RowReader:
         # What duplicate rows are compared by: every cell but the sequence number.
         self.content = hash(self.content_of(texts))
         # The original row: its cells as a JSON array, named by the import's headers.
-        raw = _dumps(texts[:self.width])
+        raw = "[" + ",".join(map(_json_str, texts[:self.width])) + "]"
         return (camera_id, row_no, *fields, raw)
 
     def _is_repeated_header(self, texts: list[str]) -> bool:
@@ -352,11 +348,24 @@ def _unique_names(headers: list[str]) -> list[str]:
     return names
 
 
+_PART_KEYS: dict[str, str] = {}
+
+
 def derive_id(site: str, place: str, place_type: str, agency: str, province: str, amphoe: str,
               tambon: str, lat: float | None, lon: float | None, coord_text: str) -> str:
     """A stable id for a camera the file gives no id to: the same names, place and position
-    always give the same id, whatever the row order or the camera's status."""
-    where = f"{lat:.5f},{lon:.5f}" if lat is not None else coord_text
-    key = identity_key("\x1f".join((site, place, place_type, agency, province, amphoe, tambon,
-                                     where)))
+    always give the same id, whatever the row order or the camera's status.
+
+    The key is identity_key() of the parts joined by "\x1f", which is whitespace, so it is
+    the parts' own keys run together. Places, agencies and districts repeat across rows:
+    their keys are cached. A formatted position has no case and no spaces: it is its own key.
+    """
+    keys = _PART_KEYS
+    if len(keys) > 50_000:
+        keys.clear()
+    get = keys.get
+    middle = "".join([get(p) or keys.setdefault(p, identity_key(p))
+                      for p in (place, place_type, agency, province, amphoe, tambon)])
+    where = f"{lat:.5f},{lon:.5f}" if lat is not None else identity_key(coord_text)
+    key = identity_key(site) + middle + where
     return "R-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()

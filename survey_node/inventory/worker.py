@@ -71,14 +71,16 @@ def _child_events(path: Path, options: ImportOptions) -> Iterator[tuple]:
                 yield event
                 if event[0] == "end":
                     return
+            name = options.display_name or path.name
             if timed_out.is_set():
                 raise BadInput("Reading %(file)s took longer than %(minutes)s minutes;"
-                               " it was stopped", file=options.display_name or path.name,
-                               minutes=READ_DEADLINE_S // 60)
+                               " it was stopped and nothing was imported", file=name,
+                               minutes=max(1, round(READ_DEADLINE_S / 60)))
             stderr.seek(0)
             log.error("registry reader process failed:\n%s",
                       stderr.read()[-4000:].decode("utf-8", "replace"))
-            raise RuntimeError("the registry reader process stopped")
+            raise SurveyNodeError("The reader of %(file)s stopped unexpectedly; nothing was"
+                                  " imported (details are in the log)", file=name)
         finally:
             timer.cancel()
             _kill(proc)

@@ -4,7 +4,8 @@ Import = sniff, header detection, mapping, per-row normalisation (coordinates, D
 stable ids), staging, and the all-or-nothing merge into a fresh node database; then a
 re-import of the same file (all unchanged). Baseline = open the workbook with calamine and
 iterate every row. Each measurement runs in a fresh child interpreter (best of RUNS), which
-also reports its peak RSS. Targets (issue 3): import <= 3x the baseline, peak < 300 MB.
+also reports its peak RSS (the larger of its own and its reader process's). Targets
+(issue 3): import <= 3x the baseline, peak < 300 MB.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ CHILD = textwrap.dedent("""
         from survey_node.inventory.importer import ImportOptions, run_import
         db = database.connect(work / "survey.db")
         # Phase boundaries from the progress messages: the first "Reading rows" comes once
-        # the sheet is loaded, "Writing the cameras" when the merge starts.
+        # the sheet is loaded and a first batch read, "Writing the cameras" when every row
+        # has been written and the import is being finished.
         marks = {}
         def progress(fraction, message):
             marks.setdefault(message, time.perf_counter() - start)
@@ -46,7 +48,9 @@ CHILD = textwrap.dedent("""
         extra = dict(report["cameras"])
         extra["phases"] = [marks["Reading rows"], marks["Writing the cameras"]]
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The importer reads big files in a child process: its peak counts as much as ours.
+    peak = max(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     print(json.dumps({"s": elapsed, "mb": peak, **extra}))
 """)
 
@@ -100,8 +104,8 @@ def main() -> None:
     print(f"   re-import (same)  {again['s']:6.2f} s  peak {again['mb']:5.0f} MB  ratio {ratio_again:.2f}")
     for name, r in (("import", first), ("re-import", again)):
         opened, merging = r["phases"]
-        print(f"     {name:10s} phases: start + sheet load {opened:.2f} s, rows read + normalised"
-              f" + staged {merging - opened:.2f} s, merge {r['s'] - merging:.2f} s")
+        print(f"     {name:10s} phases: start + sheet load + first batch {opened:.2f} s, rows read"
+              f" + normalised + written {merging - opened:.2f} s, finish {r['s'] - merging:.2f} s")
     ok_time = ratio <= TARGET_RATIO
     ok_mem = peak < TARGET_MB
     print(f"   target ratio <= {TARGET_RATIO}: {'met' if ok_time else 'NOT met'};"
