@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Iterator
 from ..errors import BadInput
 
 SNIFF_BYTES = 1 << 20
+CHUNK_ROWS = 2000
 DELIMITERS = (",", ";", "\t", "|")
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 csv.field_size_limit(1 << 20)
@@ -132,10 +134,18 @@ class Workbook:
             # iter_rows() starts at the sheet's first row even when the used range starts
             # lower (it only drops leading empty columns), so i + 1 is Excel's row number.
             total = max(1, data.height + (data.start[0] if data.start else 0))
-            for i, cells in enumerate(data.iter_rows()):
-                if progress is not None and i % 2000 == 0:
-                    progress(i / total)
-                yield i + 1, cells
+            rows = data.iter_rows()
+            done = 0
+            while True:
+                # Rows are taken a chunk at a time: a Python step per row cost as much as
+                # converting the cells.
+                chunk = list(itertools.islice(rows, CHUNK_ROWS))
+                if not chunk:
+                    return
+                if progress is not None:
+                    progress(done / total)
+                yield from zip(range(done + 1, done + 1 + len(chunk)), chunk)
+                done += len(chunk)
         except BadInput:
             raise
         except Exception as exc:  # noqa: BLE001 - see _damaged
