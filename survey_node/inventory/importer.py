@@ -54,11 +54,15 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
     path = Path(path)
     tick = progress or (lambda fraction, message: None)
     tick(0.0, N_("Reading the file"))
-    sha256 = file_sha256(path)
-    if work_dir is not None:
-        remove_stale(Path(work_dir), "import-*", STALE_STAGING_S)
-    writer = import_db.CameraImport(db, actor=options.actor, dry_run=options.dry_run)
     events = worker.read_events(path, options)
+    try:
+        sha256 = file_sha256(path)
+        if work_dir is not None:
+            remove_stale(Path(work_dir), "import-*", STALE_STAGING_S)
+    except BaseException:
+        events.close()
+        raise
+    writer = import_db.CameraImport(db, actor=options.actor, dry_run=options.dry_run)
     try:
         summary = None
         for event in events:

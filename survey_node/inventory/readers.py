@@ -111,6 +111,16 @@ class Workbook:
         raise BadInput("Sheet %(sheet)s is not in %(file)s (sheets: %(sheets)s)",
                        sheet=wanted, file=self.name, sheets=", ".join(all_names))
 
+    def preload(self, wanted: str | None = None) -> None:
+        """Load the sheet an import will most likely read (the named one, else the first),
+        so another thread can work meanwhile. Errors are left for the real read to report."""
+        if self.kind == "csv":
+            return
+        try:
+            self._sheet(self.sheet_name(wanted))
+        except Exception:  # noqa: BLE001 - reported by whoever reads the sheet next
+            pass
+
     def _sheet(self, name: str):
         # Parsing a sheet is the slow part of reading a workbook: do it once per sheet.
         if self._loaded is None or self._loaded[0] != name:
@@ -123,12 +133,20 @@ class Workbook:
 
     def rows(self, sheet: str = "", progress=None) -> Iterator[tuple[int, list]]:
         """(row number, cells) for every row; `progress(fraction)` is called now and then."""
-        if self.kind == "csv":
-            yield from self._csv_rows(progress)
-        else:
-            yield from self._sheet_rows(sheet, progress)
+        for numbers, rows in self.chunks(sheet, progress):
+            yield from zip(numbers, rows)
 
-    def _sheet_rows(self, sheet: str, progress) -> Iterator[tuple[int, list]]:
+    def chunks(self, sheet: str = "", progress=None) -> Iterator[tuple[list[int], list]]:
+        """The rows a chunk at a time: (their row numbers, their cells). Reading in chunks
+        keeps Python out of the per-row step: it cost as much as converting the cells."""
+        if self.kind == "csv":
+            rows = self._csv_rows(progress)
+            while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+                yield [n for n, _ in chunk], [cells for _, cells in chunk]
+        else:
+            yield from self._sheet_chunks(sheet, progress)
+
+    def _sheet_chunks(self, sheet: str, progress) -> Iterator[tuple[range, list]]:
         try:
             data = self._sheet(sheet)
             # iter_rows() starts at the sheet's first row even when the used range starts
@@ -136,15 +154,10 @@ class Workbook:
             total = max(1, data.height + (data.start[0] if data.start else 0))
             rows = data.iter_rows()
             done = 0
-            while True:
-                # Rows are taken a chunk at a time: a Python step per row cost as much as
-                # converting the cells.
-                chunk = list(itertools.islice(rows, CHUNK_ROWS))
-                if not chunk:
-                    return
+            while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
                 if progress is not None:
                     progress(done / total)
-                yield from zip(range(done + 1, done + 1 + len(chunk)), chunk)
+                yield range(done + 1, done + 1 + len(chunk)), chunk
                 done += len(chunk)
         except BadInput:
             raise

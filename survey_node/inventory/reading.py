@@ -22,7 +22,6 @@ from . import columns, coords, places
 from .readers import Workbook
 from .text import N_, cell_text, header_key, identity_key, padded_texts, thai_digits
 
-BATCH = 2000
 SAMPLE_ROWS = 5
 # A total row: a cell that is only "รวม"/"total" and perhaps a count with a unit.
 _TOTAL = re.compile(
@@ -88,12 +87,19 @@ def analyse(path: Path, options: ImportOptions) -> Layout:
 
 
 def _locate(book: Workbook, options: ImportOptions, progress=None):
-    """(layout, iterator of the rows below the header); `progress(fraction)` as rows stream."""
+    """(layout, the rows below the header in chunks: (row numbers, cells));
+    `progress(fraction)` is called as rows stream."""
     candidates = [book.sheet_name(options.sheet)] if (options.sheet or book.kind == "csv") \
         else book.sheet_names
     for sheet in candidates:
-        rows = book.rows(sheet, progress)
-        head = list(itertools.islice(rows, columns.HEADER_SCAN_ROWS))
+        chunks = book.chunks(sheet, progress)
+        head: list[tuple[int, list]] = []
+        while len(head) < columns.HEADER_SCAN_ROWS:
+            numbers, rows = next(chunks, ((), ()))
+            if not numbers:
+                break
+            head.extend(zip(numbers, rows))
+        head, after = head[:columns.HEADER_SCAN_ROWS], head[columns.HEADER_SCAN_ROWS:]
         if options.header_row:
             found = next(((n, c) for n, c in head if n == options.header_row), None)
             if found is None:
@@ -109,12 +115,13 @@ def _locate(book: Workbook, options: ImportOptions, progress=None):
             headers.pop()
         mapping = columns.apply_overrides(columns.guess_mapping(headers), headers,
                                           options.columns, book.name)
-        rest = [(n, c) for n, c in head if n > header_row]
+        rest = [(n, c) for n, c in head if n > header_row] + after
         samples = [[cell_text(c) for c in cells] for _, cells in rest
                    if any(cell_text(c) for c in cells)][:SAMPLE_ROWS]
         layout = Layout(book.name, book.kind, book.sheet_names, sheet, header_row, headers,
                         mapping, samples)
-        return layout, itertools.chain(rest, rows)
+        first = ([n for n, _ in rest], [c for _, c in rest])
+        return layout, itertools.chain([first] if rest else [], chunks)
     raise BadInput("%(file)s has no header row with known column names in its first %(n)s rows"
                    " (looked for %(looked)s)", file=book.name, n=columns.HEADER_SCAN_ROWS,
                    looked="ชื่อจุดติดตั้ง, ละติจูด, ลองจิจูด, รหัสกล้อง, หน่วยงาน")
@@ -142,7 +149,8 @@ def _fmt(message: str, params: dict) -> str:
         return message
 
 
-def read_file(path: Path, options: ImportOptions) -> Iterator[tuple]:
+def read_file(path: Path, options: ImportOptions, *, book: Workbook | None = None
+              ) -> Iterator[tuple]:
     """The events of reading a whole file, in order:
 
     - ``("progress", fraction, message id)`` now and then;
@@ -151,26 +159,18 @@ def read_file(path: Path, options: ImportOptions) -> Iterator[tuple]:
     - ``("end", summary)`` last: the layout, counts, rejections, warnings and ``discard``,
       the ids whose rows conflict (their first row was already sent in a batch).
 
-    A file that cannot be read at all raises :class:`BadInput`.
+    A file that cannot be read at all raises :class:`BadInput`. `book` is the file opened
+    already (it is closed at the end).
     """
     report = _Report()
     pending: list[float] = []
-    with Workbook(path, options.display_name) as book:
+    with book or Workbook(path, options.display_name) as book:
         layout, body = _locate(book, options, pending.append)
         columns.check_mapping(layout.mapping, book.name)
         reader = _RowReader(layout, options, report, options.crs)
         seen = _Duplicates()
-        read, first, width = reader.read, seen.first, reader.width
-        while True:
-            chunk = list(itertools.islice(body, BATCH))
-            if not chunk:
-                break
-            batch = []
-            for row_no, texts in zip([n for n, _ in chunk],
-                                     padded_texts([cells for _, cells in chunk], width)):
-                staged = read(row_no, texts)
-                if staged is not None and first(staged[0], row_no, reader.content):
-                    batch.append(staged)
+        for numbers, rows in body:
+            batch = reader.read_chunk(numbers, rows, seen)
             if batch:
                 yield "batch", batch
             if pending:
@@ -192,7 +192,7 @@ class _Duplicates:
 
     Exact duplicates are folded into their first row; one id with different content on
     several rows rejects all of them (the file must say which is right). Content is every
-    cell but the sequence number, by its Python hash (see _RowReader.content): 64 bits are
+    cell but the sequence number, by its Python hash (see _RowReader.read_chunk): 64 bits are
     plenty to tell apart the few rows that share one id, and they are compared within this
     one import only, so hash randomisation does not matter.
     """
@@ -252,76 +252,83 @@ class _RowReader:
         first = min(mapped) if mapped else 0
         self.first_col, self.first_header = first, layout.headers[first] if mapped else ""
         self.has_id_column = "camera_id" in m
-        self.content = 0
 
-    def read(self, row_no: int, texts: tuple):
-        """One row, as `padded_texts` gives it: a staged tuple, or None (skipped/rejected)."""
-        if not any(texts):
-            return None
-        self.rows_read += 1
-        if self._is_repeated_header(texts):
-            self.report.warn(row_no, "", N_("repeated header row; skipped"))
-            return None
-        if self._is_total(texts):
-            self.report.warn(row_no, "", N_("total row; skipped"))
-            return None
-        (file_id, site, place, place_type, agency, province, amphoe, tambon, lat, lon, latlon,
-         east, north, zone, brand, model, resolution, stream_url, status) = self.pick(texts)
-        if file_id:
-            file_id = " ".join(thai_digits(file_id).split())
-        if not (file_id or site or place):
-            self.report.reject(row_no, N_("no camera id and no name (%(columns)s are empty)"),
-                               columns=", ".join(self.layout.headers[self.col[f]]
-                                                 for f in columns.NAME_FIELDS if f in self.col))
-            return None
-        # Plain decimal degrees inside Thailand are what most rows hold: read them without
-        # building a Position (a fifth of the per-row time went there).
-        plain = coords.plain_decimal(lat, lon) if lat and lon else None
-        if plain is not None:
-            (reg_lat, reg_lon, coord_text), system = plain, "EPSG:4326"
-        else:
-            pos = coords.resolve(lat=lat, lon=lon, latlon=latlon, east=east, north=north,
-                                 zone=zone, crs=self.crs)
-            for fld, message, params in pos.warnings:
-                self.report.warn(row_no, fld, message, params)
-            reg_lat, reg_lon, coord_text, system = pos.lat, pos.lon, pos.text, pos.system
-        pc = places.resolve(province, amphoe, tambon, self.default_province)
-        if pc.warnings:
+    def read_chunk(self, numbers, rows: list, seen: _Duplicates) -> list[tuple]:
+        """Staged tuples for a chunk of rows (blank, skipped and rejected rows give none;
+        only the first row of each camera id is staged, see `_Duplicates`)."""
+        staged = []
+        report, width, pick = self.report, self.width, self.pick
+        first_col, first_header = self.first_col, self.first_header
+        extra_of, content_of, first = self.extra_of, self.content_of, seen.first
+        default_province, crs, has_id_column = self.default_province, self.crs, self.has_id_column
+        plain_decimal, resolve_place = coords.plain_decimal, places.resolve
+        read = 0
+        for row_no, texts in zip(numbers, padded_texts(rows, width)):
+            if not any(texts):
+                continue
+            read += 1
+            if texts[first_col] == first_header and self._is_repeated_header(texts):
+                report.warn(row_no, "", N_("repeated header row; skipped"))
+                continue
+            if len(texts) - texts.count("") <= 4 and self._is_total(texts):
+                report.warn(row_no, "", N_("total row; skipped"))
+                continue
+            (file_id, site, place, place_type, agency, province, amphoe, tambon, lat, lon,
+             latlon, east, north, zone, brand, model, resolution, stream_url,
+             status) = pick(texts)
+            if file_id:
+                file_id = " ".join(thai_digits(file_id).split())
+            if not (file_id or site or place):
+                report.reject(row_no, N_("no camera id and no name (%(columns)s are empty)"),
+                              columns=", ".join(self.layout.headers[self.col[f]]
+                                                for f in columns.NAME_FIELDS if f in self.col))
+                continue
+            # Plain decimal degrees inside Thailand are what most rows hold: read them
+            # without building a Position (a fifth of the per-row time went there).
+            plain = plain_decimal(lat, lon) if lat and lon else None
+            if plain is not None:
+                reg_lat, reg_lon, coord_text = plain
+                system = "EPSG:4326"
+            else:
+                pos = coords.resolve(lat=lat, lon=lon, latlon=latlon, east=east, north=north,
+                                     zone=zone, crs=crs)
+                for fld, message, params in pos.warnings:
+                    report.warn(row_no, fld, message, params)
+                reg_lat, reg_lon, coord_text, system = pos.lat, pos.lon, pos.text, pos.system
+            pc = resolve_place(province, amphoe, tambon, default_province)
             for fld, message, params in pc.warnings:
-                self.report.warn(row_no, fld, message, params)
-        if self.extra_of is not None:
-            extra = "\x1f".join(self.extra_of(texts))
-            extra_hash = hashlib.sha1(extra.encode()).hexdigest()[:16] \
-                if extra.strip("\x1f") else ""
-        else:
+                report.warn(row_no, fld, message, params)
             extra_hash = ""
-        # In import_db.IMPORT_FIELDS order.
-        fields = (site, place, place_type, agency, pc.province_code, pc.province_name,
-                  pc.amphoe_code, pc.amphoe_name, pc.tambon_code, pc.tambon_name,
-                  reg_lat, reg_lon, coord_text, system, brand, model, resolution, stream_url,
-                  status, extra_hash)
-        camera_id = file_id or derive_id(
-            site, place, place_type, agency, pc.province_code or pc.province_name,
-            pc.amphoe_code or pc.amphoe_name, pc.tambon_code or pc.tambon_name,
-            reg_lat, reg_lon, coord_text)
-        if not file_id and self.has_id_column:
-            self.report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the names"
-                                                     " and position"), {"id": camera_id})
-        # What duplicate rows are compared by: every cell but the sequence number.
-        self.content = hash(self.content_of(texts))
-        # The original row: its cells as a JSON array, named by the import's headers.
-        raw = "[" + ",".join(map(_json_str, texts[:self.width])) + "]"
-        return (camera_id, row_no, *fields, raw)
+            if extra_of is not None:
+                extra = "\x1f".join(extra_of(texts))
+                if extra.strip("\x1f"):
+                    extra_hash = hashlib.sha1(extra.encode()).hexdigest()[:16]
+            camera_id = file_id or derive_id(
+                site, place, place_type, agency, pc.province_code or pc.province_name,
+                pc.amphoe_code or pc.amphoe_name, pc.tambon_code or pc.tambon_name,
+                reg_lat, reg_lon, coord_text)
+            if not file_id and has_id_column:
+                report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the"
+                                                    " names and position"), {"id": camera_id})
+            # Duplicate rows are compared by every cell but the sequence number.
+            if first(camera_id, row_no, hash(content_of(texts))):
+                # In import_db's staged order: id, row, IMPORT_FIELDS, then the original
+                # row (its cells as a JSON array, named by the import's headers).
+                staged.append((
+                    camera_id, row_no, site, place, place_type, agency, pc.province_code,
+                    pc.province_name, pc.amphoe_code, pc.amphoe_name, pc.tambon_code,
+                    pc.tambon_name, reg_lat, reg_lon, coord_text, system, brand, model,
+                    resolution, stream_url, status, extra_hash,
+                    "[" + ",".join(map(_json_str, texts[:width])) + "]"))
+        self.rows_read += read
+        return staged
 
-    def _is_repeated_header(self, texts: list[str]) -> bool:
-        if texts[self.first_col] != self.first_header:
-            return False
+    def _is_repeated_header(self, texts: tuple) -> bool:
         same = sum(1 for i, key in self.header_keys.items() if header_key(texts[i]) == key)
         return same * 2 >= len(self.header_keys)
 
-    def _is_total(self, texts: list[str]) -> bool:
-        if len(texts) - texts.count("") > 4:
-            return False
+    def _is_total(self, texts: tuple) -> bool:
+        """Only asked of rows with four cells or fewer: a total row says little else."""
         return any(_TOTAL.match(t) for t in texts if t)
 
 
@@ -348,7 +355,7 @@ def _unique_names(headers: list[str]) -> list[str]:
     return names
 
 
-_PART_KEYS: dict[str, str] = {}
+_KEYS: dict = {}  # identity keys of repeating id parts: place -> key, (type, ...) -> key
 
 
 def derive_id(site: str, place: str, place_type: str, agency: str, province: str, amphoe: str,
@@ -357,15 +364,20 @@ def derive_id(site: str, place: str, place_type: str, agency: str, province: str
     always give the same id, whatever the row order or the camera's status.
 
     The key is identity_key() of the parts joined by "\x1f", which is whitespace, so it is
-    the parts' own keys run together. Places, agencies and districts repeat across rows:
-    their keys are cached. A formatted position has no case and no spaces: it is its own key.
+    the parts' own keys run together. All but the site name and position repeat across
+    rows: their keys are cached. A formatted position has no case and no spaces: it is its
+    own key. (tests/test_inventory_text.py holds this to the original formula.)
     """
-    keys = _PART_KEYS
+    keys = _KEYS
     if len(keys) > 50_000:
         keys.clear()
-    get = keys.get
-    middle = "".join([get(p) or keys.setdefault(p, identity_key(p))
-                      for p in (place, place_type, agency, province, amphoe, tambon)])
-    where = f"{lat:.5f},{lon:.5f}" if lat is not None else identity_key(coord_text)
-    key = identity_key(site) + middle + where
+    place_key = keys.get(place)
+    if place_key is None:
+        place_key = keys[place] = identity_key(place)
+    rest = (place_type, agency, province, amphoe, tambon)
+    rest_key = keys.get(rest)
+    if rest_key is None:
+        rest_key = keys[rest] = "".join(map(identity_key, rest))
+    where = "%.5f,%.5f" % (lat, lon) if lat is not None else identity_key(coord_text)
+    key = identity_key(site) + place_key + rest_key + where
     return "R-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
