@@ -139,3 +139,10 @@ def test_angle_parser_never_raises_anything_but_coordinate_error(text):
 def test_header_keys_forgive_spaces_case_and_digits():
     assert header_key("  ละติจูด ") == header_key("ละติจูด")
     assert header_key("Camera ID") == header_key("camera_id") == "cameraid"
+
+
+@given(st.floats(6, 20), st.floats(98, 105), st.integers(0, 12), st.integers(0, 12))
+def test_plain_decimals_are_kept_to_seven_places(lat, lon, lat_places, lon_places):
+    lat_text, lon_text = f"{lat:.{lat_places}f}", f"{lon:.{lon_places}f}"
+    assert coords.plain_decimal(lat_text, lon_text) == (
+        round(float(lat_text), 7), round(float(lon_text), 7), f"{lat_text}, {lon_text}")

@@ -193,7 +193,13 @@ def plain_decimal(lat: str, lon: str) -> tuple[float, float, str] | None:
     except ValueError:
         return None
     if LAT_MIN <= a <= LAT_MAX and LON_MIN <= b <= LON_MAX:
-        return round(a, 7), round(b, 7), f"{lat}, {lon}"
+        # Kept to 7 decimals (about 1 cm). A text with 7 or fewer is that already, and
+        # round() cost as much as the rest of this function.
+        if len(lat) - lat.find(".") > 8:
+            a = round(a, 7)
+        if len(lon) - lon.find(".") > 8:
+            b = round(b, 7)
+        return a, b, f"{lat}, {lon}"
     return None
 
 
