@@ -39,7 +39,11 @@ def test_only_admins_reach_the_import_pages(client, auth):
     assert client.get("/admin/import/").status_code == 302  # to the login page
 
 
-def test_upload_check_preview_import_and_report(admin, db, tmp_path):
+@pytest.mark.parametrize("reader", ["in-process", "child process"])
+def test_upload_check_preview_import_and_report(admin, db, tmp_path, monkeypatch, reader):
+    if reader == "child process":  # as a big file is read
+        from survey_node.inventory import worker
+        monkeypatch.setattr(worker, "CHILD_MIN_BYTES", 0)
     rows = korat_rows(5)
     rows[2][5] = "ไม่ทราบ"                                   # a warning on Excel row 7
     rows.append([6, "ใช้งานได้", "", "", "", 14.9, 102.1, ""])  # rejected: Excel row 10

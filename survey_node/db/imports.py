@@ -4,7 +4,8 @@ transaction, and the ``imports`` history.
 :class:`CameraImport` takes the write lock when the first batch of normalised rows is
 ready (reading and analysing a file needs no lock) and holds it until the import is
 committed or rolled back, so a file that fails half-way changes nothing. While it is held,
-other writers wait (``BUSY_TIMEOUT_MS``): about a second per 50,000 rows on a Pi 4.
+other writers wait (up to ``BUSY_TIMEOUT_MS``); 100,000 rows hold it about 1.5 s on the
+2-core test machine.
 
 Writing straight into ``cameras`` replaced a staging file that was written, read back and
 merged: for a 100,000-row first import that was 0.4 s of staging and half the merge.

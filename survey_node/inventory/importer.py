@@ -30,7 +30,7 @@ from . import worker
 from .reading import ImportOptions, Layout, analyse  # noqa: F401 - the importer's API
 from .text import N_
 
-STALE_STAGING_S = 6 * 3600  # staging left by a killed import is removed by a later one
+STALE_STAGING_S = 6 * 3600  # staging dirs a killed import of an earlier version left behind
 Progress = Callable[[float, str], None]
 
 
