@@ -120,3 +120,22 @@ def test_a_file_failing_during_import_leaves_the_job_failed_and_nothing_imported
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="job-error"' in page
     assert camera_db.count_cameras(db) == 0
+
+
+def test_a_running_import_reports_its_progress_from_memory(admin, db):
+    # While an import writes it holds the database's write lock, so its progress cannot go
+    # through the jobs table: the page reads it from the server's memory.
+    from survey_node.db import jobs as job_db
+    from survey_node.inventory import uploads
+
+    job_id = job_db.insert_job(db, "registry_import", params={"file": "k.xlsx"})
+    job_db.update_job(db, job_id, state="running")
+    uploads._LIVE[job_id] = (0.42, "Reading rows")
+    try:
+        status = admin.get(f"/admin/import/jobs/{job_id}.json").get_json()
+    finally:
+        uploads._LIVE.pop(job_id)
+    assert status["state"] == "running" and status["progress"] == 0.42
+    assert status["message"] == "กำลังอ่านแถวข้อมูล"  # the message id, translated
+    status = admin.get(f"/admin/import/jobs/{job_id}.json").get_json()
+    assert status["progress"] == 0  # nothing in memory: what the table says
