@@ -4,12 +4,13 @@ that must give exactly what the plain per-row code gives (ids must never change)
 from __future__ import annotations
 
 import hashlib
+import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survey_node.inventory.reading import derive_id
-from survey_node.inventory.text import cell_texts, identity_key, padded_texts
+from survey_node.inventory.text import cell_texts, identity_key, json_arrays, padded_texts
 
 CELLS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**18, 10**18),
@@ -66,3 +67,14 @@ def test_derived_ids_never_change(names, position, coord_text):
 def test_a_known_camera_keeps_its_id():
     assert derive_id("จุดติดตั้งที่ 0", "ถนนสายที่ 0", "ตลาด", "สภ.ที่ 0", "30", "3001", "300101",
                      14.935383, 101.869955, "14.935383, 101.869955") == "R-AE978CF9FE2F"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.text(max_size=5), min_size=4, max_size=4), min_size=1, max_size=5),
+       st.lists(st.integers(0, 3), max_size=4, unique=True))
+def test_rows_as_json_arrays_a_chunk_at_a_time(rows, columns):
+    rows = [tuple(r) for r in rows]
+    expected = [json.dumps([r[i] for i in columns], ensure_ascii=False, separators=(",", ":"))
+                for r in rows]
+    assert json_arrays(rows, columns) == expected
+    assert [json.loads(a) for a in expected] == [[r[i] for i in columns] for r in rows]

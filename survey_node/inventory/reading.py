@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import operator
 import re
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from typing import Iterator
 from ..errors import BadInput
 from . import columns, coords, places
 from .readers import Workbook
-from .text import N_, cell_text, header_key, identity_key, padded_texts, thai_digits
+from .text import (N_, cell_text, header_key, identity_key, json_arrays, padded_texts,
+                   thai_digits)
 
 SAMPLE_ROWS = 5
 # A total row: a cell that is only "รวม"/"total" and perhaps a count with a unit.
@@ -29,7 +29,6 @@ _TOTAL = re.compile(
     r"([\d๐-๙,.\s]*(กล้อง|ตัว|จุด|แห่ง|รายการ|ชุด|cameras?|units?)?)?$",
     re.IGNORECASE,
 )
-_json_str = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring
 # The fields _RowReader.read unpacks from a row, in its order.
 _PICKED = ("camera_id", "site_name", "place_name", "place_type", "agency", "province", "amphoe",
            "tambon", "lat", "lon", "latlon", "utm_e", "utm_n", "utm_zone", "brand", "model",
@@ -241,9 +240,9 @@ class _RowReader:
         self.col = {f: m[f] for f in columns.FIELDS if f in m}
         self.width = len(layout.headers)
         self.raw_names = _unique_names(layout.headers)
-        seq = m.get("seq")
+        self.seq = seq = m.get("seq")
         mapped = set(m.values())
-        self.content_of = _picker([i for i in range(self.width) if i != seq])
+        self.content_columns = [i for i in range(self.width) if i != seq]
         extra = [i for i in range(self.width) if i not in mapped]
         self.extra_of = _picker(extra) if extra else None
         # One itemgetter gives every field of _PICKED (the empty column when unmapped).
@@ -259,11 +258,16 @@ class _RowReader:
         staged = []
         report, width, pick = self.report, self.width, self.pick
         first_col, first_header = self.first_col, self.first_header
-        extra_of, content_of, first = self.extra_of, self.content_of, seen.first
+        extra_of, first = self.extra_of, seen.first
         default_province, crs, has_id_column = self.default_province, self.crs, self.has_id_column
         plain_decimal, resolve_place = coords.plain_decimal, places.resolve
         read = 0
-        for row_no, texts in zip(numbers, padded_texts(rows, width)):
+        texts_rows = padded_texts(rows, width)
+        # The original row (its cells as a JSON array, named by the import's headers), and
+        # what duplicate rows are compared by: every cell but the sequence number.
+        raws = json_arrays(texts_rows, range(width))
+        contents = raws if self.seq is None else json_arrays(texts_rows, self.content_columns)
+        for row_no, texts, raw, content in zip(numbers, texts_rows, raws, contents):
             if not any(texts):
                 continue
             read += 1
@@ -310,16 +314,13 @@ class _RowReader:
             if not file_id and has_id_column:
                 report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the"
                                                     " names and position"), {"id": camera_id})
-            # Duplicate rows are compared by every cell but the sequence number.
-            if first(camera_id, row_no, hash(content_of(texts))):
-                # In import_db's staged order: id, row, IMPORT_FIELDS, then the original
-                # row (its cells as a JSON array, named by the import's headers).
+            if first(camera_id, row_no, hash(content)):
+                # In import_db's staged order: id, row, IMPORT_FIELDS, the original row.
                 staged.append((
                     camera_id, row_no, site, place, place_type, agency, pc.province_code,
                     pc.province_name, pc.amphoe_code, pc.amphoe_name, pc.tambon_code,
                     pc.tambon_name, reg_lat, reg_lon, coord_text, system, brand, model,
-                    resolution, stream_url, status, extra_hash,
-                    "[" + ",".join(map(_json_str, texts[:width])) + "]"))
+                    resolution, stream_url, status, extra_hash, raw))
         self.rows_read += read
         return staged
 
