@@ -69,7 +69,10 @@ demo: system-packages install
 test: system-packages install
 	$(VENV)/bin/pytest -q
 
+# Bytecode is compiled first, as an installed wheel has it (PYTHONDONTWRITEBYTECODE, set on
+# some machines, would otherwise make every timed start-up compile the package again).
 bench: system-packages install
+	$(VENV)/bin/python -m compileall -q survey_node
 	$(VENV)/bin/python -m tests.bench
 
 wheel: install
