@@ -114,3 +114,19 @@ def _badge(latest: dict | None) -> str:
     if latest is None:
         return "todo"
     return latest["review_state"] or latest["state"]
+
+
+def registry_row(db: Database, camera_id: str) -> list[tuple[str, str]]:
+    """The camera's row in the registry file, as a surveyor may see it: (column, cell) in
+    the file's order, empty cells left out. Columns no field took (notes, old ids) are kept
+    only here. The stream URL is left out and any other URL shown masked: they may hold a
+    camera's password."""
+    from .streamcheck.urls import mask_url
+
+    camera = camera_db.get_camera(db, camera_id, with_secrets=True)
+    if camera is None:
+        return []
+    secret = camera["stream_url"]
+    return [(name, mask_url(cell) if "://" in cell else cell)
+            for name, cell in (camera_db.raw_record(db, camera_id) or {}).items()
+            if isinstance(cell, str) and cell and not (secret and cell == secret)]

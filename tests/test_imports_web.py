@@ -139,3 +139,19 @@ def test_a_running_import_reports_its_progress_from_memory(admin, db):
     assert status["message"] == "กำลังอ่านแถวข้อมูล"  # the message id, translated
     status = admin.get(f"/admin/import/jobs/{job_id}.json").get_json()
     assert status["progress"] == 0  # nothing in memory: what the table says
+
+
+def test_the_survey_page_shows_the_registry_row_without_its_secrets(client, auth, db, tmp_path):
+    from survey_node.inventory.importer import ImportOptions, run_import
+
+    header = ["รหัสกล้อง", "ชื่อจุดติดตั้ง", "ละติจูด", "ลองจิจูด", "URL", "หมายเหตุ", "แผนที่"]
+    row = ["K-7", "แยกประตูชุมพล", 14.9736, 102.0979, "rtsp://admin:s3cret@10.0.0.5/live",
+           "ติดตั้งหน้าร้านสะดวกซื้อ", "http://viewer:pw2@maps.example/k7"]
+    run_import(db, write_xlsx(tmp_path / "k.xlsx", header, [row]),
+               ImportOptions(default_province="30", columns={"stream_url": "URL"}))
+    auth.login("surveyor")
+    page = client.get("/survey/K-7").get_data(as_text=True)
+    assert 'data-testid="registry-row"' in page and "แถวเดิมในไฟล์ทะเบียน" in page
+    assert "หมายเหตุ" in page and "ติดตั้งหน้าร้านสะดวกซื้อ" in page  # a column no field took
+    assert "http://viewer:***@maps.example/k7" in page
+    assert "s3cret" not in page and "pw2" not in page

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, send_
 from flask_babel import gettext
 
 from .. import survey as survey_svc
+from .. import worklist as worklist_svc
 from ..app import get_config, get_db
 from ..db import cameras as camera_db
 from ..errors import SurveyNodeError
@@ -36,7 +37,8 @@ def survey_page(camera_id):
                            checklist=survey_svc.CHECKLIST, photo_roles=survey_svc.PHOTO_ROLES,
                            has_stream=bool(camera_db.get_camera(db, camera_id, with_secrets=True)
                                            ["stream_url"]),
-                           distance_warning_m=get_config().survey.distance_warning_m)
+                           distance_warning_m=get_config().survey.distance_warning_m,
+                           registry_row=worklist_svc.registry_row(db, camera_id))
 
 
 @bp.route("/new-camera", methods=["GET", "POST"])
