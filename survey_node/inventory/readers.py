@@ -1,7 +1,7 @@
 """Open a registry file whatever it is (xlsx, xls, ods, csv) and stream its rows.
 
 The format is sniffed from the bytes, not trusted from the name (an upload called .xls is
-often HTML or CSV). Rows come out as ``(row number a person sees, [cell values])``.
+often HTML or CSV). Rows come out in chunks: ``([row numbers a person sees], [cells])``.
 Spreadsheets are read with python-calamine (Rust, one sheet at a time, rows converted to
 Python lazily); CSV is read line by line, so memory does not grow with the file.
 """
@@ -131,14 +131,10 @@ class Workbook:
         data = self._sheet(sheet)
         return data.height + (data.start[0] if data.start else 0)
 
-    def rows(self, sheet: str = "", progress=None) -> Iterator[tuple[int, list]]:
-        """(row number, cells) for every row; `progress(fraction)` is called now and then."""
-        for numbers, rows in self.chunks(sheet, progress):
-            yield from zip(numbers, rows)
-
     def chunks(self, sheet: str = "", progress=None) -> Iterator[tuple[list[int], list]]:
-        """The rows a chunk at a time: (their row numbers, their cells). Reading in chunks
-        keeps Python out of the per-row step: it cost as much as converting the cells."""
+        """Every row, a chunk at a time: (their row numbers, their cells); `progress(fraction)`
+        is called now and then. Chunks keep Python out of the per-row step, which cost as
+        much as converting the cells."""
         if self.kind == "csv":
             rows = self._csv_rows(progress)
             while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
