@@ -27,7 +27,7 @@ from sqlite_utils import Database
 from ..db import imports as import_db
 from ..errors import BadInput
 from . import worker
-from .reading import ImportOptions, Layout, analyse  # noqa: F401 - the importer's API
+from .reading import ImportOptions, analyse  # noqa: F401 - analyse is part of the importer's API
 from .text import N_
 
 STALE_STAGING_S = 6 * 3600  # staging dirs a killed import of an earlier version left behind
