@@ -23,18 +23,32 @@ class SurveyNodeError(Exception):
         """The one-line message, optionally through a gettext-like `translate`.
 
         A parameter given as a list holds message ids too: each is translated and they
-        are joined with "; " (e.g. the things a survey still lacks).
+        are joined with "; " (e.g. the things a survey still lacks). One given as
+        ``{"message": id, "params": {...}}`` is a whole message of its own (e.g. what the
+        central registry answered), translated the same way.
         """
         text = translate(self.message) if translate else self.message
-        params = {
-            key: "; ".join((translate(v) if translate else v) for v in value)
-            if isinstance(value, (list, tuple)) else value
-            for key, value in self.params.items()
-        }
+        params = {key: _param(value, translate) for key, value in self.params.items()}
         try:
             return text % params if params else text
         except (KeyError, ValueError, TypeError):
             return self.message
+
+
+def _param(value, translate):
+    if isinstance(value, (list, tuple)):
+        return "; ".join((translate(v) if translate else v) for v in value)
+    if isinstance(value, dict) and isinstance(value.get("message"), str):
+        return SurveyNodeError(value["message"], **(value.get("params") or {})).line(translate)
+    return value
+
+
+def message_of(exc: SurveyNodeError) -> dict:
+    """The error as JSON-safe data another process can translate and show:
+    ``{"message": id, "params": {...}}`` (see `line`)."""
+    return {"message": exc.message,
+            "params": {k: v if isinstance(v, (int, float, list, dict)) or v is None else str(v)
+                       for k, v in exc.params.items()}}
 
 
 class BadInput(SurveyNodeError):

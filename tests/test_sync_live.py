@@ -192,6 +192,25 @@ def test_sync_errors_are_reported_not_raised(tmp_path):
         far = run_sync(cfg, "--registry", "http://192.0.2.1:9")
         assert far.returncode == 2 and "Plain http to 192.0.2.1 is refused" in far.stderr
         assert far.stderr.count("\n") == 1
+    # The supervisor's sync page says what the registry answered in Thai, not in English.
+    from survey_node import accounts
+    from survey_node import db as database
+    from survey_node.app import create_app
+    from tests.conftest import PINS
+
+    db = database.connect(cfg.db_path)
+    try:
+        accounts.add_user(db, cfg.security, name="supervisor", role="supervisor",
+                          pin=PINS["supervisor"])
+    finally:
+        db.close()
+    app = create_app(cfg, testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    client.post("/login", data={"name": "supervisor", "pin": PINS["supervisor"]})
+    page = client.get("/sync").get_data(as_text=True)
+    assert "ไม่มีโทเค็นศูนย์กลาง หรือโทเค็นไม่ถูกต้องหรือถูกยกเลิกแล้ว" in page
+    assert "revoked registry token" not in page
 
 
 def test_a_revision_conflict_holds_back_only_that_survey(tmp_path):

@@ -75,8 +75,9 @@ def test_bad_tokens_are_refused_with_one_clear_message(api, registry, node):
                    _auth(f"000000000000.{secret}")):
         reply = api.post("/api/v1/batches", json=_manifest(node), headers=header)
         assert reply.status_code == 401
-        assert reply.json == {"error": "unauthorized",
-                              "message": "Missing, unknown or revoked registry token"}
+        said = "Missing, unknown or revoked registry token"
+        assert reply.json == {"error": "unauthorized", "message": said,
+                              "translatable": {"message": said, "params": {}}}
     assert api.get("/healthz").status_code == 200
     doc = api.get("/api/v1/openapi.json").json
     assert "/api/v1/evidence/{sha256}" in doc["paths"] and doc["openapi"].startswith("3.")

@@ -37,7 +37,7 @@ from ..db import audit, now_iso, transaction
 from ..db import reviews as review_db
 from ..db import surveys as survey_db
 from ..db import sync as sync_db
-from ..errors import BadInput, SurveyNodeError
+from ..errors import BadInput, SurveyNodeError, message_of
 from ..i18n import N_
 from ..evidence import EvidenceStore
 from . import protocol
@@ -54,9 +54,10 @@ class RegistryRefused(SurveyNodeError):
     code = "registry_refused"
 
     def __init__(self, status: int, body: dict) -> None:
+        said = body.get("translatable")  # the registry's own message, to translate here
+        detail = said if isinstance(said, dict) else body.get("message", "")
         super().__init__(N_("The registry refused the request (%(status)s %(error)s): %(detail)s"),
-                         status=status, error=body.get("error", "?"),
-                         detail=body.get("message", ""))
+                         status=status, error=body.get("error", "?"), detail=detail)
         self.http_status, self.body = status, body
 
 
@@ -208,10 +209,7 @@ class SyncClient:
         parameters (the sync page shows it in the reader's language)."""
         prefix = f"batch {batch}: " if batch else ""
         self.summary["errors"].append(prefix + exc.line())
-        self.problems.append({"text": prefix + exc.line(), "message": exc.message,
-                              "params": {k: v if isinstance(v, (int, float, list)) else str(v)
-                                         for k, v in exc.params.items()},
-                              "batch": batch})
+        self.problems.append({"text": prefix + exc.line(), **message_of(exc), "batch": batch})
 
     def _push(self, db, run_id: str) -> None:
         # Batches an earlier run left open go first, as they are (same id, same receipt);

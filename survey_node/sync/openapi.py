@@ -73,6 +73,12 @@ def openapi_document() -> dict:
             "schemas": {
                 "Problem": {"type": "object", "required": ["error", "message"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"},
+                    "translatable": {
+                        "type": "object", "required": ["message", "params"],
+                        "description": "The message as an English id and its parameters,"
+                                       " for a node to show in its user's language",
+                        "properties": {"message": {"type": "string"},
+                                       "params": {"type": "object"}}},
                     "missing": {"type": "array", "items": {"type": "string"}},
                     "conflicts": {"type": "array", "items": {"type": "object"}}}},
                 "Evidence": {"type": "object", "required": ["sha256", "role", "bytes"],

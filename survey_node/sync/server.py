@@ -18,7 +18,7 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config
-from ..errors import BadInput, SurveyNodeError, TooLarge
+from ..errors import BadInput, SurveyNodeError, TooLarge, message_of
 from .openapi import openapi_document
 from .registry import MAX_MANIFEST_BYTES, Registry
 
@@ -111,7 +111,10 @@ def _since() -> int:
 
 def _problem(exc: Exception):
     if isinstance(exc, SurveyNodeError):
-        body = {"error": exc.code, "message": exc.line(), **getattr(exc, "extra", {})}
+        # The English line for anyone, and the message id and its parameters for a node,
+        # which shows them in its user's language.
+        body = {"error": exc.code, "message": exc.line(), "translatable": message_of(exc),
+                **getattr(exc, "extra", {})}
         return jsonify(body), exc.status
     if isinstance(exc, HTTPException):
         return jsonify(error=exc.name.lower().replace(" ", "_"),
