@@ -39,7 +39,8 @@ def _param(value, translate):
     if isinstance(value, (list, tuple)):
         return "; ".join((translate(v) if translate else v) for v in value)
     if isinstance(value, dict) and isinstance(value.get("message"), str):
-        return SurveyNodeError(value["message"], **(value.get("params") or {})).line(translate)
+        nested_id = value["message"]  # (a variable: the catalog extractor reads literals)
+        return SurveyNodeError(nested_id, **(value.get("params") or {})).line(translate)
     return value
 
 

@@ -250,11 +250,11 @@ def export_file(db: Database, config: Config, fmt: str, out: str | os.PathLike, 
     if fmt == "pdf":
         from . import sheets
 
-        with _atomic(out) as tmp:
+        with atomic_output(out) as tmp:
             sheets.write_pdf(db, config, [r["survey_id"] for r in found if r["survey_id"]],
                              tmp, title_scope=amphoe)
         return sum(1 for r in found if r["survey_id"])
-    with _atomic(out) as tmp:
+    with atomic_output(out) as tmp:
         if fmt == "xlsx":
             write_xlsx(tmp, found, quota_tables(db, config))
         elif fmt == "csv":
@@ -281,9 +281,9 @@ def write_geojson_scope(db: Database, out: IO[str], found: list[dict], *, whole:
     return write_geojson(out, rows, cols)
 
 
-def rows_as_lists(found: list[dict]) -> Iterator[list]:
+def rows_as_lists(found: list[dict], columns=HANDIN_COLUMNS) -> Iterator[list]:
     for r in found:
-        yield [get(r) for _key, _header, get in HANDIN_COLUMNS]
+        yield [get(r) for _key, _header, get in columns]
 
 
 def quota_tables(db: Database, config: Config) -> dict[str, dict]:
@@ -295,7 +295,9 @@ def quota_tables(db: Database, config: Config) -> dict[str, dict]:
 # -- writers ---------------------------------------------------------------------------
 
 
-def write_xlsx(path: Path, found: list[dict], quotas: dict[str, dict]) -> None:
+def write_xlsx(path: Path, found: list[dict], quotas: dict[str, dict],
+               columns=HANDIN_COLUMNS) -> None:
+    """The cameras sheet, and the quota summary sheet when there are `quotas`."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -303,19 +305,26 @@ def write_xlsx(path: Path, found: list[dict], quotas: dict[str, dict]) -> None:
     wb = Workbook(write_only=False)
     sheet = wb.active
     sheet.title = "กล้อง"
-    sheet.append(HEADERS)
-    for values in rows_as_lists(found):
+    headers = [header for _key, header, _get in columns]
+    sheet.append(headers)
+    for values in rows_as_lists(found, columns):
         sheet.append(values)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE6F5")
     for cell in sheet[1]:
         cell.font, cell.fill = bold, fill
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for index, header in enumerate(HEADERS, start=1):
+    for index, header in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(header) + 4))
     sheet.freeze_panes = "B2"
     sheet.auto_filter.ref = sheet.dimensions
+    if quotas:
+        _write_quota_sheet(wb.create_sheet("สรุปตามเป้าหมาย"), quotas, bold, fill)
+    wb.save(path)
 
-    summary = wb.create_sheet("สรุปตามเป้าหมาย")
+
+def _write_quota_sheet(summary, quotas: dict[str, dict], bold, fill) -> None:
+    from openpyxl.utils import get_column_letter
+
     titles = {"amphoe": "ตามอำเภอ", "agency": "ตามหน่วยงาน"}
     for level, result in quotas.items():
         fraction = f"{result['fraction'] * 100:g}"
@@ -333,7 +342,6 @@ def write_xlsx(path: Path, found: list[dict], quotas: dict[str, dict]) -> None:
         summary.append([])
     for index in range(1, len(QUOTA_HEADERS) + 1):
         summary.column_dimensions[get_column_letter(index)].width = 18 if index != 2 else 36
-    wb.save(path)
 
 
 def _quota_row(r: dict) -> list:
@@ -341,12 +349,12 @@ def _quota_row(r: dict) -> list:
             r["approved"], round(r["selected_share"] * 100, 1), r["shortfall"], r["to_approve"]]
 
 
-def write_csv(path: Path, found: list[dict]) -> None:
+def write_csv(path: Path, found: list[dict], columns=HANDIN_COLUMNS) -> None:
     # UTF-8 with a BOM: Excel on Thai Windows otherwise reads it as cp874 and garbles it.
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(HEADERS)
-        writer.writerows(rows_as_lists(found))
+        writer.writerow([header for _key, header, _get in columns])
+        writer.writerows(rows_as_lists(found, columns))
 
 
 KML_NS = "http://www.opengis.net/kml/2.2"
@@ -444,7 +452,8 @@ def _safe(text: str) -> str:
 
 
 @contextlib.contextmanager
-def _atomic(out: str | os.PathLike):
+def atomic_output(out: str | os.PathLike):
+    """A temporary path beside `out` to write to; it becomes `out` only once complete."""
     target = Path(out)
     if target.is_dir():
         raise BadInput("%(path)s is a folder: give a file name", path=str(target))

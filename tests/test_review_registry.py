@@ -180,3 +180,50 @@ def test_cli_adds_a_registry_user_who_can_log_in(cli, tmp_path):
     token = CSRF.search(client.get("/review/login").get_data(as_text=True)).group(1)
     ok = client.post("/review/login", data={"name": "boss", "pin": "246800", "csrf_token": token})
     assert ok.status_code == 302 and ok.headers["Location"].endswith("/review/")
+
+
+def test_the_province_hand_in_file_has_every_node_s_surveys_and_decisions(setup, tmp_path, cli):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    client = setup["app"].test_client()
+    token = login(client, "supervisor")
+    sid = next(i for i in setup["ids_a"]
+               if "แยกโคราช" in client.get(f"/review/{i}").get_data(as_text=True))
+    client.post(f"/review/{sid}", data={"decision": "rejected", "reason": "ภาพไม่ชัด",
+                                        "csrf_token": token})
+    queue = client.get("/review/?status=all").get_data(as_text=True)
+    assert 'data-testid="registry-export-xlsx"' in queue
+
+    reply = client.get("/review/export.xlsx?status=all")
+    assert reply.status_code == 200 and "cctv-province-all-" in reply.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(reply.data)).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    header = rows[0]
+    assert header[0] == "รหัสกล้อง" and header[-1] == "เครื่องสำรวจ (โหนด)"
+    assert len(rows) == 1 + 3 and {r[-1] for r in rows[1:]} == {"node-a", "node-b"}
+    by_camera = {r[0]: dict(zip(header, r)) for r in rows[1:]}
+    decided = by_camera["node-a-00000"]
+    assert decided["ชื่อจุดติดตั้ง"] == "แยกโคราช" and decided["หน่วยงาน"] == "เทศบาลนคร"
+    assert decided["ผลการตรวจสอบ"] == "ไม่อนุมัติ" and decided["เหตุผลของผู้ตรวจ"] == "ภาพไม่ชัด"
+    assert decided["ผู้ตรวจสอบ"] == "supervisor" and decided["ละติจูดที่สำรวจ"] is not None
+    assert all(r["ผลการตรวจสอบ"] == "รอตรวจ" for c, r in by_camera.items() if c != "node-a-00000")
+    assert not any("secret" in str(value) for r in rows for value in r)  # no stream URL
+
+    # Only the rejected tab's surveys; CSV opens in Excel on Thai Windows (UTF-8 with BOM).
+    reply = client.get("/review/export.csv?status=rejected")
+    assert reply.data.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(io.StringIO(reply.data.decode("utf-8-sig"))))
+    assert len(lines) == 2 and lines[1][0] == "node-a-00000"
+
+    # The same from the CLI, for the office's script.
+    out = tmp_path / "province.xlsx"
+    result = cli("registry", "export", "--data-dir", setup["dir"], "--status", "pending",
+                 "--out", out)
+    assert result.exit_code == 0 and "2 surveys" in result.output
+    assert load_workbook(out).active.max_row == 3
+
+    login(client, "surveyor")
+    assert client.get("/review/export.xlsx").status_code == 403

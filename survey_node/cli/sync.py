@@ -190,6 +190,23 @@ def registry_serve(data_dir, host, port):
           max_request_body_size=max(2 * cfg.registry.max_evidence_mb, 64) << 20)
 
 
+@registry.command("export")
+@data_dir_option
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx",
+              show_default=True, help="xlsx (Thai headers, for the ministry) or csv (UTF-8 with BOM).")
+@click.option("--status", default="all", show_default=True,
+              type=click.Choice(["all", "pending", "approved", "rejected", "resurvey"]),
+              help="Only the surveys whose review stands so.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (replaced only once complete).")
+def registry_export(data_dir, fmt, status, out):
+    """The province's hand-in file: every survey the nodes sent, with its decision."""
+    from ..sync import handin
+
+    count = handin.export_file(_registry(data_dir), fmt, out, status=status)
+    click.echo(f"{count} surveys written to {out}")
+
+
 @registry.group("token")
 def registry_token():
     """Bearer tokens of the nodes that may sync."""

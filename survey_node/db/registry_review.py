@@ -115,3 +115,22 @@ def rows_survey_history(db: Database, survey_id: str) -> list[dict]:
     for r in audited:
         r["detail"] = json.loads(r["detail"] or "{}")
     return sorted(received + audited, key=lambda r: r["at"])
+
+
+def iter_registry_handin(db: Database, *, status: str = "all"):
+    """Every survey the nodes sent (one row per survey, its latest revision) with the
+    registry's camera entry and the decision in force; for the province's hand-in files."""
+    cursor = db.execute(
+        "SELECT s.id, s.node_id, s.camera_id, s.revision, s.record, c.record AS camera,"
+        " CASE WHEN d.revision = s.revision THEN d.state END AS decision,"
+        " CASE WHEN d.revision = s.revision THEN d.reason END AS decision_reason,"
+        " CASE WHEN d.revision = s.revision THEN d.decided_by END AS decided_by,"
+        " CASE WHEN d.revision = s.revision THEN d.decided_at END AS decided_at"
+        f" FROM surveys s LEFT JOIN cameras c ON c.camera_id = s.camera_id {_LATEST}"
+        f" WHERE {STATUS_SQL[status]} ORDER BY s.camera_id, s.node_id, s.id")
+    cols = [c[0] for c in cursor.description]
+    for found in cursor:
+        item = dict(zip(cols, found))
+        item["record"] = json.loads(item["record"])
+        item["camera"] = json.loads(item["camera"]) if item["camera"] else {}
+        yield item

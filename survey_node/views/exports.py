@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, after_this_request, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext
 
 from .. import exports as export_mod
@@ -43,22 +43,28 @@ def download():
         raise BadInput("Unknown export format %(format)s (known: %(known)s)", format=fmt,
                        known=", ".join(export_mod.FORMATS))
     config = get_config()
-    tmp = tempfile.NamedTemporaryFile(prefix="export-", dir=config.data_dir, delete=False)
-    tmp.close()
-    path = Path(tmp.name)
-
-    @after_this_request
-    def _cleanup(response):
-        path.unlink(missing_ok=True)  # the open file handle keeps the bytes until sent
-        return response
-
-    export_mod.export_file(get_db(), config, fmt, path, scope=scope, amphoe=amphoe)
     from datetime import datetime
 
     stamp = datetime.now(BANGKOK).strftime("%Y%m%d")
     name = f"cctv-{scope}{'-' + amphoe if amphoe else ''}-{stamp}.{SUFFIX[fmt]}"
-    return send_file(open(path, "rb"), mimetype=MIME[fmt], as_attachment=True,
-                     download_name=name, max_age=0)
+    return send_written(
+        lambda path: export_mod.export_file(get_db(), config, fmt, path, scope=scope,
+                                            amphoe=amphoe),
+        fmt, name, config.data_dir)
+
+
+def send_written(write, fmt: str, name: str, folder: Path):
+    """Send the file `write(path)` makes, as a download; the file is gone once sent."""
+    tmp = tempfile.NamedTemporaryFile(prefix="export-", dir=folder, delete=False)
+    tmp.close()
+    path = Path(tmp.name)
+    try:
+        write(path)
+        sent = open(path, "rb")
+    finally:
+        path.unlink(missing_ok=True)  # an open handle keeps the bytes until they are sent
+    return send_file(sent, mimetype=MIME[fmt], as_attachment=True, download_name=name,
+                     max_age=0)
 
 
 @bp.get("/sheet/<survey_id>")

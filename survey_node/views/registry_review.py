@@ -175,6 +175,23 @@ def decide(survey_id):
         queue_endpoint="registry_review.queue")
 
 
+@bp.get("/export.<any(xlsx, csv):fmt>")
+@needs_reviewer
+def export(fmt):
+    """The province's hand-in file of the surveys in the queue's current tab."""
+    from datetime import datetime
+
+    from ..sync import handin
+    from ..thaidate import BANGKOK
+    from .exports import send_written
+
+    status = request.args.get("status", "all")
+    status = status if status in registry_review.QUEUE_STATUSES else "all"
+    name = f"cctv-province-{status}-{datetime.now(BANGKOK).strftime('%Y%m%d')}.{fmt}"
+    return send_written(lambda path: handin.export_file(_registry(), fmt, path, status=status),
+                        fmt, name, _config().data_dir)
+
+
 @bp.get("/evidence/<sha256>")
 @needs_reviewer
 def evidence(sha256):
