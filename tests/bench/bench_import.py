@@ -20,7 +20,7 @@ import textwrap
 from pathlib import Path
 
 ROWS = 100_000
-RUNS = 3
+RUNS = 5
 TARGET_RATIO = 3.0
 TARGET_MB = 300
 
