@@ -24,19 +24,25 @@ def compute(db: Database, config: Config, *, today: dt.date | None = None) -> di
     fraction = config.selection.target_fraction
     latest = [s for s in review_db.rows_latest_surveys(db)
               if s["state"] in ("complete", "synced") or s["review_state"] == "approved"]
-    verdicts = Counter(s["stream_verdict"] for s in latest if s["stream_verdict"])
-    checked = sum(verdicts.values())
-    failures = sorted(((v, n) for v, n in verdicts.items() if v != "ok"),
-                      key=lambda vn: (-vn[1], vn[0]))
     return {
         "amphoe": quota_mod.compute_quota(db, level="amphoe", default_fraction=fraction),
         "agency": quota_mod.compute_quota(db, level="agency", default_fraction=fraction),
-        "checked": checked,
-        "working": verdicts.get("ok", 0),
-        "working_share": verdicts.get("ok", 0) / checked if checked else None,
-        "failures": failures,
+        **stream_summary(s["stream_verdict"] for s in latest),
         "per_day": per_day(review_db.rows_completion_times(db), today=today),
         "review_states": Counter(s["review_state"] or "pending" for s in latest),
+    }
+
+
+def stream_summary(verdicts) -> dict:
+    """How many streams were checked, how many work, and the failures, most common first."""
+    counts = Counter(v for v in verdicts if v)
+    checked = sum(counts.values())
+    return {
+        "checked": checked,
+        "working": counts.get("ok", 0),
+        "working_share": counts.get("ok", 0) / checked if checked else None,
+        "failures": sorted(((v, n) for v, n in counts.items() if v != "ok"),
+                           key=lambda vn: (-vn[1], vn[0])),
     }
 
 

@@ -227,3 +227,23 @@ def test_the_province_hand_in_file_has_every_node_s_surveys_and_decisions(setup,
 
     login(client, "surveyor")
     assert client.get("/review/export.xlsx").status_code == 403
+
+
+def test_the_registry_dashboard_counts_every_node_s_surveys_and_their_review(setup):
+    client = setup["app"].test_client()
+    token = login(client, "supervisor")
+    sid = setup["ids_b"][0]
+    client.post(f"/review/{sid}", data={"decision": "approved", "csrf_token": token})
+    page = client.get("/review/dashboard").get_data(as_text=True)
+    assert 'data-testid="total-pending"' in page
+    totals = dict(re.findall(r'data-testid="total-(\w+)"><a [^>]*>(\d+)<', page))
+    assert totals == {"pending": "2", "approved": "1", "rejected": "0", "resurvey": "0"}
+    nodes = re.search(r'data-testid="dash-nodes".*?</section>', page, re.S).group(0)
+    cells = dict(re.findall(r'<tr data-code="(node-[ab])"><td>[^<]*</td>((?:<td class="num">\d+</td>)+)', nodes))
+    assert re.findall(r"\d+", cells["node-a"]) == ["2", "2", "0", "0", "0"]
+    assert re.findall(r"\d+", cells["node-b"]) == ["1", "0", "1", "0", "0"]
+    amphoes = re.search(r'data-testid="dash-amphoes".*?</section>', page, re.S).group(0)
+    assert "เมืองนครราชสีมา" in amphoes  # from the registry's camera entry
+    assert page.count("<svg") >= 2  # the charts, drawn on the server
+    login(client, "surveyor")
+    assert client.get("/review/dashboard").status_code == 403

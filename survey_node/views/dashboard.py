@@ -27,15 +27,23 @@ def index():
         for level, title in (("amphoe", gettext("Progress per district against the target")),
                              ("agency", gettext("Progress per agency against the target")))
     }
-    charts["share"] = Markup(share_svg(
-        data["working_share"], title=gettext("Share of working streams"),
-        caption=gettext("%(ok)s of %(n)s checked streams work", ok=data["working"],
-                        n=data["checked"])))
-    charts["failures"] = Markup(bars_svg([(verdict_label(v), n, v) for v, n in data["failures"]],
-                                         title=gettext("Stream check failures")))
-    charts["per_day"] = Markup(columns_svg([(_day(d), n) for d, n in data["per_day"]],
-                                           title=gettext("Surveys completed per day")))
+    charts.update(stream_charts(data))
     return render_template("dashboard.html", data=data, charts=charts)
+
+
+def stream_charts(data: dict) -> dict:
+    """The charts a node's and the registry's dashboards share: working streams, the
+    failures, surveys per day (from `dashboard.stream_summary` and `dashboard.per_day`)."""
+    return {
+        "share": Markup(share_svg(
+            data["working_share"], title=gettext("Share of working streams"),
+            caption=gettext("%(ok)s of %(n)s checked streams work", ok=data["working"],
+                            n=data["checked"]))),
+        "failures": Markup(bars_svg([(verdict_label(v), n, v) for v, n in data["failures"]],
+                                    title=gettext("Stream check failures"))),
+        "per_day": Markup(columns_svg([(_day(d), n) for d, n in data["per_day"]],
+                                      title=gettext("Surveys completed per day"))),
+    }
 
 
 def _day(day) -> str:

@@ -175,6 +175,16 @@ def decide(survey_id):
         queue_endpoint="registry_review.queue")
 
 
+@bp.get("/dashboard")
+@needs_reviewer
+def dashboard():
+    from ..sync import dashboard as registry_dashboard
+    from .dashboard import stream_charts
+
+    data = registry_dashboard.compute(_registry())
+    return render_template("registry/dashboard.html", data=data, charts=stream_charts(data))
+
+
 @bp.get("/export.<any(xlsx, csv):fmt>")
 @needs_reviewer
 def export(fmt):
