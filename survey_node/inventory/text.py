@@ -22,8 +22,10 @@ def thai_digits(text: str) -> str:
 
 
 _json_str = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring
-_ODD = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f\u3000\t\n\r\v\f]|  ")
-_ODD_MARKS = (*"\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f\u3000\t\n\r\v\f", "  ")
+# What a cell may hold that cleaning changes: invisible marks, odd spaces, two spaces.
+_ODD_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f\u3000\t\n\r\v\f"
+_ODD = re.compile(f"[{_ODD_CHARS}]|  ")  # one cell
+_ODD_MARKS = (*_ODD_CHARS, "  ")         # a whole column, by substring scans
 _CACHE: dict[str, str] = {}
 _CACHE_MAX = 50_000
 
