@@ -5,6 +5,7 @@ import json
 import pytest
 
 from survey_node.db import cameras as camera_db
+from survey_node.db import sync as sync_db
 from survey_node.db import imports as import_db
 from survey_node.inventory.importer import ImportOptions, analyse, run_import
 from tests.registry_files import (REAL_HEADER, TITLE_ROWS, korat_rows, write_csv, write_ods,
@@ -202,6 +203,19 @@ def test_mapping_override_and_unknown_columns_kept_raw(db, tmp_path):
     report = do_import(db, write_xlsx(tmp_path / "o2.xlsx", header, rows), columns={"site_name": "A"})
     assert report["changes"][0]["fields"] == ["other_columns"]
     assert camera_db.raw_record(db, cam["camera_id"])["หมายเหตุ"] == "ย้าย 2568"
+
+
+def test_original_row_stays_as_the_file_had_it_when_the_registry_renames_the_camera(db, tmp_path):
+    header = ["จุด", "พิกัด Y", "พิกัด X", "หน่วยงาน", "หมายเหตุ"]
+    rows = [["แยกประตูชุมพล", "14.9736", "102.0979", "สภ.เมือง", "ติดตั้ง 2566"]]
+    do_import(db, write_xlsx(tmp_path / "o.xlsx", header, rows), columns={"site_name": "จุด"})
+    camera_id = next(iter(cameras(db)))
+    with db.conn:
+        sync_db.upsert_pulled_cameras(db, [{"camera_id": camera_id, "site_name": "แยกชุมพล (ใหม่)",
+                                            "agency": "เทศบาลนคร"}])
+    cam = camera_db.get_camera(db, camera_id)
+    assert (cam["site_name"], cam["agency"]) == ("แยกชุมพล (ใหม่)", "เทศบาลนคร")
+    assert camera_db.raw_record(db, camera_id) == dict(zip(header, rows[0]))
 
 
 def test_second_sheet_is_found_and_sheet_can_be_named(db, tmp_path):

@@ -71,10 +71,11 @@ def test_a_known_camera_keeps_its_id():
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(st.text(max_size=5), min_size=4, max_size=4), min_size=1, max_size=5),
-       st.lists(st.integers(0, 3), max_size=4, unique=True))
-def test_rows_as_json_arrays_a_chunk_at_a_time(rows, columns):
+       st.lists(st.integers(0, 3), max_size=4, unique=True), st.sets(st.integers(0, 3)))
+def test_rows_as_json_arrays_a_chunk_at_a_time(rows, columns, omitted):
     rows = [tuple(r) for r in rows]
-    expected = [json.dumps([r[i] for i in columns], ensure_ascii=False, separators=(",", ":"))
-                for r in rows]
-    assert json_arrays(rows, columns) == expected
-    assert [json.loads(a) for a in expected] == [[r[i] for i in columns] for r in rows]
+    expected = [json.dumps([None if i in omitted else r[i] for i in columns], ensure_ascii=False,
+                           separators=(",", ":")) for r in rows]
+    assert json_arrays(rows, columns, frozenset(omitted)) == expected
+    assert [json.loads(a) for a in expected] == \
+        [[None if i in omitted else r[i] for i in columns] for r in rows]

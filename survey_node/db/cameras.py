@@ -75,15 +75,38 @@ def raw_record(db: Database, camera_id: str) -> dict | None:
     """The camera's row as the registry file had it: {column name: cell text}, empty cells
     left out. Imports store the cells as a JSON array named by the import's headers;
     cameras imported before that (and demo cameras) hold an object."""
-    found = row(db, "SELECT c.raw, i.headers FROM cameras c LEFT JOIN imports i"
-                    " ON i.id = c.import_id WHERE c.camera_id = ?", [camera_id])
+    found = _raw_row(db, camera_id)
     if found is None:
         return None
     raw = json.loads(found["raw"] or "{}")
     if isinstance(raw, dict):
         return raw
     headers = json.loads(found["headers"] or "[]")
-    return {name: cell for name, cell in zip(headers, raw) if cell != ""}
+    return {name: cell for name, cell in zip(headers, _raw_cells(raw, found)) if cell != ""}
+
+
+def fill_raw(db: Database, camera_id: str) -> None:
+    """Write into the camera's raw the cells it left to the camera's own fields (see
+    ``imports.raw_fields``). Call before those fields change other than by an import, so
+    that the original row still reads as the file had it."""
+    found = _raw_row(db, camera_id)
+    if found is None or not found["raw"].startswith("["):
+        return
+    raw = json.loads(found["raw"])
+    if None in raw:
+        db.execute("UPDATE cameras SET raw = ? WHERE camera_id = ?",
+                   [json.dumps(_raw_cells(raw, found), ensure_ascii=False), camera_id])
+
+
+def _raw_row(db: Database, camera_id: str) -> dict | None:
+    return row(db, "SELECT c.*, i.headers, i.raw_fields FROM cameras c LEFT JOIN imports i"
+                   " ON i.id = c.import_id WHERE c.camera_id = ?", [camera_id])
+
+
+def _raw_cells(raw: list, camera: dict) -> list:
+    fields = json.loads(camera["raw_fields"] or "[]")
+    return [camera[fields[i]] if cell is None and i < len(fields) and fields[i] in camera
+            else cell for i, cell in enumerate(raw)]
 
 
 def rows_amphoes(db: Database) -> list[dict]:

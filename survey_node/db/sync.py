@@ -6,6 +6,7 @@ import json
 
 from sqlite_utils import Database
 
+from . import cameras as camera_db
 from . import now_iso, row, rows
 
 PULLED_CAMERA_FIELDS = (
@@ -135,6 +136,7 @@ def upsert_pulled_cameras(db: Database, cameras: list[dict]) -> int:
         if exists:
             if not values:
                 continue
+            camera_db.fill_raw(db, cam["camera_id"])  # the file's cells stay the file's
             sets = ", ".join(f"{k} = ?" for k in values)
             db.execute(f"UPDATE cameras SET {sets}, updated_at = ? WHERE camera_id = ?",
                        [*values.values(), stamp, cam["camera_id"]])

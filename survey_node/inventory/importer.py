@@ -86,6 +86,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
             "file_name": summary["file"], "sha256": sha256, "kind": summary["kind"],
             "sheet": summary["sheet"], "header_row": summary["header_row"],
             "mapping": summary["mapping"], "crs": crs, "headers": summary["headers"],
+            "raw_fields": summary["raw_fields"],
             "rows_read": summary["rows_read"], "rejected_count": len(summary["rejected"]),
             "rejected": summary["rejected"], "warnings": summary["warnings"],
         })

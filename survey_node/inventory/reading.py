@@ -33,6 +33,11 @@ _TOTAL = re.compile(
 _PICKED = ("camera_id", "site_name", "place_name", "place_type", "agency", "province", "amphoe",
            "tambon", "lat", "lon", "latlon", "utm_e", "utm_n", "utm_zone", "brand", "model",
            "resolution", "stream_url", "registry_status")
+# Fields a camera stores exactly as its cell reads: the original row need not repeat them
+# (its cell is null, and `raw_fields` names the field to read instead). They were a third
+# of the bytes an import wrote and sent between its processes.
+AS_WRITTEN = ("site_name", "place_name", "place_type", "agency", "brand", "model",
+              "resolution", "stream_url", "registry_status")
 
 
 @dataclass
@@ -181,7 +186,8 @@ def read_file(path: Path, options: ImportOptions, *, book: Workbook | None = Non
     yield "end", {
         "file": layout.file, "kind": layout.kind, "sheet": layout.sheet,
         "header_row": layout.header_row, "mapping": layout.described(),
-        "headers": reader.raw_names, "rows_read": reader.rows_read,
+        "headers": reader.raw_names, "raw_fields": reader.raw_fields,
+        "rows_read": reader.rows_read,
         "rejected": report.rejected, "warnings": report.warnings, "discard": sorted(discard),
     }
 
@@ -242,7 +248,12 @@ class _RowReader:
         self.raw_names = _unique_names(layout.headers)
         self.seq = seq = m.get("seq")
         mapped = set(m.values())
-        self.content_columns = [i for i in range(self.width) if i != seq]
+        self.content_of = _picker([i for i in range(self.width) if i != seq])
+        self.raw_fields: list[str | None] = [None] * self.width
+        for f in reversed(AS_WRITTEN):  # a column two fields share: the first names it
+            if f in m:
+                self.raw_fields[m[f]] = f
+        self.omitted = frozenset(i for i, f in enumerate(self.raw_fields) if f)
         extra = [i for i in range(self.width) if i not in mapped]
         self.extra_of = _picker(extra) if extra else None
         # One itemgetter gives every field of _PICKED (the empty column when unmapped).
@@ -263,11 +274,11 @@ class _RowReader:
         plain_decimal, resolve_place = coords.plain_decimal, places.resolve
         read = 0
         texts_rows = padded_texts(rows, width)
-        # The original row (its cells as a JSON array, named by the import's headers), and
-        # what duplicate rows are compared by: every cell but the sequence number.
-        raws = json_arrays(texts_rows, range(width))
-        contents = raws if self.seq is None else json_arrays(texts_rows, self.content_columns)
-        for row_no, texts, raw, content in zip(numbers, texts_rows, raws, contents):
+        # The original row: its cells as a JSON array, named by the import's headers (null
+        # where the camera stores the cell as it is, see AS_WRITTEN).
+        raws = json_arrays(texts_rows, range(width), self.omitted)
+        content_of = self.content_of
+        for row_no, texts, raw in zip(numbers, texts_rows, raws):
             if not any(texts):
                 continue
             read += 1
@@ -314,7 +325,8 @@ class _RowReader:
             if not file_id and has_id_column:
                 report.warn(row_no, "camera_id", N_("no camera id; derived %(id)s from the"
                                                     " names and position"), {"id": camera_id})
-            if first(camera_id, row_no, hash(content)):
+            # Duplicate rows are compared by every cell but the sequence number.
+            if first(camera_id, row_no, hash(content_of(texts))):
                 # In import_db's staged order: id, row, IMPORT_FIELDS, the original row.
                 staged.append((
                     camera_id, row_no, site, place, place_type, agency, pc.province_code,

@@ -114,16 +114,18 @@ def padded_texts(rows: list[list], width: int) -> list[tuple]:
     return list(zip(*cols))
 
 
-def json_arrays(rows: list[tuple], columns: list[int]) -> list[str]:
+def json_arrays(rows: list[tuple], columns, omitted=frozenset()) -> list[str]:
     """Each row's cells at `columns` as a JSON array text ('["a","b"]'), a chunk at a time:
     the cells are JSON-encoded a column at a time and joined in C; "\\x00" can separate the
-    rows because JSON writes it escaped."""
+    rows because JSON writes it escaped. The cells of `omitted` columns are written as null.
+    """
     if not rows:
         return []
     if not columns:
         return ["[]"] * len(rows)
     cols = list(zip(*rows))
-    encoded = [map(_json_str, cols[i]) for i in columns]
+    nulls = ("null",) * len(rows)
+    encoded = [nulls if i in omitted else map(_json_str, cols[i]) for i in columns]
     return ("[" + "]\x00[".join(map(",".join, zip(*encoded))) + "]").split("\x00")
 
 
