@@ -1,10 +1,9 @@
 """The child process that reads a large registry file while the importer writes it.
 
 Normalising rows is pure Python and writing them is SQLite work that needs the GIL for
-every row it binds, so in one process they take turns. Here the child reads and
-normalises (``reading.read_file``) and sends each event down its stdout with marshal
-(twice as fast as pickle for tuples of text, and safe: both ends are this same Python);
-the parent writes the batches as they arrive. A 100,000-row file imports about 1.4x faster
+every row it binds, so in one process they take turns. Here the child
+(``survey_node.inventory.reader_process``) reads and normalises (``reading.read_file``)
+and sends each event down its stdout; the parent writes the batches as they arrive. A 100,000-row file imports about 1.4x faster
 on two cores. Small files are read in-process: starting a Python costs more than it saves.
 
 The child gets a deadline: at ``READ_DEADLINE_S`` its process group is killed and the
@@ -16,12 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import gc
 import logging
-import marshal
 import os
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -30,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from ..errors import BadInput, SurveyNodeError
+from .reader_process import receive, send
 
 if TYPE_CHECKING:
     from .reading import ImportOptions
@@ -38,7 +35,6 @@ log = logging.getLogger(__name__)
 CHILD_MIN_BYTES = 1 << 20   # a file this big or bigger is read in a child process
 READ_DEADLINE_S = 30 * 60   # 100,000 rows take ~2 s here; a slow SD card is slower
 EXIT_WAIT_S = 5
-_LENGTH = struct.Struct("<Q")
 PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size
 
 
@@ -66,7 +62,7 @@ class _ChildReader:
                                             if p)
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "survey_node.inventory.worker"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "survey_node.inventory.reader_process"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.stderr, env=env, start_new_session=True)
         _widen_pipe(self.proc.stdout)
         self.timed_out = threading.Event()
@@ -74,7 +70,7 @@ class _ChildReader:
         self.timer.daemon = True
         self.timer.start()
         try:
-            _send(self.proc.stdin, (str(path), dataclasses.asdict(options)))
+            send(self.proc.stdin, (str(path), dataclasses.asdict(options)))
             self.proc.stdin.close()
         except OSError:  # it died already: __iter__ says how
             pass
@@ -85,7 +81,7 @@ class _ChildReader:
 
     def __iter__(self) -> Iterator[tuple]:
         while True:
-            event = _receive(self.proc.stdout)
+            event = receive(self.proc.stdout)
             if event is None:  # ended, or cut short
                 break
             if event[0] == "error":
@@ -119,28 +115,6 @@ def _widen_pipe(stream) -> None:
         pass
 
 
-def _send(out, event) -> None:
-    """One event: its length, then its marshal bytes (marshal.load on a pipe makes a call
-    per object it reads, which cost more than the rest of the transfer)."""
-    blob = marshal.dumps(event)
-    out.write(_LENGTH.pack(len(blob)))
-    out.write(blob)
-
-
-def _receive(stream):
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return None
-    (size,) = _LENGTH.unpack(head)
-    blob = stream.read(size)
-    if len(blob) < size:
-        return None
-    try:
-        return marshal.loads(blob)
-    except (EOFError, ValueError, TypeError):
-        return None
-
-
 def _kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         try:
@@ -151,37 +125,3 @@ def _kill(proc: subprocess.Popen) -> None:
         proc.wait(timeout=EXIT_WAIT_S)
     except subprocess.TimeoutExpired:  # a zombie we cannot reap is not worth hanging for
         log.warning("registry reader process %s did not exit", proc.pid)
-
-
-def main() -> int:
-    """Child side: read the request from stdin, send the events to stdout."""
-    from .readers import Workbook
-
-    # This process lives for one file and makes no reference cycles worth collecting; the
-    # collector's passes over its many row tuples took a tenth of its time.
-    gc.disable()
-    path, options = _receive(sys.stdin.buffer)
-    out = sys.stdout.buffer
-    try:
-        book = Workbook(Path(path), options["display_name"])
-        # Loading the sheet is most of the wait and calamine lets go of the GIL meanwhile:
-        # the rest of the reader (geothai's tables, pyproj) is imported beside it.
-        loading = threading.Thread(target=book.preload, args=(options["sheet"],), daemon=True)
-        loading.start()
-        from .reading import ImportOptions, read_file
-
-        loading.join()
-        for event in read_file(Path(path), ImportOptions(**options), book=book):
-            _send(out, event)
-            if event[0] != "progress":
-                out.flush()
-    except SurveyNodeError as exc:
-        _send(out, ("error", exc.message, exc.params))
-    except BrokenPipeError:  # the parent gave up: nobody to tell
-        return 1
-    out.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
