@@ -27,7 +27,7 @@ from sqlite_utils import Database
 from ..db import imports as import_db
 from ..errors import BadInput
 from . import worker
-from .reading import ImportOptions, analyse  # noqa: F401 - analyse is part of the importer's API
+from .options import ImportOptions
 from .text import N_
 
 STALE_STAGING_S = 6 * 3600  # staging dirs a killed import of an earlier version left behind
@@ -40,6 +40,13 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def analyse(path: Path, options: ImportOptions):
+    """The file's layout (sheet, header row, mapping, samples): see ``reading.analyse``."""
+    from .reading import analyse as analyse_file
+
+    return analyse_file(path, options)
 
 
 def run_import(db: Database, path: Path, options: ImportOptions, *,

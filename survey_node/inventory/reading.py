@@ -12,12 +12,13 @@ import hashlib
 import itertools
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import BadInput
 from . import columns, coords, places
+from .options import ImportOptions
 from .readers import Workbook
 from .text import (N_, cell_text, header_key, identity_key, json_arrays, padded_texts,
                    thai_digits)
@@ -38,23 +39,6 @@ _PICKED = ("camera_id", "site_name", "place_name", "place_type", "agency", "prov
 # of the bytes an import wrote and sent between its processes.
 AS_WRITTEN = ("site_name", "place_name", "place_type", "agency", "brand", "model",
               "resolution", "stream_url", "registry_status")
-
-
-@dataclass
-class ImportOptions:
-    sheet: str | None = None
-    columns: dict = field(default_factory=dict)   # field -> header text / number / letter / None
-    header_row: int | None = None
-    crs: int | None = None
-    dry_run: bool = False
-    default_province: str = ""
-    actor: str | None = None
-    display_name: str | None = None               # the name the user gave the file
-
-    @classmethod
-    def from_mapping(cls, spec: dict | None, **kwargs) -> "ImportOptions":
-        spec = spec or {}
-        return cls(columns=spec.get("columns") or {}, header_row=spec.get("header_row"), **kwargs)
 
 
 @dataclass

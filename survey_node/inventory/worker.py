@@ -29,7 +29,7 @@ from ..errors import BadInput, SurveyNodeError
 from .reader_process import receive, send
 
 if TYPE_CHECKING:
-    from .reading import ImportOptions
+    from .options import ImportOptions
 
 log = logging.getLogger(__name__)
 CHILD_MIN_BYTES = 1 << 20   # a file this big or bigger is read in a child process
