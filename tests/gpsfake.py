@@ -41,8 +41,12 @@ def epochs(count: int, *, start: dt.datetime | None = None, lat=SAMUT_PRAKAN[0],
     return out
 
 
-def wait_until(predicate, timeout: float = 15.0, step: float = 0.05):
-    """Poll until predicate() is truthy; return its value or fail with a deadline."""
+def wait_until(predicate, timeout: float = 30.0, step: float = 0.05):
+    """Poll until predicate() is truthy; return its value or fail with a deadline.
+
+    gpsfake feeds gpsd one sentence batch at a time from a pty; on a loaded 2-core host
+    its first fix once took more than 15 s. A passing wait returns as soon as it can, so
+    a generous deadline costs nothing."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
