@@ -3,8 +3,9 @@
 Normalising rows is pure Python and writing them is SQLite work that needs the GIL for
 every row it binds, so in one process they take turns. Here the child
 (``survey_node.inventory.reader_process``) reads and normalises (``reading.read_file``)
-and sends each event down its stdout; the parent writes the batches as they arrive. A 100,000-row file imports about 1.4x faster
-on two cores. Small files are read in-process: starting a Python costs more than it saves.
+and sends each event down its stdout; the parent writes the batches as they arrive. A
+100,000-row file imports about 1.4x faster on two cores. Small files are read in-process:
+starting a Python costs more than it saves.
 
 The child gets a deadline: at ``READ_DEADLINE_S`` its process group is killed and the
 import fails with one clear line. A child that dies otherwise fails the import too, with
@@ -62,8 +63,9 @@ class _ChildReader:
                                             if p)
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "survey_node.inventory.reader_process"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self.stderr, env=env, start_new_session=True)
+            [sys.executable, "-m", "survey_node.inventory.reader_process"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
+            start_new_session=True)
         _widen_pipe(self.proc.stdout)
         self.timed_out = threading.Event()
         self.timer = threading.Timer(READ_DEADLINE_S, self._stop)
