@@ -46,6 +46,7 @@ def test_upload_check_preview_import_and_report(admin, db, tmp_path, monkeypatch
         monkeypatch.setattr(worker, "CHILD_MIN_BYTES", 0)
     rows = korat_rows(5)
     rows[2][5] = "ไม่ทราบ"                                   # a warning on Excel row 7
+    rows[3][5] = rows[3][6] = ""                             # no position on Excel row 8
     rows.append([6, "ใช้งานได้", "", "", "", 14.9, 102.1, ""])  # rejected: Excel row 10
     path = write_xlsx(tmp_path / "โคราช.xlsx", REAL_HEADER, rows, title_rows=TITLE_ROWS)
 
@@ -76,6 +77,7 @@ def test_upload_check_preview_import_and_report(admin, db, tmp_path, monkeypatch
     report = admin.get(status["done_url"]).get_data(as_text=True)
     assert "รายงานการนำเข้า" in report                       # Thai first
     assert "<td>10</td>" in report and "<td>7</td>" in report  # row numbers people see
+    assert "<td>8</td><td>พิกัด</td>" in report                # which field, in Thai too
     assert "ไม่มีรหัสกล้องและไม่มีชื่อ" in report           # the rejection, in Thai
     assert camera_db.count_cameras(db) == 5
     history = admin.get("/admin/import/").get_data(as_text=True)

@@ -35,6 +35,7 @@ CHANGE_LABELS = {
     "brand": N_("Brand"), "model": N_("Model"), "resolution": N_("Resolution"),
     "stream_url": N_("IP / stream URL"), "registry_status": N_("Registry status"),
     "other_columns": N_("Other columns"), "back_in_registry": N_("Back in the registry"),
+    "position": N_("Position"),  # a warning's field: the row has no usable position
 }
 
 
