@@ -62,7 +62,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def make_file(path: Path) -> None:
+def make_file(path: Path, rows: int = ROWS) -> None:
     from openpyxl import Workbook
 
     from tests.registry_files import REAL_HEADER, TITLE_ROWS
@@ -73,7 +73,7 @@ def make_file(path: Path) -> None:
     for r in [*TITLE_ROWS, [*REAL_HEADER, "อำเภอ", "ตำบล"]]:
         ws.append(r)
     amphoes = [("เมืองนครราชสีมา", "ในเมือง"), ("ปากช่อง", "หมูสี"), ("อ.เมือง", "ต.โพธิ์กลาง")]
-    for i in range(ROWS):
+    for i in range(rows):
         amphoe, tambon = amphoes[i % 3]
         ws.append([i + 1, rng.choice(("ใช้งานได้", "ชำรุด")), f"จุดติดตั้งที่ {i}",
                    f"ถนนสายที่ {i % 331}", rng.choice(("ทางแยก", "ชุมชน", "ตลาด")),
