@@ -46,19 +46,20 @@ def authenticate(db: Database, security: SecuritySection, *, name: str, pin: str
                  client: str, now: dt.datetime | None = None) -> dict:
     """Return the user for a right name + PIN, or raise.
 
-    Failures are counted per user name and per client address; at the limit both are
-    locked for ``lockout_minutes`` and even a right PIN is refused until then.
+    Failures are counted per user name and per client address, within a window of
+    ``failure_window_minutes``; at ``pin_attempts`` both are locked and even a right PIN
+    is refused until the lock ends. Each lockout that follows soon after another lasts twice
+    as long (up to ``max_lockout_minutes``); a quiet window forgets them all.
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     name = (name or "").strip()
     keys = [f"user:{name.lower()}", f"client:{client}"]
     _refuse_if_locked(db, keys, now)
     user = user_db.get_user_by_name(db, name) if name else None
     ok = check_password_hash(user["pin_hash"] if user else _DUMMY_HASH, pin or "")
     if not (user and ok and user["active"]):
-        lock_until = (now + dt.timedelta(minutes=security.lockout_minutes)).replace(microsecond=0)
-        user_db.record_failure(db, keys, limit=security.pin_attempts,
-                               lock_until=lock_until.isoformat())
+        user_db.put_attempts(db, [_count_failure(user_db.get_attempts(db, key) or {"key": key},
+                                                 security, now) for key in keys])
         _refuse_if_locked(db, keys, now)
         raise BadInput("Wrong user name or PIN")
     user_db.clear_attempts(db, keys)
@@ -66,13 +67,47 @@ def authenticate(db: Database, security: SecuritySection, *, name: str, pin: str
     return user
 
 
+def _count_failure(attempts: dict, security: SecuritySection, now: dt.datetime) -> dict:
+    """The counters of one key after one more wrong PIN at `now`."""
+    window = dt.timedelta(minutes=security.failure_window_minutes)
+    failures, lockouts = attempts.get("failures") or 0, attempts.get("lockouts") or 0
+    last = _when(attempts.get("last_failure_at"))
+    until = _when(attempts.get("locked_until"))
+    start = _when(attempts.get("window_start")) or last
+    quiet_since = max((t for t in (last, until) if t is not None), default=None)
+    if quiet_since is None or now - quiet_since > window:  # a quiet window forgets it all
+        failures, lockouts, start, until = 0, 0, None, None
+    if until is not None and until <= now:  # the lock is over: count afresh, keep the back-off
+        failures, start, until = 0, None, None
+    if start is None or now - start > window:
+        failures, start = 0, now
+    failures += 1
+    if failures >= security.pin_attempts:
+        lockouts += 1
+        minutes = min(security.lockout_minutes * 2 ** (lockouts - 1),
+                      max(security.max_lockout_minutes, security.lockout_minutes))
+        until = now + dt.timedelta(minutes=minutes)
+    return {"key": attempts["key"], "failures": failures, "lockouts": lockouts,
+            "window_start": start.isoformat(), "last_failure_at": now.isoformat(),
+            "locked_until": until.isoformat() if until else None}
+
+
+def _when(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 def _refuse_if_locked(db: Database, keys: list[str], now: dt.datetime) -> None:
     for key in keys:
         attempts = user_db.get_attempts(db, key)
-        if attempts and attempts["locked_until"]:
-            until = dt.datetime.fromisoformat(attempts["locked_until"])
-            if until > now:
-                minutes = max(1, -(-int((until - now).total_seconds()) // 60))
-                raise TooManyAttempts(
-                    "Too many wrong PINs. Try again in %(minutes)s minutes", minutes=minutes
-                )
+        until = _when(attempts and attempts["locked_until"])
+        if until is not None and until > now:
+            minutes = max(1, -(-int((until - now).total_seconds()) // 60))
+            raise TooManyAttempts(
+                "Too many wrong PINs. Try again in %(minutes)s minutes", minutes=minutes
+            )

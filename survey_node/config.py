@@ -60,7 +60,12 @@ class WebSection:
 @dataclass
 class SecuritySection:
     pin_attempts: int = setting(5, "Wrong PINs allowed before a user or a client is locked out.")
-    lockout_minutes: int = setting(5, "How long a lockout lasts, in minutes.")
+    lockout_minutes: int = setting(5, "How long a first lockout lasts, in minutes.")
+    failure_window_minutes: int = setting(
+        15, "Wrong PINs count within this many minutes; a quiet window also forgets earlier"
+        " lockouts.")
+    max_lockout_minutes: int = setting(
+        60, "Longest lockout: each lockout soon after another lasts twice as long, up to this.")
     min_pin_length: int = setting(4, "Shortest PIN accepted.")
 
 

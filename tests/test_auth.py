@@ -155,3 +155,72 @@ def test_english_switch(client, auth):
     client.post("/language", data={"lang": "en", "next": "/"})
     page = client.get("/").get_data(as_text=True)
     assert "Cameras" in page and "Log out" in page
+
+
+def _at(minutes: float):
+    import datetime as dt
+
+    return dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=minutes)
+
+
+def _try(db, config, pin, minutes, client="10.0.0.7"):
+    return accounts.authenticate(db, config.security, name="admin", pin=pin, client=client,
+                                 now=_at(minutes))
+
+
+def test_a_lockout_decays_and_stray_wrong_pins_do_not_lock_for_good(db, config, users):
+    for _ in range(4):
+        with pytest.raises(BadInput):
+            _try(db, config, "0000", 0)
+    with pytest.raises(TooManyAttempts):
+        _try(db, config, "0000", 0)
+    with pytest.raises(TooManyAttempts):  # locked: even the right PIN
+        _try(db, config, PINS["admin"], 4)
+    # Then one wrong PIN every five minutes for two hours: counted within a window, so
+    # the admin is never locked out again.
+    for step in range(1, 25):
+        with pytest.raises(BadInput):
+            _try(db, config, "0000", 5 * step + 0.5)
+    assert _try(db, config, PINS["admin"], 125)["name"] == "admin"
+
+
+def test_lockouts_back_off_while_the_guessing_goes_on(db, config, users):
+    def burst(minutes):
+        for _ in range(4):
+            with pytest.raises(BadInput):
+                _try(db, config, "0000", minutes)
+        with pytest.raises(TooManyAttempts) as locked:
+            _try(db, config, "0000", minutes)
+        return locked.value.params["minutes"]
+
+    assert burst(0) == 5
+    assert burst(5.1) == 10   # right after the first lock ended: twice as long
+    assert burst(15.2) == 20
+    assert burst(35.3) == 40
+    assert burst(75.4) == 60  # capped at max_lockout_minutes
+    # A quiet window after the lock ends forgets the back-off.
+    assert burst(135.4 + 16) == 5
+
+
+def test_a_cookie_saved_before_logout_no_longer_opens_a_session(app, client, auth):
+    auth.login("surveyor")
+    saved = client.get_cookie("session").value
+    assert client.get("/").status_code == 200
+    auth.logout()
+    thief = app.test_client()
+    thief.set_cookie("session", saved)
+    assert thief.get("/").status_code == 302
+    assert thief.get("/api/v1/me").status_code == 401
+
+
+def test_a_new_pin_ends_the_users_sessions(app, client, auth, db):
+    from werkzeug.security import generate_password_hash
+
+    from survey_node.db import users as user_db
+
+    auth.login("surveyor")
+    assert client.get("/api/v1/me").status_code == 200
+    user_db.update_user(db, "surveyor", actor="admin", pin_hash=generate_password_hash("999999"))
+    assert client.get("/api/v1/me").status_code == 401
+    assert auth.login("surveyor", "999999").status_code == 302
+    assert client.get("/api/v1/me").status_code == 200

@@ -247,3 +247,14 @@ def test_the_registry_dashboard_counts_every_node_s_surveys_and_their_review(set
     assert page.count("<svg") >= 2  # the charts, drawn on the server
     login(client, "surveyor")
     assert client.get("/review/dashboard").status_code == 403
+
+
+def test_logging_out_of_the_registry_ends_a_saved_cookie_too(setup):
+    client = setup["app"].test_client()
+    token = login(client, "supervisor")
+    saved = client.get_cookie("session").value
+    assert client.get("/review/").status_code == 200
+    client.post("/review/logout", data={"csrf_token": token})
+    thief = setup["app"].test_client()
+    thief.set_cookie("session", saved)
+    assert thief.get("/review/").status_code == 302

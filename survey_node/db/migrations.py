@@ -484,3 +484,18 @@ def m0150_import_raw_fields(db: Database) -> None:
         ALTER TABLE imports ADD COLUMN raw_fields TEXT NOT NULL DEFAULT '[]';
         """
     )
+
+
+@migrations()
+def m0160_sessions_and_backoff(db: Database) -> None:
+    # session_version: a session carries the version it was opened under, so logging out
+    # (or a new PIN) ends every copy of the cookie, not only the browser's own.
+    # lockouts/window_start: wrong PINs count within a window and lockouts back off and
+    # decay, instead of one failure every few minutes keeping a user locked for good.
+    db.executescript(
+        """
+        ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE login_attempts ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE login_attempts ADD COLUMN window_start TEXT;
+        """
+    )

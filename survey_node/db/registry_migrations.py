@@ -173,3 +173,15 @@ def r0700_review(db: Database) -> None:
         ALTER TABLE decisions ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
         """
     )
+
+
+@migrations()
+def r0710_sessions_and_backoff(db: Database) -> None:
+    # The same columns as the node's m0160 (the accounts service runs on either database).
+    db.executescript(
+        """
+        ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE login_attempts ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE login_attempts ADD COLUMN window_start TEXT;
+        """
+    )

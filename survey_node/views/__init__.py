@@ -59,7 +59,7 @@ def _require_login():
     user_id = session.get("user_id")
     if user_id is not None:
         user = user_db.get_user(get_db(), user_id)
-        if user and user["active"]:
+        if user_db.session_is_current(user, session.get("v")):
             g.user = user
         else:
             session.clear()

@@ -9,6 +9,7 @@ from flask_babel import gettext
 
 from .. import accounts
 from ..app import LANGUAGES, get_config, get_db
+from ..db import users as user_db
 from ..errors import SurveyNodeError
 
 bp = Blueprint("auth", __name__)
@@ -34,11 +35,14 @@ def login():
         session["lang"] = lang
     session.permanent = True
     session["user_id"] = user["id"]
+    session["v"] = user["session_version"]
     return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 def logout():
+    if g.get("user") is not None:  # every copy of this cookie ends too, not only this one
+        user_db.end_sessions(get_db(), g.user["id"], actor=g.user["name"])
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -71,7 +71,7 @@ def _login_and_csrf():
     if user_id is not None:
         with _registry().db() as db:
             user = user_db.get_user(db, user_id)
-        if user and user["active"]:
+        if user_db.session_is_current(user, session.get("v")):
             g.user = user
         else:
             session.clear()
@@ -122,6 +122,7 @@ def login():
                                **_LOGIN_PAGE), status
     session.clear()
     session["registry_user"] = user["id"]
+    session["v"] = user["session_version"]
     target = request.args.get("next", "")
     if not (target.startswith("/review") and not target.startswith("//")):
         target = url_for("registry_review.queue")
@@ -130,6 +131,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if g.user is not None:
+        with _registry().db() as db:
+            user_db.end_sessions(db, g.user["id"], actor=g.user["name"])
     session.clear()
     return redirect(url_for("registry_review.login"))
 
