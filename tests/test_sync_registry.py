@@ -208,7 +208,7 @@ def test_transport_rules():
 
 
 def test_usb_round_trip_and_tampered_files(cli, node, registry, registry_dir, tmp_path):
-    registry.add_token("node-a")
+    _give_token(node, registry)
     out = tmp_path / "batch.zip"
     exported = cli("batch", "export", "--out", out, "--json", "--data-dir", node.data_dir)
     assert exported.exit_code == 0, exported.output
@@ -220,7 +220,8 @@ def test_usb_round_trip_and_tampered_files(cli, node, registry, registry_dir, tm
     with zipfile.ZipFile(out) as src, zipfile.ZipFile(evil, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
-            if info.filename.startswith("evidence/") and not dst.namelist()[1:]:
+            if info.filename.startswith("evidence/") and not any(
+                    n.startswith("evidence/") for n in dst.namelist()):
                 data = bytes([data[0] ^ 1]) + data[1:]
             dst.writestr(info.filename, data)
     refused = cli("registry", "import-batch", evil, "--data-dir", registry_dir)
@@ -259,6 +260,95 @@ def test_usb_round_trip_and_tampered_files(cli, node, registry, registry_dir, tm
         db.close()
     nothing = cli("batch", "export", "--out", tmp_path / "b2.zip", "--data-dir", node.data_dir)
     assert nothing.exit_code == 2 and "No completed surveys" in nothing.output
+
+
+def _give_token(node, registry) -> str:
+    token = registry.add_token(node.node.id)
+    (node.secrets_dir / "registry_token").write_text(token + "\n", encoding="utf-8")
+    return token
+
+
+def _forged_zip(path, manifest: dict, signature: dict | None = None) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("manifest.json", protocol.canonical_json(manifest))
+        if signature is not None:
+            zf.writestr("signature.json", json.dumps(signature))
+
+
+def test_a_forged_batch_file_for_another_node_is_refused(cli, tmp_path, registry, registry_dir):
+    from survey_node.sync import signing
+
+    victim = make_node(tmp_path / "victim", "node-v", surveys=1)
+    attacker = make_node(tmp_path / "attacker", "node-x", surveys=1)
+    _give_token(victim, registry)
+    attacker_token = _give_token(attacker, registry)
+    # The victim's real survey goes in by USB first.
+    out = tmp_path / "real.zip"
+    assert cli("batch", "export", "--out", out, "--data-dir", victim.data_dir).exit_code == 0
+    assert cli("registry", "import-batch", out, "--data-dir", registry_dir).exit_code == 0
+    held = registry_truth(registry_dir)[0]
+    # A forgery: the victim's survey id, a higher revision, new content, a recomputed hash.
+    real = _manifest(victim)
+    entry = dict(real["surveys"][0], revision=real["surveys"][0]["revision"] + 1,
+                 evidence=[])
+    entry["fields"] = dict(entry["fields"], notes="forged")
+    entry["content_sha256"] = protocol.content_hash(entry)
+    forged = protocol.new_manifest("node-v", str(uuid.uuid4()), "2026-12-03", [entry])
+    attempts = {"unsigned": None,
+                "signed by another node's token": signing.sign(
+                    *signing.split_token(attacker_token), "batch",
+                    protocol.canonical_json(forged)),
+                "a made-up signature": {"token_id": "abc", "alg": "HMAC-SHA256",
+                                        "mac": "0" * 64}}
+    for why, signature in attempts.items():
+        path = tmp_path / f"forged-{len(why)}.zip"
+        _forged_zip(path, forged, signature)
+        refused = cli("registry", "import-batch", path, "--data-dir", registry_dir)
+        assert refused.exit_code == 2, why
+        assert "not signed by a live registry token of node node-v" in refused.output, why
+        assert len(refused.output.strip().splitlines()) == 1
+    assert registry_truth(registry_dir)[0] == held  # nothing changed
+
+
+def test_a_hand_made_or_altered_receipt_marks_nothing_synced(cli, node, registry, registry_dir,
+                                                            tmp_path):
+    _give_token(node, registry)
+    out, receipt_file = tmp_path / "batch.zip", tmp_path / "receipt.json"
+    summary = json.loads(cli("batch", "export", "--out", out, "--json", "--data-dir",
+                             node.data_dir).output)
+    db = database.connect(node.db_path)
+    try:
+        ids = [r[0] for r in db.execute("SELECT id FROM surveys ORDER BY id")]
+        revisions = dict(db.execute("SELECT id, revision FROM surveys").fetchall())
+    finally:
+        db.close()
+    hand_made = {"batch_id": summary["batch_id"], "node_id": "node-a",
+                 "surveys": [{"id": i, "revision": revisions[i]} for i in ids]}
+    receipt_file.write_text(json.dumps(hand_made), encoding="utf-8")
+    refused = cli("batch", "import-receipt", receipt_file, "--data-dir", node.data_dir)
+    assert refused.exit_code == 2 and "not signed by the registry" in refused.output
+    # A real receipt with one survey added by hand is refused whole too.
+    assert cli("registry", "import-batch", out, "--receipt-out", receipt_file,
+               "--data-dir", registry_dir).exit_code == 0
+    real = json.loads(receipt_file.read_text(encoding="utf-8"))
+    altered = dict(real, surveys=real["surveys"][:1])
+    receipt_file.write_text(json.dumps(altered), encoding="utf-8")
+    refused = cli("batch", "import-receipt", receipt_file, "--data-dir", node.data_dir)
+    assert refused.exit_code == 2 and "not signed by the registry" in refused.output
+    db = database.connect(node.db_path)
+    try:
+        assert {r[0] for r in db.execute("SELECT state FROM surveys")} == {"complete"}
+    finally:
+        db.close()
+    receipt_file.write_text(json.dumps(real), encoding="utf-8")
+    acked = cli("batch", "import-receipt", receipt_file, "--data-dir", node.data_dir)
+    assert acked.exit_code == 0 and "3 survey(s) acknowledged" in acked.output
+
+
+def test_a_node_without_a_registry_token_cannot_export_a_batch(cli, node, tmp_path):
+    exported = cli("batch", "export", "--out", tmp_path / "b.zip", "--data-dir", node.data_dir)
+    assert exported.exit_code == 2 and "no registry token" in exported.output
+    assert not (tmp_path / "b.zip").exists()
 
 
 def test_token_add_prints_the_token_last(cli, registry_dir):

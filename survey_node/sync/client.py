@@ -445,15 +445,23 @@ def plan_batches(db, config: Config, *, run_id: str | None, exclude: set[str] = 
     return planned
 
 
+# A receipt's per-survey results that mean the registry now holds that revision.
+HELD_RESULTS = ("stored", "stored_older", "unchanged")
+
+
 def apply_receipt(db, manifest: dict, receipt: dict) -> int:
     """Mark the batch committed and its surveys synced, as far as the receipt says."""
     if not isinstance(receipt, dict) or receipt.get("batch_id") != manifest["batch_id"]:
         raise BadInput("The registry's receipt is for batch %(got)s, not %(want)s",
                        got=receipt.get("batch_id") if isinstance(receipt, dict) else None,
                        want=manifest["batch_id"])
-    sent = {(s["id"], s["revision"]) for s in manifest["surveys"]}
-    pairs = [(s["id"], int(s["revision"])) for s in receipt.get("surveys", [])
-             if isinstance(s, dict) and (s.get("id"), s.get("revision")) in sent]
+    # Only what the registry says it holds, at the revision and content this node sent.
+    sent = {(s["id"], s["revision"]): s["content_sha256"] for s in manifest["surveys"]}
+    listed = receipt.get("surveys")
+    pairs = [(s["id"], int(s["revision"]))
+             for s in (listed if isinstance(listed, list) else [])
+             if isinstance(s, dict) and s.get("result") in HELD_RESULTS
+             and sent.get((s.get("id"), s.get("revision"))) == s.get("content_sha256")]
     with transaction(db):
         sync_db.update_sync_batch(db, manifest["batch_id"], state="committed", receipt=receipt)
         marked = sync_db.update_surveys_synced(db, pairs)
