@@ -97,6 +97,30 @@ def test_a_node_cannot_send_for_another(api, registry, node):
     assert reply.status_code == 403 and "node-b, not node-a" in reply.json["message"]
 
 
+def test_a_node_cannot_cite_evidence_another_node_uploaded(api, registry, node, tmp_path):
+    _send_all(api, node, registry.add_token("node-a"), _manifest(node))
+    other = make_node(tmp_path / "node-b", "node-b", surveys=1)
+    token_b = registry.add_token("node-b")
+    cited = _manifest(node)["surveys"][0]["evidence"][0]  # a photo of node-a's
+    entry = dict(_manifest(other)["surveys"][0], evidence=[cited])
+    entry["content_sha256"] = protocol.content_hash(entry)
+    manifest = protocol.new_manifest("node-b", str(uuid.uuid4()), "2026-12-03", [entry])
+    reply = api.post("/api/v1/batches", json=manifest, headers=_auth(token_b))
+    # The registry has the bytes, but node-b has not shown it has them: it must send them,
+    # and its answer does not tell it the photo is already there.
+    assert reply.status_code == 200 and reply.json["missing"] == [cited["sha256"]]
+    commit = api.post(f"/api/v1/batches/{manifest['batch_id']}/commit", headers=_auth(token_b))
+    assert commit.status_code == 409 and commit.json["error"] == "evidence_missing"
+    wrong = api.put(f"/api/v1/evidence/{cited['sha256']}", data=b"not the photo",
+                    headers=_auth(token_b))
+    assert wrong.status_code == 400
+    real = EvidenceStore(node.evidence_dir).read_bytes(cited["sha256"])
+    assert api.put(f"/api/v1/evidence/{cited['sha256']}", data=real,
+                   headers=_auth(token_b)).status_code == 200
+    commit = api.post(f"/api/v1/batches/{manifest['batch_id']}/commit", headers=_auth(token_b))
+    assert commit.status_code == 200 and commit.json["surveys"][0]["result"] == "stored"
+
+
 def test_replayed_batch_gets_the_same_receipt(api, registry, node, registry_dir):
     token = registry.add_token("node-a")
     manifest = _manifest(node)

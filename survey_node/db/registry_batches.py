@@ -39,8 +39,12 @@ def rows_batch_hashes(db: Database, batch_id: str) -> list[str]:
         "SELECT sha256 FROM batch_evidence WHERE batch_id = ? ORDER BY sha256", [batch_id])]
 
 
-def rows_missing_hashes(db: Database, hashes: list[str]) -> list[str]:
-    """Those of `hashes` the registry does not hold yet, sorted."""
+def rows_missing_hashes(db: Database, hashes: list[str], node_id: str) -> list[str]:
+    """Those of `hashes` that `node_id` has not proven it holds, sorted.
+
+    A node proves a hash by uploading bytes that hash to it. Bytes another node sent do not
+    count: otherwise a node could cite a photo it never had, and learn that it exists.
+    """
     if not hashes:
         return []
     have: set[str] = set()
@@ -48,7 +52,8 @@ def rows_missing_hashes(db: Database, hashes: list[str]) -> list[str]:
         part = hashes[start:start + 500]
         marks = ", ".join("?" * len(part))
         have.update(r[0] for r in db.execute(
-            f"SELECT sha256 FROM evidence WHERE sha256 IN ({marks})", part))
+            f"SELECT sha256 FROM evidence_holders WHERE node_id = ? AND sha256 IN ({marks})",
+            [node_id, *part]))
     return sorted(set(hashes) - have)
 
 
@@ -61,9 +66,13 @@ def is_hash_wanted_by_node(db: Database, node_id: str, sha256: str) -> bool:
 
 
 def insert_evidence(db: Database, sha256: str, size: int, node_id: str) -> bool:
+    """Record verified bytes: the object (once) and that this node holds them."""
+    stamp = now_iso()
     cursor = db.execute(
         "INSERT OR IGNORE INTO evidence (sha256, bytes, node_id, created_at) VALUES (?, ?, ?, ?)",
-        [sha256, size, node_id, now_iso()])
+        [sha256, size, node_id, stamp])
+    db.execute("INSERT OR IGNORE INTO evidence_holders (sha256, node_id, created_at)"
+               " VALUES (?, ?, ?)", [sha256, node_id, stamp])
     return cursor.rowcount == 1
 
 

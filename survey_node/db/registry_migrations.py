@@ -185,3 +185,22 @@ def r0710_sessions_and_backoff(db: Database) -> None:
         ALTER TABLE login_attempts ADD COLUMN window_start TEXT;
         """
     )
+
+
+@migrations()
+def r0720_evidence_holders(db: Database) -> None:
+    # Which nodes have proven they hold each evidence object (by uploading its bytes). A
+    # batch may cite only hashes its own node proved; the first uploader of what is already
+    # stored counts as its holder.
+    db.executescript(
+        """
+        CREATE TABLE evidence_holders (
+            sha256 TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (sha256, node_id)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO evidence_holders (sha256, node_id, created_at)
+            SELECT sha256, node_id, created_at FROM evidence;
+        """
+    )

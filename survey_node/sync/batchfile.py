@@ -123,7 +123,7 @@ def import_batch(config: Config, path: str | os.PathLike) -> dict:
         node_id = manifest["node_id"]
         token_id, secret_sha = _check_signature(zf, names, raw, node_id, registry, str(path))
         declared = {e["sha256"]: e["bytes"] for s in manifest["surveys"] for e in s["evidence"]}
-        _verify_members(zf, names, declared, registry, str(path))
+        _verify_members(zf, names, declared, registry, node_id, str(path))
         reply = registry.receive_batch(node_id, manifest, source="file")
         if "receipt" in reply:
             return _signed_receipt(reply["receipt"], token_id, secret_sha)
@@ -176,14 +176,14 @@ def _signed_receipt(receipt: dict, token_id: str, secret_sha: str) -> dict:
 
 
 def _verify_members(zf: zipfile.ZipFile, names: set[str], declared: dict, registry: Registry,
-                    where: str) -> None:
+                    node_id: str, where: str) -> None:
     """Every referenced hash is in the file (or already held) and every file hashes right."""
     import hashlib
 
     from ..db import registry_batches as batch_db
 
     with registry.db() as db:
-        lacking = set(batch_db.rows_missing_hashes(db, sorted(declared)))
+        lacking = set(batch_db.rows_missing_hashes(db, sorted(declared), node_id))
     for sha in sorted(declared):
         member = f"evidence/{sha}"
         if member not in names:

@@ -108,7 +108,7 @@ class Registry:
             elif batch["node_id"] != node_id or batch["manifest_sha256"] != digest:
                 raise Conflict("Batch %(batch)s was already received with other content;"
                                " a batch id is used once", batch=manifest["batch_id"])
-            missing = batch_db.rows_missing_hashes(db, hashes)
+            missing = batch_db.rows_missing_hashes(db, hashes, node_id)
         return _batch_reply(batch, missing)
 
     def put_evidence(self, node_id: str, sha256: str, chunks: Iterable[bytes],
@@ -120,7 +120,7 @@ class Registry:
             raise TooLarge("Evidence %(sha)s is %(size)s bytes; the registry accepts at most"
                            " %(limit)s", sha=sha256[:12], size=length, limit=self.max_evidence)
         with self.db() as db:
-            if not batch_db.rows_missing_hashes(db, [sha256]):
+            if not batch_db.rows_missing_hashes(db, [sha256], node_id):
                 return {"sha256": sha256, "stored": False}
             if not batch_db.is_hash_wanted_by_node(db, node_id, sha256):
                 raise Conflict("Evidence %(sha)s is not referenced by an open batch of this"
@@ -148,7 +148,8 @@ class Registry:
             raise NotFound("Batch %(batch)s is not known for this node", batch=batch_id)
         if batch["state"] == "committed":
             return json.loads(batch["receipt"])
-        missing = batch_db.rows_missing_hashes(db, batch_db.rows_batch_hashes(db, batch_id))
+        missing = batch_db.rows_missing_hashes(db, batch_db.rows_batch_hashes(db, batch_id),
+                                               node_id)
         if missing:
             exc = Conflict("%(count)s evidence file(s) of batch %(batch)s have not arrived",
                            count=len(missing), batch=batch_id)
