@@ -69,7 +69,8 @@ def list_worklist(db: Database, *, lat: float | None, lon: float | None, limit: 
                   offset: int = 0, **filters) -> dict:
     """One page of the worklist, nearest first when a position is known."""
     where, params = scope_filter(**filters)
-    total = db.execute(f"SELECT count(*) FROM cameras c WHERE {where}", params).fetchone()[0]
+    total, positioned = db.execute(f"SELECT count(*), count(c.registered_lat) FROM cameras c"
+                                   f" WHERE {where}", params).fetchone()
     if lat is None or lon is None:
         items = rows(db, f"SELECT c.* FROM cameras c WHERE {where}"
                          " ORDER BY c.amphoe_code, c.camera_id LIMIT ? OFFSET ?",
@@ -78,13 +79,11 @@ def list_worklist(db: Database, *, lat: float | None, lon: float | None, limit: 
             item.pop("stream_url", None)
             item.pop("raw", None)
     else:
-        positioned = db.execute(
-            f"SELECT count(*) FROM cameras c WHERE {where} AND c.registered_lat IS NOT NULL",
-            params).fetchone()[0]
         items = []
         if offset < positioned:
             items = camera_db.rows_nearest(db, lat, lon, limit=min(limit, positioned - offset),
-                                           offset=offset, filters=(where, params))
+                                           offset=offset, filters=(where, params),
+                                           matching=positioned)
         if len(items) < limit:
             rest_offset = max(0, offset - positioned)
             items += rows(

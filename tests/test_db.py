@@ -58,6 +58,30 @@ def test_nearest_first_follows_camera_positions(db):
     assert nearest == ["B", "A", "C"]
 
 
+def test_nearest_first_is_exact_by_box_search_and_by_direct_sort(db):
+    import random
+
+    from survey_node.db import cameras as camera_db
+    from survey_node.geo import distance_m
+
+    rng = random.Random(7)
+    cams = [{"camera_id": f"K{i:04d}", "registered_lat": 13.4 + rng.random() * 0.4,
+             "registered_lon": 100.4 + rng.random() * 0.6} for i in range(3000)]
+    with database.transaction(db):
+        camera_db.insert_cameras(db, cams)
+    sparse = ("c.camera_id LIKE ?", ["K%5"])  # every tenth camera, scattered everywhere
+    subset = [c for c in cams if c["camera_id"].endswith("5")]
+    for lat, lon in ((13.6, 100.7), (13.41, 100.41), (14.5, 101.5)):
+        want = sorted(subset, key=lambda c: distance_m(lat, lon, c["registered_lat"],
+                                                       c["registered_lon"]))
+        want = [c["camera_id"] for c in want[10:40]]
+        boxed = camera_db.rows_nearest(db, lat, lon, limit=30, offset=10, filters=sparse)
+        direct = camera_db.rows_nearest(db, lat, lon, limit=30, offset=10, filters=sparse,
+                                        matching=len(subset))
+        assert [c["camera_id"] for c in boxed] == want
+        assert [c["camera_id"] for c in direct] == want
+
+
 def test_interrupted_jobs_are_marked_failed_on_startup(db, config, users):
     from survey_node.app import create_app
 
