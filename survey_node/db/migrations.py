@@ -487,7 +487,7 @@ def m0150_import_raw_fields(db: Database) -> None:
 
 
 @migrations()
-def m0160_sessions_and_backoff(db: Database) -> None:
+def m0190_sessions_and_backoff(db: Database) -> None:
     # session_version: a session carries the version it was opened under, so logging out
     # (or a new PIN) ends every copy of the cookie, not only the browser's own.
     # lockouts/window_start: wrong PINs count within a window and lockouts back off and
