@@ -177,7 +177,7 @@ def r0700_review(db: Database) -> None:
 
 @migrations()
 def r0710_sessions_and_backoff(db: Database) -> None:
-    # The same columns as the node's m0160 (the accounts service runs on either database).
+    # The same columns as the node's m0190 (the accounts service runs on either database).
     db.executescript(
         """
         ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
