@@ -18,6 +18,7 @@ from .config import Config
 from .db import audit, now_iso, transaction
 from .db import cameras as camera_db
 from .db import evidence as evidence_db
+from .db import selection as selection_db
 from .db import surveys as survey_db
 from .errors import BadInput, Conflict, Forbidden, NotFound
 from .geo import distance_m
@@ -52,6 +53,7 @@ def start_or_resume(db: Database, config: Config, *, camera_id: str, user: dict)
         raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
     with transaction(db):
         survey = survey_db.get_open_survey_for_camera(db, camera_id)
+        _check_owner(db, camera_id, survey, user)
         if survey is None:
             survey_id = str(uuid.uuid4())
             survey_db.insert_survey(db, {
@@ -235,6 +237,25 @@ def _coordinate(value, name: str, low: float, high: float) -> float:
     return number
 
 
+def _check_owner(db: Database, camera_id: str | None, survey: dict | None, user: dict) -> None:
+    """A surveyor works on their own surveys and on the cameras assigned to them.
+
+    A camera assigned to nobody is open to any surveyor (the first one owns its survey);
+    supervisors and admins may take over any survey.
+    """
+    if user.get("role") in SURVEYOR_ROLES_THAT_OVERRIDE:
+        return
+    assigned = selection_db.get_assignment(db, camera_id) if camera_id else None
+    assignee = assigned["user_name"] if assigned else None
+    if assignee == user["name"] or (survey is not None and survey["surveyor"] == user["name"]):
+        return
+    if assignee is not None:
+        raise Forbidden("Camera %(camera_id)s is assigned to %(name)s: ask a supervisor to"
+                        " reassign it", camera_id=camera_id, name=assignee)
+    if survey is not None:
+        raise Forbidden("This survey belongs to %(name)s", name=survey["surveyor"])
+
+
 def _lock_is_live(config: Config, survey: dict, now: dt.datetime) -> bool:
     if not survey["locked_by"] or not survey["locked_at"]:
         return False
@@ -259,6 +280,7 @@ def _editable(db: Database, config: Config, survey_id: str, user: dict) -> dict:
         raise NotFound("Survey %(survey_id)s does not exist", survey_id=survey_id)
     if survey["review_state"] == "approved":
         raise Conflict("This survey has been approved and can no longer change")
+    _check_owner(db, survey["camera_id"], survey, user)
     _take_lock(db, config, survey, user)
     return survey_db.get_survey(db, survey_id)
 

@@ -6,7 +6,7 @@ from survey_node import survey as survey_svc
 from survey_node.db import cameras as camera_db
 from survey_node.db import evidence as evidence_db
 from survey_node.db import transaction
-from survey_node.errors import BadInput, Conflict
+from survey_node.errors import BadInput, Conflict, Forbidden
 from survey_node.evidence import EvidenceStore
 
 SURVEYOR = {"name": "surveyor", "role": "surveyor"}
@@ -53,14 +53,40 @@ def test_resume_returns_the_same_draft(db, config, camera):
     assert first["id"] == again["id"] and again["state"] == "draft"
 
 
-def test_second_surveyor_cannot_take_over_an_open_survey(db, config, camera):
-    survey_svc.start_or_resume(db, config, camera_id=camera, user=SURVEYOR)
+def _assign(db, camera, name):
+    from survey_node.db import selection as selection_db
+
+    with transaction(db):
+        selection_db.upsert_assignments(db, [camera], user_name=name, how="hand",
+                                        actor="supervisor")
+
+
+def test_another_surveyors_survey_is_theirs(db, config, camera):
+    s = survey_svc.start_or_resume(db, config, camera_id=camera, user=SURVEYOR)
+    with pytest.raises(Forbidden, match="belongs to surveyor"):
+        survey_svc.start_or_resume(db, config, camera_id=camera, user=OTHER)
+    for change in (lambda: survey_svc.set_position(db, config, s["id"], user=OTHER,
+                                                   fix=_fix(13.6, 100.6), source="gpsd"),
+                   lambda: survey_svc.save_answers(db, config, s["id"], user=OTHER,
+                                                   checklist={"exists": "no"})):
+        with pytest.raises(Forbidden):
+            change()
+    assert survey_svc.get(db, s["id"])["lat"] is None
+
+
+def test_a_camera_assigned_to_another_surveyor_cannot_be_started(db, config, camera):
+    _assign(db, camera, "surveyor2")
+    with pytest.raises(Forbidden, match="assigned to surveyor2"):
+        survey_svc.start_or_resume(db, config, camera_id=camera, user=SURVEYOR)
+    supervisor = {"name": "supervisor", "role": "supervisor"}
+    assert survey_svc.start_or_resume(db, config, camera_id=camera, user=supervisor)
+
+
+def test_a_reassigned_survey_waits_for_the_lock_to_lapse(db, config, camera):
+    s = survey_svc.start_or_resume(db, config, camera_id=camera, user=SURVEYOR)
+    _assign(db, camera, "surveyor2")
     with pytest.raises(Conflict, match="open by surveyor"):
         survey_svc.start_or_resume(db, config, camera_id=camera, user=OTHER)
-
-
-def test_lock_lapses_after_the_configured_time(db, config, camera):
-    s = survey_svc.start_or_resume(db, config, camera_id=camera, user=SURVEYOR)
     db.execute("UPDATE surveys SET locked_at = '2000-01-01T00:00:00+00:00' WHERE id = ?", [s["id"]])
     taken = survey_svc.start_or_resume(db, config, camera_id=camera, user=OTHER)
     assert taken["locked_by"] == "surveyor2"

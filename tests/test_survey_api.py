@@ -175,3 +175,36 @@ def test_a_camera_not_in_the_registry_is_reported_and_surveyed_from_its_page(cli
         "lat": 13.61, "lon": 100.71}})
     assert r.status_code == 200 and r.json["distance_m"] is None  # nothing registered to compare
     assert client.get("/surveys/not-a-survey").status_code == 404
+
+
+def test_a_surveyor_cannot_touch_anothers_survey_or_forge_gps_quality(app, client, auth,
+                                                                      province, config, db):
+    from survey_node import accounts
+    from survey_node.db import selection as selection_db
+
+    accounts.add_user(db, config.security, name="surveyor2", role="surveyor", pin="445566")
+    with transaction(db):
+        selection_db.upsert_assignments(db, ["C0002"], user_name="surveyor2", how="hand",
+                                        actor="supervisor")
+    other = app.test_client()
+    other.post("/login", data={"name": "surveyor2", "pin": "445566"})
+    theirs = other.post("/api/v1/cameras/C0001/survey").json["id"]
+    sha = EvidenceStore(config.evidence_dir).put_bytes(b"\xff\xd8theirs")
+    evidence_db.upsert_evidence(db, {"sha256": sha, "kind": "photo", "mime": "image/jpeg",
+                                     "bytes": 8})
+    assert other.post(f"/api/v1/surveys/{theirs}/photos",
+                      json={"sha256": sha, "role": "camera"}).status_code == 200
+
+    auth.login("surveyor")
+    forged = {"source": "gpsd", "fix": {"lat": 13.6, "lon": 100.6, "eph": 0.4, "sats_used": 15}}
+    refused = client.put(f"/api/v1/surveys/{theirs}/position", json=forged)
+    assert refused.status_code == 403 and "surveyor2" in refused.json["message"]
+    assert client.delete(f"/api/v1/surveys/{theirs}/photos/{sha}").status_code == 403
+    assigned = client.post("/api/v1/cameras/C0002/survey")
+    assert assigned.status_code == 403 and "surveyor2" in assigned.json["message"]
+    kept = other.get(f"/api/v1/surveys/{theirs}").json
+    assert kept["lat"] is None and [e["sha256"] for e in kept["evidence"]] == [sha]
+    # On a survey of their own, a fix the tablet sends is the tablet's, whatever it claims.
+    mine = client.post("/api/v1/cameras/C0003/survey").json["id"]
+    stored = client.put(f"/api/v1/surveys/{mine}/position", json=forged).json
+    assert stored["position_source"] == "tablet"

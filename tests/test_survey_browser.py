@@ -99,12 +99,12 @@ def test_a_camera_surveyed_from_the_tablet(demo, tmp_path):
         assert page.get_attribute("[data-testid=check-exists-yes]", "aria-checked") == "true"
         assert page.locator("[data-testid=stream-verdict]").count() == 1
 
-        # A second surveyor cannot take the open survey over.
+        # A second surveyor cannot take over a camera assigned to the first.
         other = new_tablet_page(page.context.browser)
         _login(other, base, "surveyor2", pins["surveyor2"])
         other.goto(f"{base}/survey/{camera_id}")
         other.wait_for_selector("[data-testid=page-error]:visible")
-        assert "เปิดอยู่โดย surveyor" in other.inner_text("[data-testid=page-error]")
+        assert "มอบหมายให้ surveyor แล้ว" in other.inner_text("[data-testid=page-error]")
         assert other.locator("[data-testid=complete]").is_disabled()
 
         # 5. Complete, and the camera shows as done in the worklist.

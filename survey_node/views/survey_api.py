@@ -78,8 +78,11 @@ def set_position(survey_id):
     fix = body.get("fix")
     if not isinstance(fix, dict):
         raise BadInput("fix must be an object with lat and lon")
+    # Only the node's own GPS reader records a gpsd (or replay) fix: whatever a client says
+    # it measured is the tablet's claim, stored as such.
+    source = "manual" if body.get("source") == "manual" else "tablet"
     survey_svc.set_position(get_db(), get_config(), survey_id, user=g.user, fix=fix,
-                            source=str(body.get("source", "")), reason=str(body.get("reason", "")))
+                            source=source, reason=str(body.get("reason", "")))
     return jsonify(survey_json(survey_id))
 
 
