@@ -44,6 +44,11 @@ def test_rtsp_picture_and_path_problems(rtsp_server, path, verdict):
     assert check(rtsp_server.url(path)).verdict == verdict
 
 
+def test_a_scheme_typed_in_capitals_still_opens(rtsp_server):
+    result = check(rtsp_server.url("good").replace("rtsp://", "RTSP://"))
+    assert result.verdict == "ok"
+
+
 def test_rtsp_over_udp_works_too(rtsp_server):
     settings = StreamCheckSection(**{**vars(SETTINGS), "transport": "udp"})
     assert check(rtsp_server.url("good"), settings).verdict == "ok"

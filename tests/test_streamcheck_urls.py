@@ -16,7 +16,8 @@ from survey_node.streamcheck.urls import (
     "HTTPS://[2001:db8::1]:8443/stream",
 ])
 def test_camera_urls_are_accepted(url):
-    assert validate_url(f"  {url} ") == url
+    scheme, rest = url.split(":", 1)
+    assert validate_url(f"  {url} ") == f"{scheme.lower()}:{rest}"  # FFmpeg wants lower case
 
 
 @pytest.mark.parametrize("url", [
@@ -39,6 +40,23 @@ def test_password_is_masked_in_userinfo_and_query():
     for secret in ("Pa%40ss", "Pa@ss", "hunter2"):
         assert secret not in cleaned
     assert masked in cleaned
+
+
+@pytest.mark.parametrize("url, secret, masked", [
+    ("rtsp://10.0.0.5:554/user=admin&password=X9_y&channel=1&stream=0.sdp", "X9_y",
+     "rtsp://10.0.0.5:554/user=admin&password=***&channel=1&stream=0.sdp"),
+    ("rtsp://10.0.0.5/user=admin_password=tlJwpbo6_channel=1_stream=0.sdp?real_stream",
+     "tlJwpbo6", "rtsp://10.0.0.5/user=admin_password=***_channel=1_stream=0.sdp?real_stream"),
+    ("http://10.0.0.6:88/videostream.cgi?loginuse=admin&loginpas=S3cr%26t", "S3cr&t",
+     "http://10.0.0.6:88/videostream.cgi?loginuse=admin&loginpas=***"),
+    ("http://10.0.0.6/cgi-bin/CGIProxy.fcgi?cmd=snapPicture2&usr=admin&pwd=abc123", "abc123",
+     "http://10.0.0.6/cgi-bin/CGIProxy.fcgi?cmd=snapPicture2&usr=admin&pwd=***"),
+    ("RTSP://admin:Hik12345@10.0.0.7:554/Streaming/Channels/101", "Hik12345",
+     "rtsp://admin:***@10.0.0.7:554/Streaming/Channels/101"),
+])
+def test_every_credential_shape_of_camera_urls_is_masked(url, secret, masked):
+    assert mask_url(url) == masked
+    assert secret not in mask_text(f"open {url} failed: bad password {secret}", url)
 
 
 def test_ffmpeg_may_not_read_local_files_for_any_scheme():

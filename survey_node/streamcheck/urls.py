@@ -18,8 +18,16 @@ from ..errors import BadInput
 SCHEMES = ("rtsp", "rtsps", "http", "https")
 MAX_URL_LENGTH = 2048
 MASK = "***"
-# Query parameters some cameras use for credentials (e.g. ?user=admin&password=1234).
-SECRET_PARAMS = {"password", "passwd", "pass", "pwd", "psw", "token", "key", "auth", "secret"}
+# Query parameters some cameras use for credentials (e.g. ?user=admin&password=1234,
+# Foscam's ?loginuse=admin&loginpas=..., ?usr=admin&pwd=...).
+SECRET_PARAMS = {"password", "passwd", "passwort", "pass", "pwd", "psw", "pw", "loginpas",
+                 "token", "access_token", "key", "apikey", "api_key", "auth", "secret"}
+# The same keys inside the path, as Xiongmai-made cameras put them:
+# /user=admin&password=X&channel=1&stream=0.sdp, or with "_" between the pairs. A value
+# runs to the next "key=" pair, so a password with & or _ in it is still masked whole.
+_PATH_SECRET_RE = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(" + "|".join(sorted(SECRET_PARAMS, key=len, reverse=True))
+    + r")=(.*?)(?=[&;_][A-Za-z_]+=|[/?#]|$)")
 # FFmpeg protocols each scheme needs, and nothing else (no file, pipe, concat, data,
 # subfile, crypto...). The RTSP demuxer opens tcp/udp/rtp/tls itself; http needs tcp/tls.
 PROTOCOL_WHITELIST = {
@@ -63,7 +71,9 @@ def validate_url(url: str) -> str:
         raise InvalidStreamUrl("The stream URL %(url)s has no valid host", url=mask_url(text))
     if port is not None and not 0 < port < 65536:
         raise InvalidStreamUrl("The stream URL %(url)s has an invalid port", url=mask_url(text))
-    return text
+    # Schemes are case-insensitive (RFC 3986), FFmpeg's protocol names are not: a registry
+    # typed in capitals ("RTSP://") must still open.
+    return scheme + text[len(parts.scheme):]
 
 
 def scheme_of(url: str) -> str:
@@ -91,7 +101,8 @@ def mask_url(url: str) -> str:
         if any(k.lower() in SECRET_PARAMS for k, _ in pairs):
             query = urlencode([(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in pairs],
                               safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    path = _PATH_SECRET_RE.sub(lambda m: f"{m.group(1)}={MASK}", parts.path)
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 def secrets_in(url: str) -> list[str]:
@@ -106,6 +117,7 @@ def secrets_in(url: str) -> list[str]:
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key.lower() in SECRET_PARAMS and value:
             found.append(value)
+    found += [m.group(2) for m in _PATH_SECRET_RE.finditer(parts.path) if m.group(2)]
     found += [unquote(s) for s in found] + [quote(s, safe="") for s in found]
     return [s for s in dict.fromkeys(found) if s]
 
