@@ -14,6 +14,7 @@ import sys
 import pytest
 from PIL import Image
 
+from . import phone_photos
 from .conftest import require_system
 from .live import CHROMIUM, free_port, new_tablet_page, running_node, tablet_browser
 
@@ -80,8 +81,18 @@ def test_a_camera_surveyed_from_the_tablet(demo, tmp_path):
         # 2. Two photos from the tablet.
         page.set_input_files("[data-testid=photo-camera]", _jpeg(tmp_path / "cam.jpg", "gray"))
         page.wait_for_function("document.querySelectorAll('#thumbs figure').length === 1")
-        page.set_input_files("[data-testid=photo-installation]", _jpeg(tmp_path / "pole.jpg", "green"))
+        # The pole from an iPhone: a HEIC, held upright (irot + EXIF Orientation 6).
+        heic = tmp_path / "IMG_4031.HEIC"
+        heic.write_bytes(phone_photos.iphone_heic(phone_photos.PORTRAIT, 6))
+        assert ".heic" in page.get_attribute("[data-testid=photo-installation]", "accept")
+        page.set_input_files("[data-testid=photo-installation]", str(heic))
         page.wait_for_function("document.querySelectorAll('#thumbs figure').length === 2")
+        pole = page.locator("#thumbs figure[data-role=installation] img")
+        pole.scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=pole.element_handle())
+        # Shown on the page, and standing upright (portrait), from the JPEG the node made.
+        assert pole.evaluate("img => img.naturalHeight > img.naturalWidth")
+        assert page.locator("[data-testid=page-error]:visible").count() == 0
         # 3. The stream check against the demo's local stream.
         page.click("[data-testid=stream-check]")
         page.wait_for_selector("[data-testid=stream-verdict]", timeout=45_000)
