@@ -26,6 +26,7 @@ import pillow_heif
 from PIL import ExifTags, Image, TiffImagePlugin, features
 
 from .db import audit, transaction
+from .doctor import Check, check
 from .db import evidence as evidence_db
 from . import heif_box
 from .errors import BadInput
@@ -37,6 +38,7 @@ from .evidence import EvidenceStore
 # and pillow-heif then resets the EXIF Orientation to 1 (keeping the file's value in
 # info["original_orientation"]), so an iPhone photo is never turned twice.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+HEVC_DECODERS = ("libde265", "ffmpeg")  # libheif's plugins that decode HEIC
 HEIF_FAMILY = {"image/heic": "HEIF", "image/heif": "HEIF", "image/avif": "AVIF"}
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, RuntimeError, EOFError)
 
@@ -320,6 +322,23 @@ def read_exif(data: bytes) -> dict:
         result["gps_date"] = gps.get(ExifTags.GPS.GPSDateStamp)
         result["satellites"] = gps.get(ExifTags.GPS.GPSSatellites)
     return result
+
+
+@check
+def photo_formats(config) -> Check:
+    """Whether this node can read phones' HEIC photos (and AVIF), besides JPEG/PNG/WebP."""
+    info = pillow_heif.libheif_info()
+    hevc = [name for name in info.get("decoders", {}) if name in HEVC_DECODERS]
+    detail = (f"JPEG, PNG, WebP; HEIC: libheif {info.get('libheif')} with "
+              f"{hevc[0] if hevc else 'no HEVC decoder'}; AVIF: "
+              f"{'yes' if features.check('avif') else 'no'}")
+    if not hevc:
+        return Check("photo_formats", "warn", detail,
+                     "HEIC photos (iPhone, iPad, many Android phones) are refused: reinstall"
+                     " pillow-heif from its wheel, which bundles libheif with an HEVC decoder.",
+                     "ภาพ HEIC (iPhone, iPad และโทรศัพท์ Android หลายรุ่น) จะถูกปฏิเสธ:"
+                     " ติดตั้ง pillow-heif ใหม่จาก wheel ซึ่งมี libheif พร้อมตัวถอดรหัส HEVC")
+    return Check("photo_formats", "ok", detail)
 
 
 # -- storing -----------------------------------------------------------------------

@@ -184,3 +184,12 @@ def test_a_heic_lying_about_its_size_is_refused():
 def test_a_renamed_pdf_is_still_refused_by_its_content():
     _one_line(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3 a scanned form", "is a PDF document, not a photo")
 
+
+
+def test_doctor_says_heic_photos_can_be_read_here(config):
+    from survey_node import doctor
+
+    found = {c.name: c for c in doctor.run_checks(config)}["photo_formats"]
+    # The wheel's own libheif, with the HEVC decoder that iPhone photos need.
+    assert found.status == "ok" and "HEIC: libheif" in found.detail
+    assert "libde265" in found.detail or "ffmpeg" in found.detail
