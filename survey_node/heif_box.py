@@ -110,8 +110,13 @@ class _Reader:
 def inspect(data: bytes) -> Layout:
     """Check the container of a HEIF-family file; raise ContainerError when it is broken."""
     mime = mime_of(data) or "image/heif"
-    top = list(_boxes(data, 0, len(data)))
-    meta = next(((p, e) for k, p, e in top if k == b"meta"), None)
+    # Only the boxes up to `meta` are walked: whether the file is complete is judged from the
+    # item extents, as some phones append trailers after the last box that are not boxes.
+    meta = None
+    for kind, payload, box_end in _boxes(data, 0, len(data)):
+        if kind == b"meta":
+            meta = (payload, box_end)
+            break
     if meta is None:
         raise ContainerError("there is no meta box")
     start, end = meta[0] + 4, meta[1]  # meta is a full box: skip version and flags

@@ -74,6 +74,12 @@ def test_a_12_megapixel_iphone_portrait_with_60_kb_maker_notes():
     assert photo.sha256 == hashlib.sha256(photo.data).hexdigest()
 
 
+def test_a_heic_with_a_trailer_after_its_last_box_is_accepted():
+    # Some phones append their own trailer (not an ISO box) after the picture data.
+    data = pp.iphone_heic(pp.PORTRAIT, 6) + b"SEFH\x6b\x00\x00\x00" + bytes(300) + b"SEFT"
+    assert pp.is_upright(stored(data).data, pp.PORTRAIT) == ""
+
+
 def test_ten_bit_hdr_heic_is_stored_as_an_8_bit_jpeg():
     data = pp.iphone_heic(pp.PORTRAIT, 6, bit_depth=10)
     assert pillow_heif.open_heif(data).info["bit_depth"] == 10
