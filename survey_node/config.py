@@ -163,7 +163,8 @@ class CameraSection:
     jpeg_quality: int = setting(88, "JPEG quality of stored photos (1-95).")
     thumb_size: int = setting(320, "Long side of thumbnails, pixels.")
     max_pixels: int = setting(64_000_000, "Largest image (width x height) accepted for decoding;"
-                              " bigger ones are refused as a likely decompression bomb.")
+                              " bigger ones are refused as a likely decompression bomb (checked"
+                              " from the header, for HEIC from its boxes, before decoding).")
 
 
 @dataclass

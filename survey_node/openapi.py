@@ -139,8 +139,9 @@ def openapi_document() -> dict:
                 body={"type": "object", "properties": {
                     "seconds": {"type": "number", "minimum": 1, "maximum": 60}}})},
             "/api/v1/photos": {"post": {**_op(
-                "Store a photo: an upload (multipart field photo) or, with source=camera, the"
-                " node's camera", status="201", tag="devices"), "requestBody": {
+                "Store a photo: an upload (multipart field photo: JPEG, PNG, WebP, HEIC/HEIF"
+                " or AVIF; stored as the node's JPEG) or, with source=camera, the node's camera",
+                status="201", tag="devices"), "requestBody": {
                     "required": True, "content": {"multipart/form-data": {"schema": {
                         "type": "object", "properties": {
                             "photo": {"type": "string", "format": "binary"},

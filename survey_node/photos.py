@@ -4,7 +4,13 @@ Every photo (node camera or tablet upload) is decoded and re-encoded as JPEG: th
 orientation is applied to the pixels, the long side is bounded (default 2048 px), the
 node's EXIF is written (GPS position and quality, time, node id) and only then is the
 SHA-256 taken, so the hash names exactly the bytes that are stored and synced. Anything
-that is not a JPEG, PNG or WebP picture is refused by its content, not its name.
+that is not a JPEG, PNG, WebP or HEIF-family picture (HEIC from phones and tablets, AVIF)
+is refused by its content, not its name.
+
+HEIC is decoded by libheif through pillow-heif (its wheel bundles libheif with the libde265
+HEVC decoder); AVIF by Pillow's own libavif plugin. Both containers are first checked by
+`heif_box`: a file cut short is refused (libheif would fill a grid photo's missing tiles
+with green), and it tells whether the EXIF Orientation still has to be applied (see there).
 """
 
 from __future__ import annotations
@@ -16,13 +22,25 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import ExifTags, Image, TiffImagePlugin
+import pillow_heif
+from PIL import ExifTags, Image, TiffImagePlugin, features
 
 from .db import audit, transaction
+from .doctor import Check, check
 from .db import evidence as evidence_db
+from . import heif_box
 from .errors import BadInput
 from .i18n import N_
 from .evidence import EvidenceStore
+
+# Only the primary image is ever stored: embedded thumbnails, depth maps and auxiliary images
+# (HDR gain maps, portrait mattes) are not read at all. libheif applies irot/imir on decode
+# and pillow-heif then resets the EXIF Orientation to 1 (keeping the file's value in
+# info["original_orientation"]), so an iPhone photo is never turned twice.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+HEVC_DECODERS = ("libde265", "ffmpeg")  # libheif's plugins that decode HEIC
+HEIF_FAMILY = {"image/heic": "HEIF", "image/heif": "HEIF", "image/avif": "AVIF"}
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, RuntimeError, EOFError)
 
 MAGIC = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -31,11 +49,12 @@ MAGIC = (
 # What a refused file most likely is, for the one-line refusal (whole sentences, so that
 # each translates as one).
 KNOWN_OTHERS = (
-    (b"%PDF", N_("%(name)s is a PDF document, not a photo (JPEG, PNG or WebP)")),
-    (b"PK\x03\x04", N_("%(name)s is a ZIP or Office file, not a photo (JPEG, PNG or WebP)")),
-    (b"GIF8", N_("%(name)s is a GIF animation, not a photo (JPEG, PNG or WebP)")),
-    (b"<", N_("%(name)s is a web page or XML, not a photo (JPEG, PNG or WebP)")),
-    (b"BM", N_("%(name)s is a BMP picture, not a photo (JPEG, PNG or WebP)")),
+    (b"%PDF", N_("%(name)s is a PDF document, not a photo (JPEG, PNG, WebP or HEIC)")),
+    (b"PK\x03\x04",
+     N_("%(name)s is a ZIP or Office file, not a photo (JPEG, PNG, WebP or HEIC)")),
+    (b"GIF8", N_("%(name)s is a GIF animation, not a photo (JPEG, PNG, WebP or HEIC)")),
+    (b"<", N_("%(name)s is a web page or XML, not a photo (JPEG, PNG, WebP or HEIC)")),
+    (b"BM", N_("%(name)s is a BMP picture, not a photo (JPEG, PNG, WebP or HEIC)")),
 )
 try:
     VERSION = importlib.metadata.version("cctv-survey-node")
@@ -77,33 +96,66 @@ def sniff(data: bytes, name: str = "") -> str:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     label = name or "The file"
-    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
-        raise BadInput("%(name)s is a HEIC photo: set the tablet camera to JPEG (most compatible)",
-                       name=label)
+    heif_mime = heif_box.mime_of(data)
+    if heif_mime == "image/avif" and not features.check("avif"):
+        raise BadInput("%(name)s is an AVIF picture, which this node cannot read", name=label)
+    if heif_mime:
+        return heif_mime
     if not data:
         raise BadInput("%(name)s is empty", name=label)
     for magic, message in KNOWN_OTHERS:
         if data.lstrip()[:len(magic)] == magic:
             raise BadInput(message, name=label)
-    raise BadInput("%(name)s is not a photo (JPEG, PNG or WebP)", name=label)
+    raise BadInput("%(name)s is not a photo (JPEG, PNG, WebP or HEIC)", name=label)
 
 
-def open_image(data: bytes, *, max_pixels: int, name: str = "") -> Image.Image:
+def open_image(data: bytes, *, max_pixels: int, name: str = "",
+               mime: str = "") -> Image.Image:
     """Open (header only) and refuse what is too big to decode on a Pi."""
     label = name or "The photo"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            # A HEIF-family file goes to the plugin of its codec only: both plugins claim
+            # the generic `mif1` brand.
+            formats = [HEIF_FAMILY[mime]] if mime in HEIF_FAMILY else None
+            img = Image.open(io.BytesIO(data), formats=formats)
     except Image.DecompressionBombError:
         raise BadInput("%(name)s is too large to open", name=label) from None
-    except (OSError, SyntaxError, ValueError):
+    except DECODE_ERRORS:
         raise BadInput("%(name)s is damaged and cannot be read", name=label) from None
-    width, height = img.size
+    _check_pixels(img.size, max_pixels, label)
+    return img
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int, label: str) -> None:
+    width, height = size
     if width * height > max_pixels:
         raise BadInput("%(name)s is %(w)sx%(h)s pixels; the largest accepted is %(mp)s megapixels",
                        name=label, w=width, h=height, mp=max_pixels // 1_000_000)
-    return img
+
+
+def check_container(data: bytes, label: str) -> heif_box.Layout:
+    try:
+        return heif_box.inspect(data)
+    except heif_box.ContainerError as error:
+        if error.cut_short:
+            raise BadInput("%(name)s is cut short (the file is incomplete): send it again",
+                           name=label) from None
+        raise BadInput("%(name)s is damaged and cannot be read", name=label) from None
+
+
+def _orientation(img: Image.Image, layout: heif_box.Layout | None, source_mime: str) -> int:
+    """The EXIF orientation still to apply to the decoded pixels."""
+    if layout is not None and HEIF_FAMILY[source_mime] == "HEIF":
+        # libheif has applied irot/imir; a file without them (some Android phones) records
+        # how the phone was held only in its EXIF, which pillow-heif has reset to 1.
+        if layout.transformed:
+            return 1
+        return img.info.get("original_orientation") or 1
+    # JPEG, PNG, WebP; for AVIF Pillow turns irot/imir into this tag, as libavif leaves
+    # the pixels as stored.
+    return img.getexif().get(ORIENTATION, 1)
 
 
 def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
@@ -112,7 +164,14 @@ def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
             thumb_size: int = 320) -> Photo:
     """Turn any accepted picture into the stored JPEG (+ its thumbnail)."""
     source_mime = sniff(data, name)
-    img = open_image(data, max_pixels=max_pixels, name=name)
+    # A HEIF-family container is checked first: bytes missing at the end are refused, and
+    # so is a size beyond the bound, before libheif reads anything.
+    layout = None
+    if source_mime in HEIF_FAMILY:
+        layout = check_container(data, name or "The photo")
+        if layout.size:
+            _check_pixels(layout.size, max_pixels, name or "The photo")
+    img = open_image(data, max_pixels=max_pixels, name=name, mime=source_mime)
     width, height = img.size
     if source_mime == "image/jpeg" and max(width, height) > max_long_side:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale almost for free; accept a scale that
@@ -122,9 +181,9 @@ def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
         scale = max_long_side * DRAFT_SLACK / max(width, height)
         img.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
     try:
-        orientation = img.getexif().get(ORIENTATION, 1)
+        orientation = _orientation(img, layout, source_mime)
         img.load()
-    except (OSError, SyntaxError, ValueError):
+    except DECODE_ERRORS:
         raise BadInput("%(name)s is damaged and cannot be read", name=name or "The photo") from None
     img = _to_rgb(img)
     if max(img.size) > max_long_side:
@@ -263,6 +322,23 @@ def read_exif(data: bytes) -> dict:
         result["gps_date"] = gps.get(ExifTags.GPS.GPSDateStamp)
         result["satellites"] = gps.get(ExifTags.GPS.GPSSatellites)
     return result
+
+
+@check
+def photo_formats(config) -> Check:
+    """Whether this node can read phones' HEIC photos (and AVIF), besides JPEG/PNG/WebP."""
+    info = pillow_heif.libheif_info()
+    hevc = [name for name in info.get("decoders", {}) if name in HEVC_DECODERS]
+    detail = (f"JPEG, PNG, WebP; HEIC: libheif {info.get('libheif')} with "
+              f"{hevc[0] if hevc else 'no HEVC decoder'}; AVIF: "
+              f"{'yes' if features.check('avif') else 'no'}")
+    if not hevc:
+        return Check("photo_formats", "warn", detail,
+                     "HEIC photos (iPhone, iPad, many Android phones) are refused: reinstall"
+                     " pillow-heif from its wheel, which bundles libheif with an HEVC decoder.",
+                     "ภาพ HEIC (iPhone, iPad และโทรศัพท์ Android หลายรุ่น) จะถูกปฏิเสธ:"
+                     " ติดตั้ง pillow-heif ใหม่จาก wheel ซึ่งมี libheif พร้อมตัวถอดรหัส HEVC")
+    return Check("photo_formats", "ok", detail)
 
 
 # -- storing -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pytest
@@ -11,6 +12,8 @@ from survey_node import photos
 from survey_node.app import create_app
 from survey_node.devices.camera_fake import FakeCamera
 from survey_node.devices.gps_replay import ReplayReader
+from survey_node.evidence import EvidenceStore
+from tests import phone_photos
 from tests.conftest import AuthActions
 from tests.gpsfake import wait_until
 
@@ -105,6 +108,39 @@ def test_renamed_non_image_is_refused(client, auth):
     assert response.status_code == 400 and body["error"] == "bad_input"
     assert body["message"].startswith("IMG_2001.jpg ") and "\n" not in body["message"]
     assert "PDF" in body["message"] and "ไม่ใช่ภาพถ่าย" in body["message"]  # Thai by default
+
+
+def test_iphone_heic_upload_is_stored_upright_with_the_node_exif(client, auth, devices, config):
+    auth.login()
+    wait_until(lambda: devices["gps"].status().state == "fix_3d")
+    # Held upright: the sensor's frame, irot and EXIF Orientation 6, as an iPhone writes it.
+    data = phone_photos.iphone_heic(phone_photos.PORTRAIT, 6, maker_note_bytes=60_000)
+    response = upload(client, data, name="IMG_4031.HEIC")
+    assert response.status_code == 201, response.get_json()
+    record = response.get_json()
+    assert record["original_mime"] == "image/heic" and record["mime"] == "image/jpeg"
+    assert record["original_sha256"] == hashlib.sha256(data).hexdigest()
+    served = client.get(record["url"])
+    assert served.mimetype == "image/jpeg"
+    assert hashlib.sha256(served.data).hexdigest() == record["sha256"]
+    assert phone_photos.is_upright(served.data, phone_photos.PORTRAIT) == ""
+    exif = photos.read_exif(served.data)
+    assert exif["lat"] == pytest.approx(record["lat"], abs=1e-5)
+    assert exif["node_id"] == config.node.id and exif["orientation"] == 1
+    thumb = Image.open(io.BytesIO(client.get(record["thumb_url"]).data))
+    assert thumb.height > thumb.width  # the thumbnail stands upright too
+
+
+def test_broken_heic_upload_is_one_thai_line_and_stores_nothing(client, auth, config):
+    auth.login()
+    data = phone_photos.iphone_heic(phone_photos.LANDSCAPE, 6)
+    for broken in (data[:len(data) * 2 // 3], data[:200]):
+        response = upload(client, broken, name="IMG_4032.HEIC")
+        body = response.get_json()
+        assert response.status_code == 400 and body["error"] == "bad_input", body
+        assert body["message"].startswith("IMG_4032.HEIC ") and "\n" not in body["message"]
+        assert "ไม่ครบ" in body["message"] or "เสียหาย" in body["message"]
+    assert list(EvidenceStore(config.evidence_dir).hashes()) == []
 
 
 def test_too_large_upload_is_refused(client, auth):

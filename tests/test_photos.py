@@ -14,6 +14,7 @@ from survey_node.db import evidence as evidence_db
 from survey_node.db import rows_audit
 from survey_node.errors import BadInput
 from survey_node.evidence import EvidenceStore
+from tests import phone_photos
 
 FIX = {"lat": 13.5993, "lon": 100.5968, "alt": 2.5, "mode": 3, "hdop": 0.8, "eph": 4.2,
        "sats_used": 9, "time": "2026-11-25T03:04:05.500Z"}
@@ -57,6 +58,15 @@ def test_exif_orientation_is_applied_to_the_pixels():
     assert photos.read_exif(photo.data)["orientation"] == 1
 
 
+@pytest.mark.parametrize("shape", ("landscape", "portrait"))
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_of_a_jpeg_stores_upright(orientation, shape):
+    size = phone_photos.LANDSCAPE if shape == "landscape" else phone_photos.PORTRAIT
+    photo = photos.process(phone_photos.jpeg(size, orientation), position=None, node_id="n")
+    assert phone_photos.is_upright(photo.data, size) == ""
+    assert photos.read_exif(photo.data)["orientation"] == 1
+
+
 def test_huge_dimensions_are_scaled_down_and_absurd_ones_refused():
     for w, h in ((8000, 6000), (6000, 4000), (2100, 1000)):
         photo = photos.process(jpeg(w, h), position=None, node_id="n")
@@ -93,7 +103,7 @@ def test_webp_is_accepted():
     (b"%PDF-1.7\n%...", "is a PDF document, not a photo"),
     (b"PK\x03\x04rest-of-a-zip", "is a ZIP or Office file, not a photo"),
     (b"<html><body>hi</body></html>", "is a web page or XML, not a photo"),
-    (b"MZ\x90\x00 a program", "is not a photo (JPEG, PNG or WebP)"),
+    (b"MZ\x90\x00 a program", "is not a photo (JPEG, PNG, WebP or HEIC)"),
     (b"", "is empty"),
 ])
 def test_renamed_non_images_are_refused_in_one_line(data, what):

@@ -14,6 +14,7 @@ import sys
 import pytest
 from PIL import Image
 
+from . import phone_photos
 from .conftest import require_system
 from .live import CHROMIUM, free_port, new_tablet_page, running_node, tablet_browser
 
@@ -80,8 +81,28 @@ def test_a_camera_surveyed_from_the_tablet(demo, tmp_path):
         # 2. Two photos from the tablet.
         page.set_input_files("[data-testid=photo-camera]", _jpeg(tmp_path / "cam.jpg", "gray"))
         page.wait_for_function("document.querySelectorAll('#thumbs figure').length === 1")
-        page.set_input_files("[data-testid=photo-installation]", _jpeg(tmp_path / "pole.jpg", "green"))
+        # The pole from an iPhone: a HEIC, held upright (irot + EXIF Orientation 6).
+        heic = tmp_path / "IMG_4031.HEIC"
+        heic.write_bytes(phone_photos.iphone_heic(phone_photos.PORTRAIT, 6))
+        assert ".heic" in page.get_attribute("[data-testid=photo-installation]", "accept")
+        page.set_input_files("[data-testid=photo-installation]", str(heic))
         page.wait_for_function("document.querySelectorAll('#thumbs figure').length === 2")
+        page.locator("#thumbs").scroll_into_view_if_needed()
+        # Shown on the page, and standing upright (portrait), from the JPEG the node made.
+        # (Looked up afresh each time: the list is redrawn whenever the survey changes.)
+        page.wait_for_function(
+            "() => { const img = document.querySelector('#thumbs figure[data-role=installation] img');"
+            " return img && img.complete && img.naturalHeight > img.naturalWidth"
+            " && img.naturalWidth > 0; }")
+        assert page.locator("[data-testid=page-error]:visible").count() == 0
+        # The same photo cut short (a dropped upload): one Thai line, nothing added.
+        cut = tmp_path / "IMG_4032.HEIC"
+        cut.write_bytes(heic.read_bytes()[:3000])
+        page.set_input_files("[data-testid=photo-installation]", str(cut))
+        page.wait_for_selector("[data-testid=page-error]:visible")
+        error = page.inner_text("[data-testid=page-error]")
+        assert error.startswith("IMG_4032.HEIC ") and "ไม่ครบ" in error and "\n" not in error
+        assert page.locator("#thumbs figure").count() == 2
         # 3. The stream check against the demo's local stream.
         page.click("[data-testid=stream-check]")
         page.wait_for_selector("[data-testid=stream-verdict]", timeout=45_000)
