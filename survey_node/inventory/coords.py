@@ -27,9 +27,10 @@ SUPPORTED_CRS = (4326, *UTM_EPSG)
 
 # What people type for degrees, minutes and seconds, folded to ° ' and " before parsing.
 # Word processors and phones turn ' into ’ ‘ ′ ´ or `, and " into ” “ ″ or two of the
-# single marks; º (the ordinal sign), ˚ and ⁰ pass for a degree sign.
+# single marks; º (the ordinal sign), ˚ and ⁰ pass for a degree sign, and "?" is what a
+# Thai (cp874) export or web page makes of one ("13? 45’ 53.7’’ N").
 _MARKS = str.maketrans({
-    "º": "°", "˚": "°", "⁰": "°",
+    "º": "°", "˚": "°", "⁰": "°", "?": "°",
     "\u2032": "'", "\u2019": "'", "\u2018": "'", "\u201b": "'", "`": "'", "´": "'",
     "\u02b9": "'", "\u02bc": "'", "\u02ca": "'", "\uff07": "'",
     "\u2033": '"', "\u201d": '"', "\u201c": '"', "\u201f": '"', "\u02ba": '"', "\u02dd": '"',
@@ -86,12 +87,17 @@ class Position:
     warnings: list[tuple[str, str, dict]] = field(default_factory=list)  # (field, message id, params)
 
 
-def _prepare(text: str) -> str:
+def _prepare(text: str, one_angle: bool = True) -> str:
     text = thai_digits(str(text)).translate(_MARKS).strip()
     for word, mark in _DMS_WORDS:
         if word in text:
             text = text.replace(word, mark)
     text = text.replace("''", '"')
+    if one_angle and 1 < text.count("°") <= 3:
+        # Every mark became "?" in a cp874 export ("100?34?25.68?E"): degrees, minutes,
+        # seconds in that order.
+        parts = text.split("°")
+        text = "".join(p + m for p, m in zip(parts, ("°", "'", '"', ""))) + "".join(parts[4:])
     if "l" in text.lower() or "ละ" in text or "ลอง" in text:
         text = _LABELS.sub(" ", text)
     return " ".join(text.split())
@@ -194,7 +200,7 @@ def split_pair(text: str) -> tuple[str, str]:
     is told from "13.7563,100.5018"."""
     if len(text) > MAX_PAIR_TEXT:
         raise CoordinateError(N_("not a pair of coordinates"))
-    prepared = _prepare(text).strip(_BRACKETS + " ")
+    prepared = _prepare(text, one_angle=False).strip(_BRACKETS + " ")
     found: list[tuple[str, str, float, float]] = []
     for count, sep in enumerate(_PAIR_SEPARATOR.finditer(prepared)):
         if count >= MAX_SPLITS:
@@ -345,12 +351,27 @@ def plain_decimal(lat: str, lon: str) -> tuple[float, float, str] | None:
 
 
 def resolve(*, lat: str = "", lon: str = "", latlon: str = "", east: str = "", north: str = "",
-            zone: str = "", crs: int | None = None) -> Position:
+            zone: str = "", crs: int | None = None, link: str = "") -> Position:
     """Read one row's coordinate columns into a WGS84 position (or none, with warnings).
 
     A whole position (two numbers, a DMS pair or a map link) pasted into the latitude or
     the longitude column alone is read as if it were in a one-column position; so is the
-    one-column position when the latitude and longitude cells cannot be read."""
+    one-column position when the latitude and longitude cells cannot be read. The map link
+    column (`link`) is read when the others give no position."""
+    pos = _resolve(lat, lon, latlon, east, north, zone, crs)
+    if link and pos.lat is None:
+        by_link = Position(text=link)
+        try:
+            _from_one_cell(by_link, link, "", None, "map_link")
+        except CoordinateError as exc:
+            _unreadable(by_link, "map_link", exc)
+        if by_link.lat is not None or not (lat or lon or latlon or east or north):
+            return by_link
+        pos.warnings.extend(by_link.warnings)
+    return pos
+
+
+def _resolve(lat, lon, latlon, east, north, zone, crs) -> Position:
     if lat and lon:
         plain = plain_decimal(lat, lon)
         if plain is not None:
@@ -386,13 +407,17 @@ def resolve(*, lat: str = "", lon: str = "", latlon: str = "", east: str = "", n
                 return pos
             return _grid(pos, parse_number(east), parse_number(north), zone, crs)
     except CoordinateError as exc:
-        if exc.args[0] == SHORT_LINK:
-            pos.warnings.append((fld, SHORT_LINK, {"text": pos.text, **exc.params}))
-        else:
-            pos.warnings.append((fld, N_("unreadable coordinate %(text)s: %(why)s; kept without a position"),
-                                 {"text": pos.text, "why": str(exc)}))
-        return pos
+        return _unreadable(pos, fld, exc)
     pos.warnings.append(("position", N_("no position; the survey will find it"), {}))
+    return pos
+
+
+def _unreadable(pos: Position, fld: str, exc: CoordinateError) -> Position:
+    if exc.args[0] == SHORT_LINK:
+        pos.warnings.append((fld, SHORT_LINK, {"text": pos.text, **exc.params}))
+    else:
+        pos.warnings.append((fld, N_("unreadable coordinate %(text)s: %(why)s; kept without a position"),
+                             {"text": pos.text, "why": str(exc)}))
     return pos
 
 

@@ -32,7 +32,7 @@ _TOTAL = re.compile(
 )
 # The fields _RowReader.read unpacks from a row, in its order.
 _PICKED = ("camera_id", "site_name", "place_name", "place_type", "agency", "province", "amphoe",
-           "tambon", "lat", "lon", "latlon", "utm_e", "utm_n", "utm_zone", "brand", "model",
+           "tambon", "lat", "lon", "latlon", "map_link", "utm_e", "utm_n", "utm_zone", "brand", "model",
            "resolution", "stream_url", "registry_status")
 # Fields a camera stores exactly as its cell reads: the original row need not repeat them
 # (its cell is null, and `raw_fields` names the field to read instead). They were a third
@@ -273,7 +273,7 @@ class _RowReader:
                 report.warn(row_no, "", N_("total row; skipped"))
                 continue
             (file_id, site, place, place_type, agency, province, amphoe, tambon, lat, lon,
-             latlon, east, north, zone, brand, model, resolution, stream_url,
+             latlon, link, east, north, zone, brand, model, resolution, stream_url,
              status) = pick(texts)
             if file_id:
                 file_id = " ".join(thai_digits(file_id).split())
@@ -290,7 +290,7 @@ class _RowReader:
                 system = "EPSG:4326"
             else:
                 pos = coords.resolve(lat=lat, lon=lon, latlon=latlon, east=east, north=north,
-                                     zone=zone, crs=crs)
+                                     zone=zone, crs=crs, link=link)
                 for fld, message, params in pos.warnings:
                     report.warn(row_no, fld, message, params)
                 reg_lat, reg_lon, coord_text, system = pos.lat, pos.lon, pos.text, pos.system
