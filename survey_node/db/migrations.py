@@ -484,3 +484,14 @@ def m0150_import_raw_fields(db: Database) -> None:
         ALTER TABLE imports ADD COLUMN raw_fields TEXT NOT NULL DEFAULT '[]';
         """
     )
+
+
+@migrations()
+def m0160_import_notes(db: Database) -> None:
+    # Lines about the whole file rather than one row: which province was inferred and
+    # from what, or why none was ([{message, params, reason}]).
+    db.executescript(
+        """
+        ALTER TABLE imports ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+        """
+    )
