@@ -50,8 +50,9 @@ def write_xlsx(path: Path, header: list, rows: list[list], *, title_rows=(), she
 
 
 def write_csv(path: Path, header: list, rows: list[list], *, encoding="utf-8", delimiter=",",
-              title_rows=()) -> Path:
-    with open(path, "w", encoding=encoding, newline="") as fh:
+              title_rows=(), errors="strict") -> Path:
+    """errors="replace" writes "?" for what the encoding lacks, as Excel does (° in cp874)."""
+    with open(path, "w", encoding=encoding, newline="", errors=errors) as fh:
         writer = csv.writer(fh, delimiter=delimiter)
         for r in [*title_rows, header, *rows]:
             writer.writerow(r)
@@ -90,3 +91,56 @@ def write_ods(path: Path, header: list, rows: list[list], *, title_rows=(), shee
     doc.spreadsheet.addElement(table)
     doc.save(str(path))
     return path
+
+
+# -- a messy province file (issue 15): positions typed every way people type them ----------
+# Samut Prakan's amphoe as clerks write them: "อ.เมือง" needs the province to be resolved.
+SAMUT_PRAKAN_AMPHOE = ["อ.เมือง", "บางพลี", "อ.พระประแดง", "อำเภอบางบ่อ", "พระสมุทรเจดีย์",
+                       "บางเสาธง", "เมือง"]
+MESSY_HEADER = ["ลำดับ", "รหัสกล้อง", "ชื่อจุดติดตั้ง", "อำเภอ", "ละติจูด", "ลองจิจูด", "หน่วยงาน"]
+MESSY_TITLE = [["ทะเบียนกล้อง CCTV จังหวัดสมุทรปราการ"], ["ข้อมูล ณ วันที่ ๓๐ กันยายน ๒๕๖๘"], []]
+
+
+def dms(value: float, style: str) -> str:
+    """`value` degrees written the way `style` names (what Word, phones and clerks produce)."""
+    d = int(value)
+    m_float = (value - d) * 60
+    m = int(m_float)
+    s = (m_float - m) * 60
+    if round(s, 2) >= 60:  # 59.996" would print as 60.00"
+        m, s = m + 1, 0.0
+    hemi = "N" if value < 30 else "E"
+    return {
+        "curly": f"{d}° {m}’ {s:.2f}’’ {hemi}",
+        "prime": f"{d}°{m}′{s:.2f}″{hemi}",
+        "closing": f"{d}°{m}'{s:.2f}”",
+        "ordinal": f"{d}º{m}'{s:.2f}\"",
+        "thai": f"{d} องศา {m} ลิปดา {s:.2f} ฟิลิปดา",
+        "dash": f"{d}-{m}-{s:.2f}",
+        "minutes": f"{d}°{m_float:.4f}'{hemi}",
+        "comma": f"{value:.6f}".replace(".", ","),
+    }[style]
+
+
+DMS_STYLES = ("curly", "prime", "closing", "ordinal", "thai", "dash", "minutes", "comma")
+
+
+def messy_province_rows(count: int = 300, *, start_lat=13.5990, start_lon=100.5968):
+    """(rows under MESSY_HEADER, {camera id: true (lat, lon)}). Most positions are numbers;
+    every 7th is text in one of DMS_STYLES, every 50th has latitude and longitude swapped."""
+    rows, truth = [], {}
+    for i in range(count):
+        lat = round(start_lat + (i % 37) * 0.0021 - 0.03, 6)
+        lon = round(start_lon + (i % 41) * 0.0027 - 0.05, 6)
+        camera_id = f"SPK-{i + 1:04d}"
+        truth[camera_id] = (lat, lon)
+        cell_lat, cell_lon = lat, lon
+        if i % 7 == 3:
+            style = DMS_STYLES[(i // 7) % len(DMS_STYLES)]
+            cell_lat, cell_lon = dms(lat, style), dms(lon, style)
+        if i % 50 == 10:
+            cell_lat, cell_lon = cell_lon, cell_lat
+        rows.append([i + 1, camera_id, f"จุดติดตั้งที่ {i + 1}",
+                     SAMUT_PRAKAN_AMPHOE[i % len(SAMUT_PRAKAN_AMPHOE)], cell_lat, cell_lon,
+                     "เทศบาลนครสมุทรปราการ" if i % 2 else "สภ.เมืองสมุทรปราการ"])
+    return rows, truth

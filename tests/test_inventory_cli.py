@@ -8,7 +8,8 @@ import pytest
 from survey_node import db as database
 from tests.registry_files import REAL_HEADER, TITLE_ROWS, korat_rows, write_csv, write_xlsx
 
-JSON_KEYS = {"file", "sha256", "sheet", "rows_read", "cameras", "rejected", "warnings", "mapping"}
+JSON_KEYS = {"file", "sha256", "sheet", "rows_read", "cameras", "rejected", "warnings", "mapping",
+             "notes"}
 
 
 def test_import_json_has_exactly_the_promised_shape(cli, data_dir, tmp_path):
@@ -186,3 +187,18 @@ def test_export_takes_properties_from_other_areas(db, tmp_path, monkeypatch):
     assert exports.export(db, "geojson", out) == 2
     props = {f["id"]: f["properties"] for f in json.loads(out.getvalue())["features"]}
     assert props["A"]["selected"] is True and props["B"]["selected"] is False
+
+
+def test_import_says_which_province_it_inferred(cli, data_dir, tmp_path):
+    from tests.registry_files import MESSY_HEADER, MESSY_TITLE, messy_province_rows
+
+    rows, _ = messy_province_rows(30)
+    path = write_xlsx(tmp_path / "spk.xlsx", MESSY_HEADER, rows, title_rows=MESSY_TITLE)
+    result = cli("import", "--data-dir", data_dir, path, "--dry-run")
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.output.splitlines() if "inferred" in ln]
+    assert lines == [lines[0]] and lines[0].startswith(
+        "Province สมุทรปราการ (11) inferred from title row 1 and the place columns")
+    as_json = json.loads(cli("import", "--data-dir", data_dir, path, "--json").output)
+    assert as_json["notes"] == lines
+    assert "several provinces" not in result.output

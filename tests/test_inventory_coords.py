@@ -146,3 +146,105 @@ def test_plain_decimals_are_kept_to_seven_places(lat, lon, lat_places, lon_place
     lat_text, lon_text = f"{lat:.{lat_places}f}", f"{lon:.{lon_places}f}"
     assert coords.plain_decimal(lat_text, lon_text) == (
         round(float(lat_text), 7), round(float(lon_text), 7), f"{lat_text}, {lon_text}")
+
+
+# -- coordinates as people type them (issue 15) ----------------------------------------------
+# One true position, Samut Prakan city hall (13.599130 N, 100.596820 E) = 13° 35' 56.868" N,
+# 100° 35' 48.552" E = 13° 35.9478' N, 100° 35.8092' E; every form below must land within 5 m.
+TRUE = (13.599130, 100.596820)
+
+
+def metres(lat1, lon1, lat2, lon2):
+    """Great-circle distance (haversine), written out here so the check does not lean on the
+    code under test."""
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
+
+
+@pytest.mark.parametrize("lat, lon", [
+    ("13° 35’ 56.87’’ N", "100° 35’ 48.55’’ E"),           # Word's curly quotes, two of them
+    ("13°35′56.87″N", "100°35′48.55″E"),                   # primes
+    ("13°35'56.87”", "100°35'48.55”"),                     # a closing double quote
+    ("13° 35´ 56.87´´", "100° 35´ 48.55´´"),               # acute accents
+    ("13°35`56.87``", "100°35`48.55``"),                   # back-ticks
+    ("13º35'56.87\"N", "100º35'48.55\"E"),                 # the ordinal sign for degrees
+    ("13˚35'56.87\"", "100˚35'48.55\""),                   # the ring above
+    ("13d35'56.87\"N", "100d35'48.55\"E"),                 # a plain d
+    ("13 ° 35 ' 56.87 '' N", "100 ° 35 ' 48.55 '' E"),      # spaces everywhere
+    ("N 13°35'56.87\"", "E 100°35'48.55\""),               # the hemisphere first
+    ("๑๓ องศา ๓๕ ลิปดา ๕๖.๘๗ ฟิลิปดา", "๑๐๐ องศา ๓๕ ลิปดา ๔๘.๕๕ ฟิลิปดา"),
+    ("13 องศา 35 ลิปดา 56.87 ฟิลิปดา เหนือ", "100 องศา 35 ลิปดา 48.55 ฟิลิปดา ตะวันออก"),
+    ("Lat 13° 35’ 56.87’’ N", "Long 100° 35’ 48.55’’ E"),
+    ("13-35-56.87", "100-35-48.55"),
+    ("13:35:56.87", "100:35:48.55"),
+    ("13°35.9478'N", "100°35.8092'E"),                     # degrees and decimal minutes
+    ("13 35.9478", "100 35.8092"),
+    ("13,599130", "100,596820"),                           # decimal comma
+    ("13°35'56,87\"", "100°35'48,55\""),                   # decimal comma in the seconds
+    ("100.596820", "13.599130"),                           # swapped columns
+    ("100°35'48.55\"E", "13°35'56.87\"N"),                 # swapped, in DMS
+])
+def test_two_column_forms_land_within_5_m(lat, lon):
+    pos = coords.resolve(lat=lat, lon=lon)
+    assert pos.lat is not None, pos.warnings
+    assert metres(pos.lat, pos.lon, *TRUE) < 5
+
+
+@pytest.mark.parametrize("cell", [
+    "13.599130, 100.596820",                 # copied from Google Maps
+    "13.599130 100.596820",
+    "(13.599130, 100.596820)",
+    "13.599130,100.596820",
+    "100.596820, 13.599130",                 # lon, lat (GeoJSON order)
+    "13,599130; 100,596820",                 # decimal commas, semicolon
+    "13,599130, 100,596820",                 # decimal commas, comma
+    "13°35'56.87\"N 100°35'48.55\"E",
+    "13° 35’ 56.87’’ N, 100° 35’ 48.55’’ E",
+    "https://maps.google.com/?q=13.599130,100.596820",
+    "https://www.google.com/maps?q=loc:13.599130,100.596820&z=17",
+    "https://www.google.com/maps/search/?api=1&query=13.599130%2C100.596820",
+    "https://www.google.com/maps/@13.599130,100.596820,17z",
+    # The place pin (!3d!4d) is the camera; the @ viewport is only where the map was centred.
+    "https://www.google.com/maps/place/%E0%B8%A8%E0%B8%B2%E0%B8%A5%E0%B8%B2%E0%B8%81%E0%B8%A5"
+    "%E0%B8%B2%E0%B8%87/@13.6012,100.5921,15z/data=!4m6!3m5!1s0x30e2a1:0x4f2!8m2!3d13.59913"
+    "!4d100.59682!16s%2Fg%2F11c",
+    "https://www.google.com/maps/place/13%C2%B035'56.9%22N+100%C2%B035'48.6%22E/@13.6,100.6,17z",
+    "geo:13.599130,100.596820",
+    "ดูตำแหน่ง https://maps.google.com/?q=13.599130,100.596820 ครับ",
+])
+def test_one_cell_forms_land_within_5_m(cell):
+    pos = coords.resolve(latlon=cell)
+    assert pos.lat is not None, pos.warnings
+    assert metres(pos.lat, pos.lon, *TRUE) < 5
+
+
+def test_a_whole_position_pasted_into_the_latitude_column():
+    pos = coords.resolve(lat="13.599130, 100.596820", lon="")
+    assert metres(pos.lat, pos.lon, *TRUE) < 5 and pos.warnings == []
+
+
+def test_short_map_link_is_named_in_one_line():
+    pos = coords.resolve(latlon="https://maps.app.goo.gl/x7PhJk2Lw9")
+    assert pos.lat is None
+    ((fld, message, params),) = pos.warnings
+    assert "cannot be opened offline" in message % params
+    assert "maps.app.goo.gl/x7PhJk2Lw9" in message % params
+
+
+@pytest.mark.parametrize("cell", ["https://www.google.com/maps/place/Siam+Paragon/",
+                                  "13.5 100.5 14.5", "13.5 ; 100.5 ; 7"])
+def test_one_cell_without_a_position_is_refused(cell):
+    pos = coords.resolve(latlon=cell)
+    assert pos.lat is None and "unreadable coordinate" in pos.warnings[0][1]
+
+
+def test_utm_with_thousands_commas_is_not_read_as_decimal_commas():
+    pos = coords.resolve(lat="1,521,000", lon="670,000", zone="47")
+    assert pos.system == "EPSG:32647" and pos.lat == pytest.approx(13.7533, abs=1e-3)
+    # Three decimals after a decimal comma stay degrees.
+    near = coords.resolve(lat="13,599", lon="100,597")
+    assert metres(near.lat, near.lon, *TRUE) < 150

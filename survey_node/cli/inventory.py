@@ -74,6 +74,8 @@ def _print_report(report: dict) -> None:
                    f" {', '.join(change['fields'])}")
     if len(report["changes"]) > 50:
         click.echo(f"  ... and {len(report['changes']) - 50} more changed (see --json)")
+    for note in report["notes"]:
+        click.echo(note["reason"])
     if report["rejected"]:
         click.echo(f"rejected {len(report['rejected'])} rows:")
         for r in report["rejected"]:

@@ -30,7 +30,7 @@ STAGED_COLUMNS = ("camera_id", "row_no", *IMPORT_FIELDS, "raw")
 WRITTEN_COLUMNS = ("camera_id", *IMPORT_FIELDS, "raw")
 CACHE_KIB = -65536  # 64 MiB for this connection while it writes a whole registry
 JSON_COLUMNS = ("mapping", "rejected", "warnings", "changes", "removed", "headers",
-                "raw_fields")
+                "raw_fields", "notes")
 _TEMP = ("import_batch", "import_seen", "import_before")
 
 

@@ -487,6 +487,17 @@ def m0150_import_raw_fields(db: Database) -> None:
 
 
 @migrations()
+def m0160_import_notes(db: Database) -> None:
+    # Lines about the whole file rather than one row: which province was inferred and
+    # from what, or why none was ([{message, params, reason}]).
+    db.executescript(
+        """
+        ALTER TABLE imports ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+        """
+    )
+
+
+@migrations()
 def m0190_sessions_and_backoff(db: Database) -> None:
     # session_version: a session carries the version it was opened under, so logging out
     # (or a new PIN) ends every copy of the cookie, not only the browser's own.

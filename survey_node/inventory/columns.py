@@ -41,6 +41,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
             "พิกัดลองจิจูด"),
     "latlon": ("พิกัด", "พิกัดกล้อง", "พิกัดgps", "พิกัดที่ตั้ง", "coordinates", "coordinate",
                "latlon", "latlong", "latlng", "gps", "position"),
+    # A column of map links ("ลิงก์ Google Map"), read when the other position columns give
+    # none; longer than "ลิงก์" (a stream URL), so it wins that header.
+    "map_link": ("googlemap", "googlemaps", "แผนที่", "ลิงก์แผนที่", "ลิงค์แผนที่", "map",
+                 "maplink", "map link", "map url", "ลิงก์พิกัด", "ลิงค์พิกัด"),
     "utm_e": ("utme", "utm e", "utmx", "easting", "e", "พิกัดutme", "พิกัดe"),
     "utm_n": ("utmn", "utm n", "utmy", "northing", "n", "พิกัดutmn", "พิกัดn"),
     "utm_zone": ("zone", "utmzone", "โซน", "โซนutm", "utm"),
@@ -68,6 +72,7 @@ FIELD_LABELS = {
     "place_type": N_("Place type"), "agency": N_("Agency"), "province": N_("Province"),
     "amphoe": N_("Amphoe"), "tambon": N_("Tambon"), "lat": N_("Latitude"),
     "lon": N_("Longitude"), "latlon": N_("Latitude, longitude in one column"),
+    "map_link": N_("Map link (Google Maps)"),
     "utm_e": N_("UTM easting"), "utm_n": N_("UTM northing"), "utm_zone": N_("UTM zone"),
     "brand": N_("Brand"), "model": N_("Model"), "resolution": N_("Resolution"),
     "registry_status": N_("Registry status"), "stream_url": N_("IP / stream URL"),
@@ -111,7 +116,7 @@ def find_header(rows: list[tuple[int, list]]) -> tuple[int, list] | None:
 
 
 def has_position(mapping: dict) -> bool:
-    return ("lat" in mapping and "lon" in mapping) or "latlon" in mapping or (
+    return ("lat" in mapping and "lon" in mapping) or "latlon" in mapping or "map_link" in mapping or (
         "utm_e" in mapping and "utm_n" in mapping)
 
 

@@ -96,6 +96,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
             "raw_fields": summary["raw_fields"],
             "rows_read": summary["rows_read"], "rejected_count": len(summary["rejected"]),
             "rejected": summary["rejected"], "warnings": summary["warnings"],
+            "notes": summary["notes"],
         })
     except BaseException:
         writer.abort()
@@ -107,7 +108,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
         "file": summary["file"], "sha256": sha256, "sheet": summary["sheet"],
         "rows_read": summary["rows_read"], "cameras": merged["counts"],
         "rejected": summary["rejected"], "warnings": summary["warnings"],
-        "mapping": summary["mapping"],
+        "mapping": summary["mapping"], "notes": summary["notes"],
         # Beyond the CLI's JSON shape: what the admin page and history need.
         "import_id": None if options.dry_run else merged["import_id"],
         "dry_run": options.dry_run, "kind": summary["kind"], "header_row": summary["header_row"],
@@ -138,5 +139,7 @@ def public_report(report: dict) -> dict:
         "warnings": [{"row": w["row"], "field": w["field"], "reason": w["reason"]}
                      for w in report["warnings"]],
         "mapping": report["mapping"],
+        # Lines about the whole file (the province inferred, or why none was).
+        "notes": [n["reason"] for n in report["notes"]],
     }
 

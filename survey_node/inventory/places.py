@@ -7,6 +7,7 @@ cached: a registry repeats the same few dozen names across thousands of rows.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 
 import geothai
@@ -25,6 +26,7 @@ class Place:
     tambon_code: str = ""
     tambon_name: str = ""
     warnings: list[tuple[str, str, dict]] = field(default_factory=list)
+    ambiguous: bool = False  # the amphoe is in several provinces and none was given
 
 
 def _norm(text: str) -> str:
@@ -97,6 +99,7 @@ def resolve(province: str, amphoe: str, tambon: str, default_province: str = "")
             dist = found[0]
             prov = prov or geothai.province(dist.province_code)
         elif found:
+            place.ambiguous = True
             place.warnings.append(("amphoe", N_("amphoe %(name)s exists in several provinces;"
                                                 " add a province column"), {"name": amphoe}))
         else:
@@ -123,3 +126,55 @@ def resolve(province: str, amphoe: str, tambon: str, default_province: str = "")
     place.amphoe_name = place.amphoe_name or amphoe
     place.tambon_name = place.tambon_name or tambon
     return place
+
+
+def find_province(text: str):
+    """The province `text` names: Thai or English name (จังหวัด/จ. prefixes, กทม. and such
+    allowed) or DOPA code; None when it names none."""
+    cleaned = thai_digits(str(text or "")).strip()
+    if not cleaned:
+        return None
+    if cleaned.isdigit():
+        return geothai.province(cleaned) if len(cleaned) == 2 else None
+    return _province_index().get(_norm(cleaned))
+
+
+# A title row names the province after จังหวัด / จ. ("ทะเบียนกล้อง CCTV จังหวัดสมุทรปราการ"),
+# or in English before "Province" / after "Changwat". A bare name is not enough: a title
+# such as "สภ.เมืองนครราชสีมา" names a police station.
+_TITLE_TH = re.compile(r"(?:จังหวัด|จ\.)\s*([ก-๙]+)")
+_BANGKOK = ("กรุงเทพมหานคร", "กรุงเทพฯ", "กทม.")
+
+
+@functools.lru_cache(maxsize=1)
+def _title_en():
+    names = sorted((p.name_en for p in geothai.provinces()), key=len, reverse=True)
+    alternation = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"(?i)\b(?:({alternation})\s+province|(?:province\s+of|changwat)\s+"
+                      rf"({alternation}))\b")
+
+
+@functools.lru_cache(maxsize=1)
+def _names_th() -> list:
+    return sorted(geothai.provinces(), key=lambda p: len(p.name_th), reverse=True)
+
+
+def provinces_in_title(text: str) -> list:
+    """The provinces a title row names, in order (usually none or one)."""
+    found = []
+    for m in _TITLE_TH.finditer(text):
+        word = m.group(1)
+        prov = next((p for p in _names_th() if word.startswith(p.name_th)), None)
+        if prov is not None:
+            found.append(prov)
+    if any(b in text for b in _BANGKOK):
+        found.append(geothai.province("10"))
+    for m in _title_en().finditer(text):
+        prov = _province_index().get(_norm(m.group(1) or m.group(2)))
+        if prov is not None:
+            found.append(prov)
+    unique = []
+    for prov in found:
+        if prov not in unique:
+            unique.append(prov)
+    return unique

@@ -12,13 +12,14 @@ import hashlib
 import itertools
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import BadInput
 from . import columns, coords, places
 from .options import ImportOptions
+from .province import ProvinceInference
 from .readers import Workbook
 from .text import (N_, cell_text, header_key, identity_key, json_arrays, padded_texts,
                    thai_digits)
@@ -32,7 +33,7 @@ _TOTAL = re.compile(
 )
 # The fields _RowReader.read unpacks from a row, in its order.
 _PICKED = ("camera_id", "site_name", "place_name", "place_type", "agency", "province", "amphoe",
-           "tambon", "lat", "lon", "latlon", "utm_e", "utm_n", "utm_zone", "brand", "model",
+           "tambon", "lat", "lon", "latlon", "map_link", "utm_e", "utm_n", "utm_zone", "brand", "model",
            "resolution", "stream_url", "registry_status")
 # Fields a camera stores exactly as its cell reads: the original row need not repeat them
 # (its cell is null, and `raw_fields` names the field to read instead). They were a third
@@ -53,6 +54,7 @@ class Layout:
     headers: list[str]
     mapping: dict[str, int]
     samples: list[list[str]]
+    titles: list[tuple[int, str]] = field(default_factory=list)  # (row, text) above the header
 
     def described(self) -> dict[str, str]:
         return columns.describe(self.mapping, self.headers)
@@ -106,8 +108,10 @@ def _locate(book: Workbook, options: ImportOptions, progress=None):
         rest = [(n, c) for n, c in head if n > header_row] + after
         samples = [[cell_text(c) for c in cells] for _, cells in rest
                    if any(cell_text(c) for c in cells)][:SAMPLE_ROWS]
+        titles = [(n, " ".join(t for t in map(cell_text, c) if t)) for n, c in head
+                  if n < header_row]
         layout = Layout(book.name, book.kind, book.sheet_names, sheet, header_row, headers,
-                        mapping, samples)
+                        mapping, samples, [(n, t) for n, t in titles if t])
         first = ([n for n, _ in rest], [c for _, c in rest])
         return layout, itertools.chain([first] if rest else [], chunks)
     raise BadInput("%(file)s has no header row with known column names in its first %(n)s rows"
@@ -155,7 +159,10 @@ def read_file(path: Path, options: ImportOptions, *, book: Workbook | None = Non
     with book or Workbook(path, options.display_name) as book:
         layout, body = _locate(book, options, pending.append)
         columns.check_mapping(layout.mapping, book.name)
+        province = ProvinceInference(layout, options.default_province)
         reader = _RowReader(layout, options, report, options.crs)
+        reader.default_province = province.code
+        reader.defer = province if province.deferring else None
         seen = _Duplicates()
         for numbers, rows in body:
             batch = reader.read_chunk(numbers, rows, seen)
@@ -164,6 +171,14 @@ def read_file(path: Path, options: ImportOptions, *, book: Workbook | None = Non
             if pending:
                 yield "progress", min(1.0, pending[-1]), N_("Reading rows")
                 pending.clear()
+    if province.deferring:
+        # The rows that waited for the province: read now with the one the file allows.
+        reader.default_province, reader.defer = province.decide(), None
+        for numbers, texts_rows, raws in province.deferred():
+            batch = reader.read_texts(numbers, texts_rows, raws, seen)
+            if batch:
+                yield "batch", batch
+        province.close()
     discard = seen.settle(report)
     report.rejected.sort(key=lambda r: r["row"])
     report.warnings.sort(key=lambda w: w["row"])
@@ -173,6 +188,7 @@ def read_file(path: Path, options: ImportOptions, *, book: Workbook | None = Non
         "headers": reader.raw_names, "raw_fields": reader.raw_fields,
         "rows_read": reader.rows_read,
         "rejected": report.rejected, "warnings": report.warnings, "discard": sorted(discard),
+        "notes": province.notes,
     }
 
 
@@ -246,21 +262,26 @@ class _RowReader:
         first = min(mapped) if mapped else 0
         self.first_col, self.first_header = first, layout.headers[first] if mapped else ""
         self.has_id_column = "camera_id" in m
+        self.defer: ProvinceInference | None = None  # rows without a province wait there
 
     def read_chunk(self, numbers, rows: list, seen: _Duplicates) -> list[tuple]:
         """Staged tuples for a chunk of rows (blank, skipped and rejected rows give none;
         only the first row of each camera id is staged, see `_Duplicates`)."""
+        texts_rows = padded_texts(rows, self.width)
+        # The original row: its cells as a JSON array, named by the import's headers (null
+        # where the camera stores the cell as it is, see AS_WRITTEN).
+        raws = json_arrays(texts_rows, range(self.width), self.omitted)
+        return self.read_texts(numbers, texts_rows, raws, seen)
+
+    def read_texts(self, numbers, texts_rows: list, raws: list, seen: _Duplicates) -> list[tuple]:
         staged = []
-        report, width, pick = self.report, self.width, self.pick
+        report, pick = self.report, self.pick
         first_col, first_header = self.first_col, self.first_header
         extra_of, first = self.extra_of, seen.first
         default_province, crs, has_id_column = self.default_province, self.crs, self.has_id_column
         plain_decimal, resolve_place = coords.plain_decimal, places.resolve
+        defer = self.defer
         read = 0
-        texts_rows = padded_texts(rows, width)
-        # The original row: its cells as a JSON array, named by the import's headers (null
-        # where the camera stores the cell as it is, see AS_WRITTEN).
-        raws = json_arrays(texts_rows, range(width), self.omitted)
         content_of = self.content_of
         for row_no, texts, raw in zip(numbers, texts_rows, raws):
             if not any(texts):
@@ -273,7 +294,7 @@ class _RowReader:
                 report.warn(row_no, "", N_("total row; skipped"))
                 continue
             (file_id, site, place, place_type, agency, province, amphoe, tambon, lat, lon,
-             latlon, east, north, zone, brand, model, resolution, stream_url,
+             latlon, link, east, north, zone, brand, model, resolution, stream_url,
              status) = pick(texts)
             if file_id:
                 file_id = " ".join(thai_digits(file_id).split())
@@ -282,6 +303,13 @@ class _RowReader:
                               columns=", ".join(self.layout.headers[self.col[f]]
                                                 for f in columns.NAME_FIELDS if f in self.col))
                 continue
+            pc = resolve_place(province, amphoe, tambon, default_province)
+            if defer is not None:
+                if not pc.province_code:
+                    defer.hold(row_no, texts, raw, pc.ambiguous)
+                    read -= 1  # counted when it is read again
+                    continue
+                defer.evidence(pc.province_code, row_no)
             # Plain decimal degrees inside Thailand are what most rows hold: read them
             # without building a Position (a fifth of the per-row time went there).
             plain = plain_decimal(lat, lon) if lat and lon else None
@@ -290,11 +318,10 @@ class _RowReader:
                 system = "EPSG:4326"
             else:
                 pos = coords.resolve(lat=lat, lon=lon, latlon=latlon, east=east, north=north,
-                                     zone=zone, crs=crs)
+                                     zone=zone, crs=crs, link=link)
                 for fld, message, params in pos.warnings:
                     report.warn(row_no, fld, message, params)
                 reg_lat, reg_lon, coord_text, system = pos.lat, pos.lon, pos.text, pos.system
-            pc = resolve_place(province, amphoe, tambon, default_province)
             for fld, message, params in pc.warnings:
                 report.warn(row_no, fld, message, params)
             extra_hash = ""

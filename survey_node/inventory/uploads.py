@@ -123,7 +123,7 @@ def _run(config: Config, job_id: str, path: Path, options: ImportOptions) -> Non
         work_dir.mkdir(exist_ok=True)
         report = run_import(db, path, options, progress=progress, work_dir=work_dir)
         summary = {k: report[k] for k in ("file", "sheet", "rows_read", "cameras", "import_id",
-                                         "dry_run", "header_row")}
+                                         "dry_run", "header_row", "notes")}
         summary["rejected"] = report["rejected"][:500]
         summary["warnings"] = report["warnings"][:500]
         summary["more_rejected"] = max(0, len(report["rejected"]) - 500)
