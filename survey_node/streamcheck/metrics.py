@@ -31,6 +31,20 @@ def luma(grey: np.ndarray) -> float:
     return float(cv2.mean(grey)[0])
 
 
+def contrast(grey: np.ndarray) -> float:
+    """Spread of brightness: the 95th minus the 5th percentile (0 for a flat picture).
+
+    A night scene is dark but has shapes in it; a covered lens is flat. Percentiles, not
+    the standard deviation, so the camera's white date/time overlay (1-3 % of the
+    pixels) does not make a covered lens look like a scene.
+    """
+    hist = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel().cumsum()
+    total = hist[-1]
+    low = int(np.searchsorted(hist, total * 0.05))
+    high = int(np.searchsorted(hist, total * 0.95))
+    return float(high - low)
+
+
 def difference(grey: np.ndarray, previous: np.ndarray) -> float:
     """Mean absolute change per pixel between two frames (0 = identical)."""
     if previous.shape != grey.shape:
@@ -50,6 +64,7 @@ class FrameStats:
 
     frames: int = 0
     lumas: list[float] = field(default_factory=list)
+    contrasts: list[float] = field(default_factory=list)
     diffs: list[float] = field(default_factory=list)
     blurs: list[float] = field(default_factory=list)
     previous: np.ndarray | None = None
@@ -58,6 +73,7 @@ class FrameStats:
         grey = grey_small(frame)
         self.frames += 1
         self.lumas.append(luma(grey))
+        self.contrasts.append(contrast(grey))
         self.blurs.append(sharpness(grey))
         if self.previous is not None:
             self.diffs.append(difference(grey, self.previous))
@@ -67,5 +83,6 @@ class FrameStats:
         def mean(values):
             return round(sum(values) / len(values), 3) if values else None
 
-        return {"luma": mean(self.lumas), "frozen_score": mean(self.diffs),
+        return {"luma": mean(self.lumas), "contrast": mean(self.contrasts),
+                "frozen_score": mean(self.diffs),
                 "blur_score": mean(self.blurs), "analysed_frames": self.frames}
