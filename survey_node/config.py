@@ -122,7 +122,7 @@ class StreamCheckSection:
                                   " in seconds.")
     black_luma: float = setting(16.0, "Mean brightness (0-255) below which a picture is black"
                                 " (if its contrast is low too).")
-    black_contrast: float = setting(12.0, "Brightness spread (95th minus 5th percentile, 0-255)"
+    black_contrast: float = setting(10.0, "Brightness spread (95th minus 5th percentile, 0-255)"
                                     " below which a dark picture is black; a dark night scene"
                                     " with detail spreads wider.")
     frozen_diff: float = setting(0.3, "Mean change per pixel between frames (0-255) below which a"

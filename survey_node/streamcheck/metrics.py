@@ -52,10 +52,19 @@ def difference(grey: np.ndarray, previous: np.ndarray) -> float:
     return float(cv2.norm(grey, previous, cv2.NORM_L1)) / grey.size
 
 
-def sharpness(grey: np.ndarray) -> float:
-    """Variance of the Laplacian: low for a blurred or defocused picture."""
+def sharpness(grey: np.ndarray, spread: float | None = None) -> float:
+    """Variance of the Laplacian: low for a blurred or defocused picture.
+
+    Edges are as strong as the picture's contrast, so a dark, low-contrast night scene
+    would read as blurred: below half the full range the score is scaled up as if the
+    picture were stretched to it (sensor noise gets stretched too, which errs towards
+    "not blurred" where focus cannot be judged well anyway).
+    """
     _, std = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F))
-    return float(std[0][0]) ** 2
+    score = float(std[0][0]) ** 2
+    if spread is not None and 0 < spread < 128:
+        score *= (128 / max(spread, 8.0)) ** 2
+    return score
 
 
 @dataclass
@@ -72,9 +81,10 @@ class FrameStats:
     def add(self, frame: np.ndarray) -> None:
         grey = grey_small(frame)
         self.frames += 1
+        spread = contrast(grey)
         self.lumas.append(luma(grey))
-        self.contrasts.append(contrast(grey))
-        self.blurs.append(sharpness(grey))
+        self.contrasts.append(spread)
+        self.blurs.append(sharpness(grey, spread))
         if self.previous is not None:
             self.diffs.append(difference(grey, self.previous))
         self.previous = grey

@@ -45,6 +45,8 @@ INTRA_CODECS = {"mjpeg", "jpeg2000", "jpegls", "mjpegb", "rawvideo"}
 # A container that holds one picture (an HTTP snapshot URL such as Hikvision's
 # /ISAPI/Streaming/channels/101/picture).
 IMAGE_FORMATS = ("jpeg_pipe", "image2", "png_pipe", "bmp_pipe", "webp_pipe")
+# Demuxers that make timestamps up (a fixed 25 fps): their frames are timed by arrival.
+UNTIMED_FORMATS = ("mpjpeg", "mjpeg", *IMAGE_FORMATS)
 
 
 def open_options(url: str, transport: str, fast: bool, socket_timeout_s: float) -> dict:
@@ -145,6 +147,7 @@ class Probe:
         ctx = stream.codec_context
         intra = ctx.name in INTRA_CODECS
         is_image = container.format.name in IMAGE_FORMATS
+        timed = container.format.name not in UNTIMED_FORMATS
         packets, stats = PacketStats(), FrameStats()
         last_frame = None
         first = None  # monotonic time of the first decoded frame
@@ -181,8 +184,8 @@ class Probe:
                 if now - last_arrival >= stall_after:
                     stalled = True
                     break
-                pts = (float(packet.pts * packet.time_base)
-                       if packet.pts is not None and packet.time_base else None)
+                pts = (float(packet.pts * packet.time_base) if timed and packet.pts is not None
+                       and packet.time_base else None)
                 key = bool(packet.is_keyframe) or intra
                 packets.add(pts, packet.size, key, now)
                 # Stream time decides what to decode; a packet without a timestamp moves

@@ -10,8 +10,8 @@ lost packet makes one step twice as long. B-frames are sorted back into presenta
 within short runs. Steps far from the median are left out, both
 from the frame rate and from the time the bitrate is spread over.
 
-Streams without usable timestamps (HTTP MJPEG: the multipart demuxer makes them up or
-leaves them out) fall back to arrival times, which for MJPEG is the camera's rate anyway
+Streams without usable timestamps (HTTP MJPEG: the multipart demuxer makes up a fixed
+25 fps, so the probe passes none) fall back to arrival times, which for MJPEG is the camera's rate anyway
 (it has no buffer to burst from).
 """
 
