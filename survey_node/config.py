@@ -116,7 +116,9 @@ class StreamCheckSection:
     read_timeout_s: float = setting(2.0, "Longest wait for one frame once connected, in seconds;"
                                     " a longer gap counts as a stalled stream.")
     sample_seconds: float = setting(3.0, "Sampling window after the first frame, in seconds"
-                                    " (frame rate and picture quality are measured over it).")
+                                    " (frame rate and picture quality are measured over it;"
+                                    " it runs on to a second keyframe, within the timeout, to"
+                                    " measure the keyframe interval).")
     transport: str = setting("tcp", "RTSP transport: tcp (works through NAT and lossy WiFi) or"
                              " udp.", ("tcp", "udp"))
     keep_warm: bool = setting(True, "Keep one probe process started and waiting in the web"
@@ -125,13 +127,18 @@ class StreamCheckSection:
                                   " wait in a queue.")
     queue_wait_s: float = setting(120.0, "Longest a check waits in the queue before it gives up,"
                                   " in seconds.")
-    black_luma: float = setting(16.0, "Mean brightness (0-255) below which a picture is black.")
+    black_luma: float = setting(16.0, "Mean brightness (0-255) below which a picture is black"
+                                " (if its contrast is low too).")
+    black_contrast: float = setting(10.0, "Brightness spread (95th minus 5th percentile, 0-255)"
+                                    " below which a dark picture is black; a dark night scene"
+                                    " with detail spreads wider.")
     frozen_diff: float = setting(0.3, "Mean change per pixel between frames (0-255) below which a"
                                  " picture is frozen.")
     blur_threshold: float = setting(20.0, "Variance of the Laplacian (on a 640-px-wide grey copy)"
                                     " below which a picture is blurred.")
     jpeg_quality: int = setting(85, "JPEG quality of the snapshot kept as evidence (1-100).")
-    ffprobe: str = setting("ffprobe", "The ffprobe program that explains failed connections.")
+    ffprobe: str = setting("ffprobe", "The ffprobe program asked when FFmpeg's own reason for a"
+                           " failed connection is too vague.")
 
 
 @dataclass

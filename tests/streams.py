@@ -11,7 +11,9 @@ The pytest fixtures below are imported by the test modules that use them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import shutil
 import selectors
 import socket
 import subprocess
@@ -26,6 +28,52 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 RTSP_SCRIPT = Path(__file__).resolve().parent / "servers" / "rtsp_server.py"
 RTSP_USER, RTSP_PASSWORD = "surveyor", "s3cret-Pa55"
 START_DEADLINE_S = 15
+CLIP_DEADLINE_S = 300
+
+# The 4 MP H.265 main streams, encoded once (x265 cannot keep up live at 2560x1440 on two
+# cores) and kept in a cache directory between runs. Each clip starts LEAD_S into a group
+# of pictures, with the frames before its next keyframe kept, as a client joining a live
+# camera sees it: nothing can be decoded until the keyframe comes.
+# name: (fps, keyframe interval in frames, seconds played)
+CLIPS = {
+    "hik-main.mkv": (15, 60, 12.0),    # Hikvision /Streaming/Channels/101: keyframe every 4 s
+    "dahua-main.mkv": (10, 20, 10.0),  # Dahua main stream: keyframe every 2 s
+}
+CLIP_SIZE = (2560, 1440)
+LEAD_S = 1.5
+
+
+def clip_dir() -> Path:
+    """Where the clips are (made on first use); SURVEY_NODE_TEST_CACHE moves it."""
+    spec = repr((CLIPS, CLIP_SIZE, LEAD_S)).encode()
+    root = Path(os.environ.get("SURVEY_NODE_TEST_CACHE")
+                or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                / "survey-node-tests")
+    folder = root / f"clips-{hashlib.sha256(spec).hexdigest()[:12]}"
+    if all((folder / name).exists() for name in CLIPS):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (fps, gop, seconds) in CLIPS.items():
+        if (folder / name).exists():
+            continue
+        full, part = folder / f"full-{name}", folder / f"part-{name}"
+        width, height = CLIP_SIZE
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+             f"testsrc2=size={width}x{height}:rate={fps}", "-f", "lavfi", "-i",
+             "sine=frequency=440:sample_rate=16000", "-t", str(seconds + LEAD_S),
+             "-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+             "-x265-params", f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:"
+                             "open-gop=0:log-level=error", "-b:v", "2500k",
+             "-c:a", "pcm_s16le", "-ac", "1", str(full)],
+            check=True, timeout=CLIP_DEADLINE_S, stdin=subprocess.DEVNULL)
+        # -copyinkf keeps the frames before the first keyframe after the cut.
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(full), "-ss", str(LEAD_S),
+                        "-c", "copy", "-copyinkf", str(part)],
+                       check=True, timeout=60, stdin=subprocess.DEVNULL)
+        full.unlink()
+        shutil.move(part, folder / name)
+    return folder
 
 
 def free_port() -> int:
@@ -47,12 +95,16 @@ def rtsp_available() -> bool:
 class RtspServer:
     """gst-rtsp-server on a free port; `url(path, user, password)` builds stream URLs."""
 
-    def __init__(self, *, user: str | None = None, password: str | None = None) -> None:
+    def __init__(self, *, user: str | None = None, password: str | None = None,
+                 digest: bool = False, clips: Path | None = None) -> None:
         self.port = free_port()
         self.user, self.password = user, password
         cmd = [SYSTEM_PYTHON, str(RTSP_SCRIPT), "--port", str(self.port)]
         if user:
-            cmd += ["--user", user, "--password", password or ""]
+            cmd += ["--user", user, "--password", password or ""] + (
+                ["--digest"] if digest else [])
+        if clips:
+            cmd += ["--clips", str(clips)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         self._wait_ready()
@@ -75,7 +127,7 @@ class RtspServer:
     def url(self, path: str = "good", *, user: str | None = None,
             password: str | None = None) -> str:
         auth = f"{user}:{password}@" if user else ""
-        return f"rtsp://{auth}127.0.0.1:{self.port}/{path}"
+        return f"rtsp://{auth}127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -120,6 +172,18 @@ def rtsp_server():
 def rtsp_auth_server():
     _require_rtsp()
     server = RtspServer(user=RTSP_USER, password=RTSP_PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def camera_server():
+    """Camera-shaped streams (Hikvision/Dahua paths, audio, 4 MP H.265, digest auth)."""
+    _require_rtsp()
+    from tests.conftest import require_system
+
+    require_system("ffmpeg")
+    server = RtspServer(user=RTSP_USER, password=RTSP_PASSWORD, digest=True, clips=clip_dir())
     yield server
     server.stop()
 

@@ -31,6 +31,20 @@ def luma(grey: np.ndarray) -> float:
     return float(cv2.mean(grey)[0])
 
 
+def contrast(grey: np.ndarray) -> float:
+    """Spread of brightness: the 95th minus the 5th percentile (0 for a flat picture).
+
+    A night scene is dark but has shapes in it; a covered lens is flat. Percentiles, not
+    the standard deviation, so the camera's white date/time overlay (1-3 % of the
+    pixels) does not make a covered lens look like a scene.
+    """
+    hist = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel().cumsum()
+    total = hist[-1]
+    low = int(np.searchsorted(hist, total * 0.05))
+    high = int(np.searchsorted(hist, total * 0.95))
+    return float(high - low)
+
+
 def difference(grey: np.ndarray, previous: np.ndarray) -> float:
     """Mean absolute change per pixel between two frames (0 = identical)."""
     if previous.shape != grey.shape:
@@ -38,10 +52,19 @@ def difference(grey: np.ndarray, previous: np.ndarray) -> float:
     return float(cv2.norm(grey, previous, cv2.NORM_L1)) / grey.size
 
 
-def sharpness(grey: np.ndarray) -> float:
-    """Variance of the Laplacian: low for a blurred or defocused picture."""
+def sharpness(grey: np.ndarray, spread: float | None = None) -> float:
+    """Variance of the Laplacian: low for a blurred or defocused picture.
+
+    Edges are as strong as the picture's contrast, so a dark, low-contrast night scene
+    would read as blurred: below half the full range the score is scaled up as if the
+    picture were stretched to it (sensor noise gets stretched too, which errs towards
+    "not blurred" where focus cannot be judged well anyway).
+    """
     _, std = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F))
-    return float(std[0][0]) ** 2
+    score = float(std[0][0]) ** 2
+    if spread is not None and 0 < spread < 128:
+        score *= (128 / max(spread, 8.0)) ** 2
+    return score
 
 
 @dataclass
@@ -50,6 +73,7 @@ class FrameStats:
 
     frames: int = 0
     lumas: list[float] = field(default_factory=list)
+    contrasts: list[float] = field(default_factory=list)
     diffs: list[float] = field(default_factory=list)
     blurs: list[float] = field(default_factory=list)
     previous: np.ndarray | None = None
@@ -57,8 +81,10 @@ class FrameStats:
     def add(self, frame: np.ndarray) -> None:
         grey = grey_small(frame)
         self.frames += 1
+        spread = contrast(grey)
         self.lumas.append(luma(grey))
-        self.blurs.append(sharpness(grey))
+        self.contrasts.append(spread)
+        self.blurs.append(sharpness(grey, spread))
         if self.previous is not None:
             self.diffs.append(difference(grey, self.previous))
         self.previous = grey
@@ -67,5 +93,6 @@ class FrameStats:
         def mean(values):
             return round(sum(values) / len(values), 3) if values else None
 
-        return {"luma": mean(self.lumas), "frozen_score": mean(self.diffs),
+        return {"luma": mean(self.lumas), "contrast": mean(self.contrasts),
+                "frozen_score": mean(self.diffs),
                 "blur_score": mean(self.blurs), "analysed_frames": self.frames}

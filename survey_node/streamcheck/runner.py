@@ -25,8 +25,8 @@ from .verdict import VERDICTS, picture_verdict
 
 # The keys of `check-stream --json` and of a job's result, in this order.
 RESULT_KEYS = ("verdict", "error", "connect_ms", "first_frame_ms", "codec", "width", "height",
-               "fps", "luma", "frozen_score", "blur_score", "snapshot_sha256", "url",
-               "elapsed_ms")
+               "fps", "bitrate_kbps", "keyframe_interval_s", "luma", "contrast",
+               "frozen_score", "blur_score", "snapshot_sha256", "url", "elapsed_ms")
 MAX_TIMEOUT_S = 300.0
 PROBE_COMMAND = (sys.executable, "-m", "survey_node.streamcheck.probe")
 
@@ -41,8 +41,11 @@ class ProbeResult:
     codec: str | None = None
     width: int | None = None
     height: int | None = None
-    fps: float | None = None
+    fps: float | None = None  # the camera's, from the stream's timestamps
+    bitrate_kbps: int | None = None
+    keyframe_interval_s: float | None = None
     luma: float | None = None
+    contrast: float | None = None
     frozen_score: float | None = None
     blur_score: float | None = None
     elapsed_ms: int = 0
@@ -210,8 +213,9 @@ def _assemble(events: list[dict], killed: bool, masked: str, settings) -> ProbeR
     opened = any(e["event"] == "opened" for e in events)
     got_frame = any(e["event"] == "first_frame" for e in events)
     result = ProbeResult(verdict="unsupported", url=masked)
-    for key in ("connect_ms", "first_frame_ms", "codec", "width", "height", "fps", "luma",
-                "frozen_score", "blur_score", "frames", "probe_version"):
+    for key in ("connect_ms", "first_frame_ms", "codec", "width", "height", "fps",
+                "bitrate_kbps", "keyframe_interval_s", "luma", "contrast", "frozen_score",
+                "blur_score", "frames", "probe_version"):
         if key in found:
             setattr(result, key, found[key])
     if final is None:

@@ -47,8 +47,10 @@ LABELS = {
 
 def picture_verdict(measured: dict, settings) -> str:
     """ok / black / frozen / blurred for a stream that delivered frames."""
-    luma = measured.get("luma")
-    if luma is not None and luma < settings.black_luma:
+    luma, spread = measured.get("luma"), measured.get("contrast")
+    # Dark alone is not black: a night scene is dark with shapes in it.
+    if luma is not None and luma < settings.black_luma and (
+            spread is None or spread < settings.black_contrast):
         return "black"
     frozen = measured.get("frozen_score")
     if measured.get("stalled") or (frozen is not None and frozen < settings.frozen_diff):
