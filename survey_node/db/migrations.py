@@ -484,3 +484,17 @@ def m0150_import_raw_fields(db: Database) -> None:
         ALTER TABLE imports ADD COLUMN raw_fields TEXT NOT NULL DEFAULT '[]';
         """
     )
+
+
+@migrations()
+def m0160_position_error_source(db: Database) -> None:
+    # Whether a survey's eph was measured by the receiver (gst / receiver) or only estimated
+    # by gpsd from HDOP (estimated), and the fix status (gps, dgps, rtk_float, rtk_fixed):
+    # a reviewer weighs "±17 m estimated" and "±2 m measured" differently. Positions stored
+    # before this have neither (null: unknown).
+    db.executescript(
+        """
+        ALTER TABLE surveys ADD COLUMN eph_source TEXT;
+        ALTER TABLE surveys ADD COLUMN fix_status TEXT;
+        """
+    )
