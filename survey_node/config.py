@@ -152,9 +152,16 @@ class GpsSection:
                                " (empty: the shipped Samut Prakan demo walk).")
     stale_s: float = setting(3.0, "A fix older than this many seconds is stale and refused.")
     average_s: float = setting(10.0, "How long \"fix position\" averages, seconds.")
-    min_fixes: int = setting(5, "Fewest 3D fixes an averaged position needs.")
-    max_error_m: float = setting(10.0, "Largest horizontal error estimate (gpsd eph, metres) a"
-                                 " fix may have to count in an average.")
+    extra_wait_s: float = setting(20.0, "When fewer than min_fixes good fixes came in average_s,"
+                                  " keep collecting up to this many more seconds.")
+    min_fixes: int = setting(5, "Fewest good fixes an averaged position needs.")
+    max_error_m: float = setting(10.0, "Largest measured horizontal error (the receiver's GST or"
+                                 " own accuracy, metres) a fix may have to count in an average.")
+    max_hdop: float = setting(2.0, "A fix without a measured error (no GST: gpsd's eph is then"
+                              " only HDOP x 19 m) counts when its HDOP is at most this.")
+    min_sats: int = setting(5, "A fix without a measured error counts when it uses at least"
+                            " this many satellites.")
+    need_3d: bool = setting(True, "Only 3D fixes count in an average.")
 
 
 @dataclass

@@ -1,9 +1,14 @@
-""""Fix position": average the GPS over N seconds into one surveyed position.
+""""Fix position": average the GPS into one surveyed position.
 
-Plain service code over a :class:`~survey_node.devices.gps.GpsReader`. Only 3D fixes whose
-horizontal error estimate (gpsd's eph) is within the limit count; too few of them, or a
-stale fix at the start, refuses with one line that says why. The result keeps what a
-reviewer needs to judge it: spread, samples, DOPs, satellites, GPS and system time.
+Plain service code over a :class:`~survey_node.devices.gps.GpsReader`. A fix counts when it
+passes the :class:`Gate`: the receiver's *measured* error (GST, or a binary protocol's own
+accuracy) within the limit where there is one; otherwise - gpsd's eph is then only HDOP x
+19 m, so a good 1 Hz receiver at HDOP 0.9 shows 17 m - on fix mode, HDOP and satellites
+used. Averaging runs for the asked seconds and then keeps collecting, up to a deadline,
+until it has `min_fixes` good fixes; meanwhile it says what it waits for. Too few by the
+deadline, or a stale fix at the start, refuses with one line that says why. The result
+keeps what a reviewer needs to judge it: spread, samples, DOPs, satellites, where the
+error figure came from, the fix status (DGPS, RTK), GPS and system time.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ import time
 from dataclasses import asdict, dataclass
 
 from .devices import gps
-from .geo import distance_m
 from .errors import DeviceUnavailable
+from .geo import distance_m
+from .i18n import N_
 
-# The keys of `survey-node gps --json`, in order (the issue's contract).
+# The keys of `survey-node gps --json`, in order (the issue's contract; later keys appended).
 JSON_KEYS = ("lat", "lon", "alt", "mode", "eph", "epv", "hdop", "pdop", "sats_used",
-             "sats_seen", "time", "samples", "spread_m")
+             "sats_seen", "time", "samples", "spread_m", "eph_source", "fix_status")
 
 
 @dataclass
@@ -38,7 +44,9 @@ class Position:
     spread_m: float           # largest distance of a sample from the mean, metres
     system_time: str = ""     # this node's clock at the last sample (the Pi has no RTC)
     seconds: float = 0.0      # how long the averaging ran
-    rejected: int = 0         # fixes left out (2D, no fix, or error above the limit)
+    rejected: int = 0         # fixes left out (failed the gate)
+    eph_source: str = gps.EPH_ESTIMATED  # gst / receiver (measured) or estimated (from HDOP)
+    fix_status: str = "gps"   # the weakest fix status used: gps, dgps, rtk_float, rtk_fixed
 
     def as_json(self) -> dict:
         """The CLI's contract: exactly JSON_KEYS."""
@@ -47,6 +55,54 @@ class Position:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a fix must show to count in an average (defaults: a typical receiver in the open
+    passes; HDOP 4 with 4 satellites, or a 2D fix, does not)."""
+
+    max_error_m: float = 10.0   # limit on a *measured* horizontal error
+    max_hdop: float = 2.0       # without a measured error: HDOP at most this
+    min_sats: int = 5           # ... and at least this many satellites used
+    need_3d: bool = True
+
+    @classmethod
+    def from_config(cls, section) -> "Gate":
+        return cls(max_error_m=section.max_error_m, max_hdop=section.max_hdop,
+                   min_sats=section.min_sats, need_3d=section.need_3d)
+
+    def refusal(self, fix: gps.Fix) -> dict | None:
+        """Why this fix does not count, as a translatable message; None when it counts."""
+        if not fix.has_position:
+            return _msg(N_("no fix"))
+        if self.need_3d and fix.mode < gps.MODE_3D:
+            return _msg(N_("2D fix only"))
+        if fix.measured:
+            if fix.eph > self.max_error_m:
+                return _msg(N_("measured error %(eph)s m above %(max)s m"),
+                            eph=_num(fix.eph), max=_num(self.max_error_m))
+            return None
+        if fix.hdop is None:
+            return _msg(N_("no HDOP reported yet"))
+        if fix.hdop > self.max_hdop:
+            return _msg(N_("HDOP %(hdop)s above %(max)s"), hdop=f"{fix.hdop:.1f}",
+                        max=f"{self.max_hdop:.1f}")
+        if fix.sats_used is None or fix.sats_used < self.min_sats:
+            return _msg(N_("%(used)s satellites used, fewer than %(min)s"),
+                        used=fix.sats_used or 0, min=self.min_sats)
+        return None
+
+    def passes(self, fix: gps.Fix) -> bool:
+        return self.refusal(fix) is None
+
+
+def _msg(message: str, **params) -> dict:
+    return {"message": message, "params": params}
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
 
 
 def current_position(reader: gps.GpsReader) -> Position:
@@ -58,13 +114,34 @@ def current_position(reader: gps.GpsReader) -> Position:
     return _position([fix], fix, seconds=0.0, rejected=0)
 
 
-def average_position(reader: gps.GpsReader, *, seconds: float = 10.0, min_fixes: int = 5,
-                     max_eph_m: float = 10.0, sleep=time.sleep, progress=None) -> Position:
-    """Average the 3D fixes that arrive in the next `seconds`.
+@dataclass
+class Progress:
+    """Where an averaging stands; `waiting` says what it waits for (a message dict)."""
 
-    `progress(fraction, fixes_so_far)` is called about four times a second, so a job row
-    or a progress bar can follow the averaging.
+    fraction: float      # of the asked time
+    good: int
+    need: int
+    seen: int
+    elapsed_s: float
+    waiting: dict | None = None
+
+    def as_dict(self, translate=None) -> dict:
+        data = asdict(self)
+        data["waiting"] = (DeviceUnavailable(self.waiting["message"], **self.waiting["params"])
+                           .line(translate) if self.waiting else None)
+        return data
+
+
+def average_position(reader: gps.GpsReader, *, seconds: float = 10.0, min_fixes: int = 5,
+                     gate: Gate | None = None, extra_wait_s: float = 20.0,
+                     sleep=time.sleep, progress=None) -> Position:
+    """Average the good fixes that arrive in the next `seconds`; if fewer than `min_fixes`
+    have come by then, keep collecting for up to `extra_wait_s` more.
+
+    `progress(Progress)` is called about four times a second (for the CLI's waiting line);
+    the latest one is also kept on ``reader.progress`` as a dict for the status API.
     """
+    gate = gate or Gate()
     if seconds <= 0 or seconds > 600:
         raise DeviceUnavailable("Averaging time must be between 1 and 600 s, not %(s)s",
                                 s=seconds)
@@ -75,28 +152,50 @@ def average_position(reader: gps.GpsReader, *, seconds: float = 10.0, min_fixes:
     if status.state not in (gps.FIX_2D, gps.FIX_3D, gps.NO_FIX):
         raise DeviceUnavailable("No GPS position: %(state)s", state=status.message)
     start = time.monotonic()
-    deadline = start + seconds
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        sleep(min(0.25, remaining))
-        if progress is not None:
-            progress(min(1.0, (time.monotonic() - start) / seconds),
-                     len(reader.fixes_since(start)))
-    fixes = reader.fixes_since(start)
+    soft_end, hard_end = start + seconds, start + seconds + max(0.0, extra_wait_s)
+    try:
+        while True:
+            now = time.monotonic()
+            fixes = reader.fixes_since(start)
+            good = [f for f in fixes if gate.passes(f)]
+            if now >= hard_end or (now >= soft_end and len(good) >= min_fixes):
+                break
+            if reader.status().state == gps.STALE:
+                break  # the receiver went quiet: waiting longer will not help
+            step = Progress(fraction=round(min(1.0, (now - start) / seconds), 3),
+                            good=len(good), need=min_fixes, seen=len(fixes),
+                            elapsed_s=round(now - start, 1),
+                            waiting=_waiting(fixes, good, min_fixes, gate))
+            reader.progress = dict(step.as_dict(), waiting_id=step.waiting)
+            if progress is not None:
+                progress(step)
+            sleep(min(0.25, max(0.01, (soft_end if now < soft_end else hard_end) - now)))
+    finally:
+        reader.progress = None
+    elapsed = round(time.monotonic() - start, 1)
     last = reader.status()
-    if last.state == gps.STALE or not fixes:
+    if not fixes or (last.state == gps.STALE and len(good) < min_fixes):
         raise DeviceUnavailable("The GPS went quiet while averaging: no fix in the last %(s)s s",
-                                s=round(last.fix.age() if last.fix else seconds))
-    good = [f for f in fixes if f.mode == gps.MODE_3D and f.has_position
-            and f.eph is not None and f.eph <= max_eph_m]
+                                s=round(last.fix.age() if last.fix else elapsed))
     if len(good) < min_fixes:
+        why = gate.refusal(fixes[-1]) or _msg(N_("too few fixes arrived"))
         raise DeviceUnavailable(
-            "Only %(got)s of %(need)s needed 3D fixes with error at most %(max)s m"
-            " in %(s)s s (%(total)s fixes seen)",
-            got=len(good), need=min_fixes, max=max_eph_m, s=seconds, total=len(fixes))
-    return _position(good, good[-1], seconds=seconds, rejected=len(fixes) - len(good))
+            "Only %(got)s of %(need)s good fixes in %(s)s s (%(total)s fixes seen);"
+            " last fix: %(why)s", got=len(good), need=min_fixes, s=elapsed, total=len(fixes),
+            why=why)
+    return _position(good, good[-1], seconds=elapsed, rejected=len(fixes) - len(good))
+
+
+def _waiting(fixes, good, need, gate) -> dict:
+    """"waiting: 3 of 5 good fixes; last fix HDOP 4.0 above 2.0" (or just the count)."""
+    if not fixes:
+        return _msg(N_("waiting: %(good)s of %(need)s good fixes; no fix yet"), good=0,
+                    need=need)
+    why = gate.refusal(fixes[-1])
+    if why is None:
+        return _msg(N_("waiting: %(good)s of %(need)s good fixes"), good=len(good), need=need)
+    return _msg(N_("waiting: %(good)s of %(need)s good fixes; last fix %(why)s"),
+                good=len(good), need=need, why=why)
 
 
 def _mean(values):
@@ -122,4 +221,13 @@ def _position(fixes: list[gps.Fix], last: gps.Fix, *, seconds: float, rejected: 
         sats_seen=max((f.sats_seen for f in fixes if f.sats_seen is not None), default=None),
         time=last.gps_time, samples=len(fixes), spread_m=round(spread, 2),
         system_time=last.system_time, seconds=seconds, rejected=rejected,
+        # Measured only when every sample was; the weakest status stands for the whole.
+        eph_source=(fixes[0].eph_source if len({f.eph_source for f in fixes}) == 1
+                    else gps.EPH_ESTIMATED),
+        fix_status=min((f.status for f in fixes), key=lambda s: _STATUS_RANK.get(s, 2), default="gps"),
     )
+
+
+# Weakest first: an average is only as good as its worst sample.
+_STATUS_RANK = {"none": 0, "simulated": 0, "time_only": 0, "dead_reckoning": 1, "gnss_dr": 1,
+                "gps": 2, "pps": 2, "dgps": 3, "rtk_float": 4, "rtk_fixed": 5}

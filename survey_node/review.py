@@ -162,20 +162,39 @@ def differences(camera: dict | None, survey: dict, check: dict | None, config: C
 
 
 def gps_quality(survey: dict) -> dict:
-    """The fix's quality facts and a plain verdict (good / fair / poor / none)."""
+    """The fix's quality facts and a plain verdict (good / fair / poor / none).
+
+    A measured error (GST, the receiver's own) is judged in metres; gpsd's estimate from
+    HDOP (eph_source "estimated": HDOP x 19 m, so 17 m for a good fix) is judged by HDOP and
+    satellites instead. Rows from before eph_source was kept are judged by eph as before.
+    """
     eph = survey.get("eph")
+    mode = survey.get("fix_mode") or 0
+    hdop, used = survey.get("hdop"), survey.get("sats_used") or 0
     if survey.get("lat") is None:
         grade = "none"
-    elif survey.get("position_source") in ("manual", "tablet") or eph is None:
+    elif survey.get("position_source") in ("manual", "tablet"):
         grade = "fair" if survey.get("position_source") == "tablet" else "poor"
-    elif eph <= 5 and (survey.get("fix_mode") or 0) >= 3:
+    elif survey.get("fix_status") == "rtk_fixed" and mode >= 3:
+        grade = "good"
+    elif survey.get("eph_source") == "estimated":
+        if hdop is not None and hdop <= 1.5 and used >= 6 and mode >= 3:
+            grade = "good"
+        elif hdop is not None and hdop <= 2.5 and mode >= 3:
+            grade = "fair"
+        else:
+            grade = "poor"
+    elif eph is None:
+        grade = "poor"
+    elif eph <= 5 and mode >= 3:
         grade = "good"
     elif eph <= 15:
         grade = "fair"
     else:
         grade = "poor"
     keys = ("position_source", "eph", "epv", "hdop", "pdop", "sats_used", "sats_seen",
-            "fix_mode", "samples", "spread_m", "fix_time", "position_reason")
+            "fix_mode", "samples", "spread_m", "fix_time", "position_reason", "eph_source",
+            "fix_status")
     return {"grade": grade, **{k: survey.get(k) for k in keys}}
 
 

@@ -94,6 +94,13 @@ def set_position(db: Database, config: Config, survey_id: str, *, user: dict, fi
             distance = round(distance_m(lat, lon, camera["registered_lat"],
                                         camera["registered_lon"]), 1)
         changes = {k: fix.get(k) for k in survey_db.POSITION_FIELDS if k in fix}
+        # Where the error figure came from is the node's own statement about its GPS; a
+        # tablet's or a typed position carries none.
+        node_gps = source in ("gpsd", "replay")
+        changes["eph_source"] = (fix.get("eph_source") if node_gps and fix.get("eph_source")
+                                 in ("gst", "receiver", "estimated") else None)
+        changes["fix_status"] = (str(fix["fix_status"])[:20] if node_gps
+                                 and fix.get("fix_status") else None)
         changes.update(lat=lat, lon=lon, position_source=source, position_reason=reason or None,
                        distance_m=distance, fix_system_time=fix.get("fix_system_time") or now_iso())
         _save(db, survey, user, "survey.position", changes,

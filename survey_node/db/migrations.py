@@ -510,3 +510,17 @@ def m0190_sessions_and_backoff(db: Database) -> None:
         ALTER TABLE login_attempts ADD COLUMN window_start TEXT;
         """
     )
+
+
+@migrations()
+def m0170_position_error_source(db: Database) -> None:
+    # Whether a survey's eph was measured by the receiver (gst / receiver) or only estimated
+    # by gpsd from HDOP (estimated), and the fix status (gps, dgps, rtk_float, rtk_fixed):
+    # a reviewer weighs "±17 m estimated" and "±2 m measured" differently. Positions stored
+    # before this have neither (null: unknown).
+    db.executescript(
+        """
+        ALTER TABLE surveys ADD COLUMN eph_source TEXT;
+        ALTER TABLE surveys ADD COLUMN fix_status TEXT;
+        """
+    )

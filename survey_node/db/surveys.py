@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from . import now_iso, row, rows
 
 POSITION_FIELDS = ("lat", "lon", "alt", "eph", "epv", "hdop", "pdop", "sats_used", "sats_seen",
+                   "eph_source", "fix_status",
                    "fix_mode", "samples", "spread_m", "position_source", "position_reason",
                    "fix_time", "fix_system_time", "distance_m")
 CHANGEABLE = set(POSITION_FIELDS) | {

@@ -6,7 +6,14 @@ a caller sees is a snapshot: :meth:`GpsReader.status` never blocks and never rai
 "no gpsd", "no receiver", "no fix" and "stale" are states shown to the user.
 
 Ages use the monotonic clock at receipt, not GPS time minus system time: the Pi has no
-RTC, so its wall clock may be wrong until GPS has set it.
+RTC, so its wall clock may be wrong until GPS has set it (and a receiver past a GPS week
+rollover reports a date years off).
+
+Error: gpsd 3.22 over NMEA always puts its own *estimate* in TPV eph (HDOP x 19 m, x 4.75 m
+for DGPS; measured with gpsfake), even when the receiver sends GST. The receiver's measured
+error arrives as a separate GST report after the TPV of the same epoch; it is attached to
+that fix here. A u-blox in binary mode (DEVICE driver "u-blox", native 1) fills eph from its
+own accuracy estimate (hAcc). `Fix.eph_source` says which one a fix carries.
 """
 
 from __future__ import annotations
@@ -43,6 +50,16 @@ STATE_MESSAGES = {
     STALE: N_("The last fix is %(age)s s old: the receiver has gone quiet"),
 }
 
+# Where a fix's horizontal error comes from.
+EPH_GST = "gst"              # the receiver's GST sentence (1-sigma lat/lon, combined)
+EPH_RECEIVER = "receiver"    # the receiver's own accuracy in a binary protocol (u-blox hAcc)
+EPH_ESTIMATED = "estimated"  # gpsd's guess from HDOP: no measurement behind it
+MEASURED_SOURCES = (EPH_GST, EPH_RECEIVER)
+
+# gpsd's TPV "status" (absent for a plain GNSS fix), as names stored with a position.
+FIX_STATUS = {0: "none", 1: "gps", 2: "dgps", 3: "rtk_fixed", 4: "rtk_float",
+              5: "dead_reckoning", 6: "gnss_dr", 7: "time_only", 8: "simulated", 9: "pps"}
+
 
 @dataclass
 class Fix:
@@ -61,8 +78,15 @@ class Fix:
     sats_used: int | None = None
     sats_seen: int | None = None
     gps_time: str | None = None     # the receiver's UTC time, ISO 8601
+    eph_source: str = EPH_ESTIMATED  # gst / receiver / estimated (see the module docstring)
+    status: str = "gps"             # gps / dgps / rtk_fixed / rtk_float ... (FIX_STATUS)
     system_time: str = ""           # this node's clock when the fix arrived
     received: float = field(default=0.0, repr=False)  # time.monotonic() at receipt
+
+    @property
+    def measured(self) -> bool:
+        """True when eph is the receiver's measurement, not gpsd's guess from HDOP."""
+        return self.eph_source in MEASURED_SOURCES and self.eph is not None
 
     @property
     def has_position(self) -> bool:
@@ -104,6 +128,30 @@ class GpsStatus:
                 "fix": self.fix.as_dict() if self.fix else None}
 
 
+def _positive(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 and number == number else None
+
+
+def _time_text(value) -> str | None:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value if isinstance(value, str) and value else None
+
+
+def _same_time(a: str, b: str) -> bool:
+    """Two receiver timestamps of the same epoch (to the millisecond: 10 Hz receivers)."""
+    try:
+        ta = dt.datetime.fromisoformat(a.replace("Z", "+00:00"))
+        tb = dt.datetime.fromisoformat(b.replace("Z", "+00:00"))
+    except ValueError:
+        return a == b
+    return abs((ta - tb).total_seconds()) < 0.005
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -127,6 +175,9 @@ class GpsReader:
         self._link_state = STARTING
         self._detail: dict = {}
         self._sky: dict = {}
+        self._receiver_accuracy = False  # gpsd's eph is the receiver's own (u-blox binary)
+        self._driver = ""
+        self.progress: dict | None = None  # the averaging under way, for the status API
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -164,9 +215,13 @@ class GpsReader:
             with self._lock:
                 self._sky = report
             return None
+        if kind == "GST":
+            self._accept_gst(report)
+            return None
         if kind in ("DEVICES", "DEVICE"):
             present = (bool(report.get("devices")) if kind == "DEVICES"
                        else report.get("activated") != 0)
+            self._note_driver(report)
             with self._lock:
                 link = self._link_state
             if not present:
@@ -187,6 +242,46 @@ class GpsReader:
             self._changed.notify_all()
         return fix
 
+    def _note_driver(self, report: dict) -> None:
+        devices = report.get("devices") if report.get("class") == "DEVICES" else [report]
+        for device in devices or []:
+            if device.get("driver"):
+                with self._lock:
+                    self._driver = str(device["driver"])
+                    # gpsd's u-blox driver in binary mode takes eph from NAV-PVT hAcc.
+                    self._receiver_accuracy = ("u-blox" in self._driver
+                                               and device.get("native") == 1)
+
+    @property
+    def driver(self) -> str:
+        """gpsd's driver for the receiver ("NMEA0183", "u-blox", ...), once gpsd has said."""
+        with self._lock:
+            return self._driver
+
+    def _accept_gst(self, gst: dict) -> None:
+        """The receiver's measured error for an epoch: attach it to that epoch's fix.
+
+        gpsd sends GST after the TPV of the same second; a GST whose time matches no recent
+        fix is dropped rather than lent to another epoch. Zeros (sent by some receivers
+        before they have a solution) are not a measurement.
+        """
+        sig_lat, sig_lon = _positive(gst.get("lat")), _positive(gst.get("lon"))
+        if sig_lat is None or sig_lon is None:
+            return
+        when = _time_text(gst.get("time"))
+        with self._changed:
+            for fix in reversed(self._window):
+                if fix.gps_time and when and _same_time(fix.gps_time, when):
+                    if fix.has_position:
+                        fix.eph = round((sig_lat ** 2 + sig_lon ** 2) ** 0.5, 3)
+                        fix.epy, fix.epx = sig_lat, sig_lon
+                        fix.epv = _positive(gst.get("alt")) or fix.epv
+                        fix.eph_source = EPH_GST
+                        self._changed.notify_all()
+                    return
+                if time.monotonic() - fix.received > 2.0:
+                    return
+
     def _fix_from_tpv(self, tpv: dict) -> Fix:
         sky = self._sky
         sats = sky.get("satellites") or []
@@ -198,9 +293,8 @@ class GpsReader:
             seen = len(sats)
         mode = int(tpv.get("mode") or 0)
         has_pos = mode >= MODE_2D
-        gps_time = tpv.get("time")
-        if isinstance(gps_time, dt.datetime):
-            gps_time = gps_time.isoformat()
+        gps_time = _time_text(tpv.get("time"))
+        status = FIX_STATUS.get(tpv.get("status"), "gps") if has_pos else "none"
         return Fix(
             mode=mode,
             lat=tpv.get("lat") if has_pos else None,
@@ -215,6 +309,9 @@ class GpsReader:
             sats_used=used,
             sats_seen=seen,
             gps_time=gps_time,
+            eph_source=(EPH_RECEIVER if self._receiver_accuracy and tpv.get("eph") is not None
+                        else EPH_ESTIMATED),
+            status=status,
             system_time=now_iso(),
             received=time.monotonic(),
         )

@@ -1,9 +1,10 @@
 """The `gpsd` GPS backend: a thread reading gpsd's JSON reports through gpsdclient.
 
-gpsdclient (1.3) is used because it takes a socket timeout and yields gpsd's raw TPV and
-SKY reports (eph, epx, epy, epv, hdop, pdop, uSat, nSat); gpsd-py3 was measured to hang on
-a socket that accepts and never answers. Every read has a deadline; on any failure the
-thread records the state, waits a little (longer after repeated failures) and reconnects.
+gpsdclient (1.3) is used because it takes a socket timeout and yields gpsd's raw TPV, SKY
+and GST reports (eph, epx, epy, epv, hdop, pdop, uSat, nSat; GST's measured error);
+gpsd-py3 was measured to hang on a socket that accepts and never answers. Every read has a
+deadline; on any failure the thread records the state, waits a little (longer after
+repeated failures) and reconnects.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class GpsdReader(gps.GpsReader):
                     devices_seen = False
                 elif kind == "DEVICE":
                     devices_seen = True
-                if kind in ("TPV", "SKY", "DEVICES", "DEVICE"):
+                if kind in ("TPV", "SKY", "GST", "DEVICES", "DEVICE"):
                     got_report = got_report or kind == "TPV"
                     self.accept_report(report)
         except (ConnectionRefusedError, socket.gaierror) as exc:

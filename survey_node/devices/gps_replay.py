@@ -2,7 +2,8 @@
 
 Used by the demo and by anything that needs motion without a receiver. Fix times are
 re-stamped to now (the log's own dates would make every fix look old), keeping the
-log's pace: one epoch per `interval` seconds.
+log's pace: one epoch per `interval` seconds. A GST is stamped like the TPV it follows,
+so the reader attaches it to that fix as it does with gpsd.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def demo_log_path() -> Path:
 
 
 def read_epochs(path: str | Path) -> list[list[dict]]:
-    """The log as a list of epochs, each a list of gpsd-style reports ending in a TPV."""
+    """The log as a list of epochs: gpsd-style reports up to a TPV (and that TPV's GST)."""
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     epochs: list[list[dict]] = []
     current: list[dict] = []
@@ -41,7 +42,11 @@ def read_epochs(path: str | Path) -> list[list[dict]]:
         else:
             continue
         for report in reports:
-            if report.get("class") not in ("TPV", "SKY"):
+            kind = report.get("class")
+            if kind == "GST" and not current and epochs:
+                epochs[-1].append(report)  # gpsd's order: a GST follows its epoch's TPV
+                continue
+            if kind not in ("TPV", "SKY", "GST", "DEVICE"):
                 continue
             current.append(report)
             if report["class"] == "TPV":
@@ -73,7 +78,7 @@ class ReplayReader(gps.GpsReader):
             for epoch in epochs:
                 stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
                 for report in epoch:
-                    if report["class"] == "TPV":
+                    if report["class"] in ("TPV", "GST"):
                         report = dict(report, time=stamp + "Z")
                     self.accept_report(report)
                 if self.sleep(self.interval):

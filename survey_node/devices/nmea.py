@@ -1,7 +1,9 @@
 """NMEA 0183 sentences: parse the few a GNSS receiver sends, and write them.
 
-Parsing turns GGA/RMC/GSA/GSV/GST into gpsd-style TPV and SKY reports, so the replay
-backend feeds the same reader code as gpsd itself. Writing is used to make the demo log
+Parsing turns GGA/RMC/GSA/GSV/GST into gpsd-style TPV, SKY and GST reports, so the replay
+backend feeds the same reader code as gpsd itself. It copies what gpsd 3.22 was measured to
+do: TPV eph is an estimate from HDOP (x 19 m, x 4.75 m for DGPS), GGA fix quality becomes TPV
+"status", and GST comes as its own report after the TPV. Writing is used to make the demo log
 and the logs that tests feed to gpsfake (a GSA sentence must carry exactly 12 satellite
 fields or gpsd ignores it without a word).
 """
@@ -35,6 +37,11 @@ def _lon(value: float) -> tuple[str, str]:
     return f"{deg:03d}{(abs(value) - deg) * 60:07.4f}", "E" if value >= 0 else "W"
 
 
+# GSV talkers per constellation, and the NMEA 4.10 GSA system id of each (u-blox M8 and
+# later send BeiDou as GB; Quectel/MediaTek as BD; both mean the same system).
+SYSTEM_IDS = {"GP": 1, "GL": 2, "GA": 3, "GB": 4, "BD": 4}
+
+
 @dataclass
 class Epoch:
     """One receiver epoch, as a test or the demo log wants it described."""
@@ -51,31 +58,19 @@ class Epoch:
     speed_knots: float = 0.0
     course: float = 0.0
     eph: float | None = None  # sigma of lat/lon in metres, written as a GST sentence
+    quality: int | None = None  # GGA fix quality (2 DGPS, 4 RTK fixed, 5 RTK float); None: 1/0
+    # Multi-constellation: satellites per GSV talker ({"GP": (...), "GL": (...)}); the
+    # position sentences then use the GN talker and one GSA per constellation.
+    systems: dict[str, tuple[int, ...]] | None = None
 
 
-def epoch_sentences(e: Epoch, talker: str = "GP") -> list[str]:
-    """RMC, GGA, GSA, GSV (and GST when `eph` is set) for one epoch."""
-    hms = e.time.strftime("%H%M%S.") + f"{e.time.microsecond // 10000:02d}"
-    dmy = e.time.strftime("%d%m%y")
-    lat, ns = _lat(e.lat)
-    lon, ew = _lon(e.lon)
-    fix = e.mode >= 2
-    used = list(e.sats[:12]) if fix else []
-    prns = [f"{p:02d}" for p in used] + [""] * (12 - len(used))
-    # u-blox order: RMC opens the epoch. gpsd 3.22 ends its cycle on the sentence that
-    # opens it; with RMC last it reports 3D even when GSA says 2D.
-    out = [
-        sentence(f"{talker}RMC", hms, "A" if fix else "V", lat if fix else "",
-                 ns if fix else "", lon if fix else "", ew if fix else "",
-                 f"{e.speed_knots:.1f}", f"{e.course:.1f}", dmy, "", "", "A" if fix else "N"),
-        sentence(f"{talker}GGA", hms, lat if fix else "", ns if fix else "", lon if fix else "",
-                 ew if fix else "", 1 if fix else 0, f"{len(used):02d}",
-                 f"{e.hdop:.1f}" if fix else "", f"{e.alt:.1f}" if e.mode == 3 else "", "M",
-                 "-28.0", "M", "", ""),
-        sentence(f"{talker}GSA", "A", e.mode, *prns, f"{e.pdop:.1f}", f"{e.hdop:.1f}",
-                 f"{e.vdop:.1f}"),
-    ]
-    seen = list(e.sats)
+def _num3(value: float) -> str:
+    """A metre value as receivers write it: 0.1 m steps, millimetres below a metre (RTK)."""
+    return f"{value:.1f}" if value >= 1 else f"{value:.3f}"
+
+
+def _gsv(talker: str, seen: list[int], fix: bool) -> list[str]:
+    out = []
     pages = max(1, math.ceil(len(seen) / 4))
     for page in range(pages):
         chunk = seen[page * 4:(page + 1) * 4]
@@ -85,15 +80,59 @@ def epoch_sentences(e: Epoch, talker: str = "GP") -> list[str]:
             azim = (prn * 37 + i * 11) % 360
             fields += [f"{prn:02d}", f"{elev:02d}", f"{azim:03d}", "42" if fix else ""]
         out.append(sentence(f"{talker}GSV", pages, page + 1, f"{len(seen):02d}", *fields))
-    if e.eph is not None and fix:
-        sigma = e.eph / math.sqrt(2)
-        out.append(sentence(f"{talker}GST", hms, f"{e.eph:.1f}", f"{sigma:.1f}", f"{sigma:.1f}",
-                            "0.0", f"{sigma:.1f}", f"{sigma:.1f}", f"{e.eph * 1.5:.1f}"))
     return out
 
 
-def write_log(epochs: list[Epoch]) -> str:
-    return "".join(s + "\r\n" for e in epochs for s in epoch_sentences(e))
+def epoch_sentences(e: Epoch, talker: str = "GP", *, order: str = "ublox",
+                    nmea410: bool = False) -> list[str]:
+    """RMC, GGA, GSA, GSV (and GST when `eph` is set) for one epoch.
+
+    `order` is "ublox" (RMC opens the epoch, GST closes it) or "mtk" (MediaTek/SiRF: GGA
+    first, RMC last). `nmea410` adds the system id to each GSA, as NMEA 4.10 receivers do.
+    """
+    if e.systems:
+        talker = "GN"
+    hms = e.time.strftime("%H%M%S.") + f"{e.time.microsecond // 10000:02d}"
+    dmy = e.time.strftime("%d%m%y")
+    lat, ns = _lat(e.lat)
+    lon, ew = _lon(e.lon)
+    fix = e.mode >= 2
+    quality = (e.quality if e.quality is not None else 1) if fix else 0
+    systems = e.systems or {"GP": e.sats}
+    n_used = sum(min(12, len(p)) for p in systems.values()) if fix else 0
+    rmc_mode = {2: "D", 4: "R", 5: "F"}.get(quality, "A") if fix else "N"
+    rmc = sentence(f"{talker}RMC", hms, "A" if fix else "V", lat if fix else "",
+                   ns if fix else "", lon if fix else "", ew if fix else "",
+                   f"{e.speed_knots:.1f}", f"{e.course:.1f}", dmy, "", "", rmc_mode)
+    gga = sentence(f"{talker}GGA", hms, lat if fix else "", ns if fix else "",
+                   lon if fix else "", ew if fix else "", quality, f"{n_used:02d}",
+                   f"{e.hdop:.1f}" if fix else "", f"{e.alt:.1f}" if e.mode == 3 else "", "M",
+                   "-28.0", "M", "1.0" if quality in (2, 4, 5) else "",
+                   "0001" if quality in (2, 4, 5) else "")
+    gsa = []
+    for gsv_talker, prns_of in systems.items():
+        used = list(prns_of[:12]) if fix else []
+        prns = [f"{p:02d}" for p in used] + [""] * (12 - len(used))
+        extra = [SYSTEM_IDS.get(gsv_talker, 1)] if nmea410 else []
+        gsa.append(sentence(f"{talker}GSA", "A", e.mode, *prns, f"{e.pdop:.1f}",
+                            f"{e.hdop:.1f}", f"{e.vdop:.1f}", *extra))
+    gsv = [s for t, prns_of in systems.items() for s in _gsv(t, list(prns_of), fix)]
+    gst = []
+    if e.eph is not None and fix:
+        sigma = e.eph / math.sqrt(2)
+        gst.append(sentence(f"{talker}GST", hms, _num3(e.eph), _num3(sigma),
+                            f"{sigma:.1f}", "0.0", _num3(sigma), _num3(sigma),
+                            _num3(e.eph * 1.5)))
+    # u-blox order: RMC opens the epoch. gpsd 3.22 ends its cycle on the sentence that
+    # opens it; with RMC last it reports 3D even when GSA says 2D.
+    if order == "mtk":
+        return [gga, *gsa, *gsv, rmc, *gst]
+    return [rmc, gga, *gsa, *gsv, *gst]
+
+
+def write_log(epochs: list[Epoch], **options) -> str:
+    """The epochs as NMEA text (CRLF lines); `options` go to :func:`epoch_sentences`."""
+    return "".join(s + "\r\n" for e in epochs for s in epoch_sentences(e, **options))
 
 
 def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
@@ -135,6 +174,13 @@ def _float(value: str) -> float | None:
         return None
 
 
+# gpsd 3.22's error model over NMEA (measured with gpsfake: HDOP 0.9 gives eph 17.1 m for a
+# plain fix and 4.275 m for DGPS).
+UERE_M = 19.0
+UERE_DGPS_M = 4.75
+GGA_STATUS = {2: 2, 3: 1, 4: 3, 5: 4, 6: 5, 8: 8}  # GGA quality -> gpsd TPV status
+
+
 class NmeaParser:
     """Turns a stream of NMEA lines into gpsd-style TPV and SKY report dicts.
 
@@ -145,8 +191,8 @@ class NmeaParser:
 
     def __init__(self) -> None:
         self._epoch: dict = {}
-        self._sky: dict[int, dict] = {}
-        self._sky_total = 0
+        self._sky: dict[str, dict[int, dict]] = {}
+        self._sky_total: dict[str, int] = {}
         self._used: list[int] = []
         self._dops: dict = {}
 
@@ -182,45 +228,59 @@ class NmeaParser:
         if len(f) < 10:
             return []
         done = self._start(f[1])
+        try:
+            quality = int(f[6] or 0)
+        except ValueError:
+            quality = 0
         self._epoch.update(lat=_coord(f[2], f[3]), lon=_coord(f[4], f[5]),
-                           quality=int(f[6] or 0), alt=_float(f[9]))
+                           quality=quality, alt=_float(f[9]), gga_hdop=_float(f[8]))
         return done
 
     def _on_gst(self, f: list[str]) -> list[dict]:
         if len(f) < 9:
             return []
         done = self._start(f[1])
-        sig_lat, sig_lon = _float(f[6]), _float(f[7])
-        if sig_lat is not None and sig_lon is not None:
-            self._epoch.update(epy=sig_lat, epx=sig_lon, eph=math.hypot(sig_lat, sig_lon),
-                               epv=_float(f[8]))
+        self._epoch["gst"] = {"class": "GST", "rms": _float(f[2]), "lat": _float(f[6]),
+                              "lon": _float(f[7]), "alt": _float(f[8])}
         return done
 
     def _on_gsa(self, f: list[str]) -> list[dict]:
-        if len(f) != 18:  # gpsd's rule: exactly 12 satellite fields
+        # gpsd's rule: exactly 12 satellite fields (NMEA 4.10 adds a system id after them).
+        if len(f) not in (18, 19):
             return []
+        if not self._epoch.get("gsa_seen"):  # GN receivers send one GSA per constellation
+            self._used = []
+        self._epoch["gsa_seen"] = True
         self._epoch["mode"] = int(f[2] or 1)
-        self._used = [int(p) for p in f[3:15] if p]
+        self._used += [int(p) for p in f[3:15] if p.isdigit()]
         self._dops = {"pdop": _float(f[15]), "hdop": _float(f[16]), "vdop": _float(f[17])}
         return []
+
+
 
     def _on_gsv(self, f: list[str]) -> list[dict]:
         if len(f) < 4:
             return []
-        total, page = int(f[1] or 1), int(f[2] or 1)
-        if page == 1:
-            self._sky = {}
-        self._sky_total = int(f[3] or 0)
+        talker = f[0][:2]
+        try:
+            total, page, count = int(f[1] or 1), int(f[2] or 1), int(f[3] or 0)
+        except ValueError:
+            return []
+        if page == 1:  # each constellation (GP, GL, GA, GB/BD) has its own GSV pages
+            self._sky[talker] = {}
+            self._sky_total[talker] = count
         quads = f[4:]
         for i in range(0, len(quads) - 3, 4):
-            if quads[i]:
+            if quads[i].isdigit():
                 prn = int(quads[i])
-                self._sky[prn] = {"PRN": prn, "el": _float(quads[i + 1]),
-                                  "az": _float(quads[i + 2]), "ss": _float(quads[i + 3])}
+                self._sky.setdefault(talker, {})[prn] = {
+                    "PRN": prn, "el": _float(quads[i + 1]), "az": _float(quads[i + 2]),
+                    "ss": _float(quads[i + 3])}
         if page != total:
             return []
-        sats = [dict(s, used=s["PRN"] in self._used) for s in self._sky.values()]
-        sky = {"class": "SKY", "satellites": sats, "nSat": self._sky_total,
+        sats = [dict(s, used=s["PRN"] in self._used)
+                for group in self._sky.values() for s in group.values()]
+        sky = {"class": "SKY", "satellites": sats, "nSat": sum(self._sky_total.values()),
                "uSat": len(self._used), **{k: v for k, v in self._dops.items() if v is not None}}
         return [sky]
 
@@ -239,20 +299,25 @@ class NmeaParser:
         hms, date = e.get("hms", ""), e.get("date", "")
         if hms and len(date) == 6:
             try:
-                stamp = dt.datetime.strptime(date + hms.split(".")[0], "%d%m%y%H%M%S")
-                tpv["time"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                whole, _, fraction = hms.partition(".")
+                stamp = dt.datetime.strptime(date + whole, "%d%m%y%H%M%S")
+                millis = int((fraction + "000")[:3]) if fraction.isdigit() else 0
+                tpv["time"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis:03d}Z"
             except ValueError:
                 pass
+        status = GGA_STATUS.get(e.get("quality") or 1)
         if mode >= 2:
             tpv.update(lat=lat, lon=lon)
+            if status is not None:
+                tpv["status"] = status
             if e.get("speed") is not None:
                 tpv["speed"] = e["speed"] * 0.514444
-            for key in ("eph", "epx", "epy"):
-                if e.get(key) is not None:
-                    tpv[key] = e[key]
-        if mode == 3:
-            if e.get("alt") is not None:
-                tpv["alt"] = e["alt"]
-            if e.get("epv") is not None:
-                tpv["epv"] = e["epv"]
-        return [tpv]
+            hdop = e.get("gga_hdop") or self._dops.get("hdop")
+            if hdop is not None:
+                tpv["eph"] = round(hdop * (UERE_DGPS_M if status == 2 else UERE_M), 3)
+        if mode == 3 and e.get("alt") is not None:
+            tpv["alt"] = e["alt"]
+        out = [tpv]
+        if mode >= 2 and e.get("gst") and "time" in tpv:
+            out.append(dict(e["gst"], time=tpv["time"]))
+        return out

@@ -15,7 +15,7 @@ from .. import photos, positioning
 from ..app import get_config, get_db, get_devices
 from ..db import evidence as evidence_db
 from ..devices import build_camera, build_gps
-from ..errors import BadInput, NotFound
+from ..errors import BadInput, DeviceUnavailable, NotFound
 from ..evidence import EvidenceStore
 
 bp = Blueprint("devices", __name__)
@@ -54,7 +54,23 @@ def store() -> EvidenceStore:
 
 @bp.get("/api/v1/gps")
 def gps_state():
-    return jsonify(gps_reader().status().as_dict(gettext))
+    """The live GPS state, whether the latest fix would count in an average and why not,
+    and the averaging under way (the tablet shows what "fix position" is waiting for)."""
+    reader = gps_reader()
+    status = reader.status()
+    body = status.as_dict(gettext)
+    if status.fix is not None:
+        why = positioning.Gate.from_config(get_config().gps).refusal(status.fix)
+        body["good"] = why is None
+        body["why"] = (None if why is None else
+                       DeviceUnavailable(why["message"], **why["params"]).line(gettext))
+    progress = reader.progress
+    if progress and progress.get("waiting_id"):
+        progress = dict(progress, waiting=DeviceUnavailable(
+            progress["waiting_id"]["message"], **progress["waiting_id"]["params"]).line(gettext))
+    body["averaging"] = ({k: v for k, v in progress.items() if k != "waiting_id"}
+                         if progress else None)
+    return jsonify(body)
 
 
 @bp.post("/api/v1/gps/average")
@@ -68,7 +84,9 @@ def gps_average():
     if not 1 <= seconds <= MAX_AVERAGE_S:
         raise BadInput("seconds must be between 1 and %(max)s", max=MAX_AVERAGE_S)
     position = positioning.average_position(gps_reader(), seconds=seconds,
-                                            min_fixes=cfg.min_fixes, max_eph_m=cfg.max_error_m)
+                                            min_fixes=cfg.min_fixes,
+                                            gate=positioning.Gate.from_config(cfg),
+                                            extra_wait_s=cfg.extra_wait_s)
     return jsonify(position.as_dict())
 
 

@@ -34,7 +34,8 @@ def fix_position(survey_id):
     reader = gps_reader()
     position = positioning.average_position(reader, seconds=seconds,
                                             min_fixes=config.gps.min_fixes,
-                                            max_eph_m=config.gps.max_error_m)
+                                            gate=positioning.Gate.from_config(config.gps),
+                                            extra_wait_s=config.gps.extra_wait_s)
     fix = position.as_dict()
     fix.update(fix_mode=fix["mode"], fix_time=fix["time"], fix_system_time=fix["system_time"])
     survey_svc.set_position(db, config, survey_id, user=g.user, fix=fix, source=reader.name)

@@ -69,8 +69,13 @@ const SurveyNode = (() => {
   function showGps(chip, gps) {
     const fix = gps && gps.fix;
     if (fix && (gps.state === "fix_3d" || gps.state === "fix_2d")) {
-      chip.textContent = t("gps_fix", { mode: gps.state === "fix_3d" ? "3D" : "2D",
-        eph: fix.eph != null ? Math.round(fix.eph) : "?", sats: fix.sats_used ?? "?" });
+      // gpsd's eph without a GST is only HDOP x 19 m: show the HDOP it came from instead.
+      const mode = gps.state === "fix_3d" ? "3D" : "2D";
+      const sats = fix.sats_used ?? "?";
+      chip.textContent = fix.eph_source === "estimated" && fix.hdop != null
+        ? t("gps_fix_hdop", { mode, hdop: fix.hdop.toFixed(1), sats })
+        : t("gps_fix", { mode, eph: fix.eph != null ? Math.round(fix.eph) : "?", sats });
+      if (gps.good === false && gps.why) chip.textContent += ` · ${gps.why}`;
       chip.className = "gps-chip ok";
       return fix;
     }

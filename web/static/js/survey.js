@@ -171,17 +171,36 @@
     const button = $("fix-position");
     const bar = $("fix-progress");
     const seconds = parseFloat(app.dataset.averageS) || 10;
+    const extra = parseFloat(app.dataset.extraWaitS) || 0;
     button.disabled = true;
     bar.hidden = false;
     const started = Date.now();
-    const tick = setInterval(() => {
+    let waiting = "";
+    let polling = false;
+    let lastPoll = 0;
+    const tick = setInterval(async () => {
       const done = Math.min(seconds, (Date.now() - started) / 1000);
       bar.value = (done / seconds) * 100;
-      $("position-result").textContent = t("averaging", { done: Math.floor(done), total: seconds });
+      const line = t("averaging", { done: Math.floor(done), total: seconds });
+      $("position-result").textContent = waiting ? `${line} ${waiting}` : line;
+      // What the node waits for ("3 of 5 good fixes; last fix HDOP 4.0 above 2.0"), once a
+      // second from the status API; the averaging itself is the POST below.
+      if (polling || Date.now() - lastPoll < 1000) return;
+      polling = true;
+      lastPoll = Date.now();
+      try {
+        const gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 2000 });
+        waiting = (gps.averaging && gps.averaging.waiting) || "";
+        showGps($("gps-live"), gps);
+      } catch {
+        waiting = "";
+      } finally {
+        polling = false;
+      }
     }, 250);
     try {
       await act(call("POST", `/api/v1/surveys/${survey.id}/position/fix`, { seconds },
-                     { timeoutMs: (seconds + 15) * 1000 }));
+                     { timeoutMs: (seconds + extra + 15) * 1000 }));
     } catch (err) {
       $("position-result").textContent = err.message;
     } finally {
