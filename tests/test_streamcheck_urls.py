@@ -3,7 +3,7 @@
 import pytest
 
 from survey_node.streamcheck.classify import ffprobe_command, last_line, reason
-from survey_node.streamcheck.probe import capture_options
+from survey_node.streamcheck.probe import open_options
 from survey_node.streamcheck.urls import (
     InvalidStreamUrl, mask_text, mask_url, protocol_whitelist, validate_url,
 )
@@ -63,15 +63,17 @@ def test_ffmpeg_may_not_read_local_files_for_any_scheme():
     for url in ("rtsp://h/x", "rtsps://h/x", "http://h/x", "https://h/x"):
         allowed = protocol_whitelist(url).split(",")
         assert not {"file", "concat", "data", "subfile", "pipe", "crypto"} & set(allowed)
-        assert f"protocol_whitelist;{protocol_whitelist(url)}" in capture_options(url, "tcp", True)
+        assert open_options(url, "tcp", True, 2)["protocol_whitelist"] == protocol_whitelist(url)
         cmd = ffprobe_command("ffprobe", url, transport="tcp", timeout_s=2)
         assert cmd[cmd.index("-protocol_whitelist") + 1] == protocol_whitelist(url)
 
 
 def test_rtsp_uses_tcp_unless_udp_is_chosen():
-    assert "rtsp_transport;tcp" in capture_options("rtsp://h/x", "tcp", True)
-    assert "rtsp_transport;udp" in capture_options("rtsp://h/x", "udp", False)
-    assert "rtsp_transport" not in capture_options("http://h/x", "tcp", True)
+    assert open_options("rtsp://h/x", "tcp", True, 2)["rtsp_transport"] == "tcp"
+    assert open_options("rtsp://h/x", "udp", False, 2)["rtsp_transport"] == "udp"
+    assert "rtsp_transport" not in open_options("http://h/x", "tcp", True, 2)
+    # Only the video track is set up: an audio track cannot hide the picture.
+    assert open_options("rtsp://h/x", "tcp", True, 2)["allowed_media_types"] == "video"
 
 
 @pytest.mark.parametrize("message,verdict", [

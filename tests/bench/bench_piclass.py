@@ -3,8 +3,8 @@
 Flows (issue 15): server start (to the first /healthz answer), a survey save (the tablet's
 PUT of answers and of a position, client outside the box as a tablet is), a 20,000-row
 import, a 50-survey sync (the registry outside the box, as it is at the office) and a 4 MP
-H.265 stream check, whose CPU seconds are also set against FFmpeg demuxing the same stream
-for the same time (`-c copy -f null`). Every flow runs as its own process tree, once
+H.265 stream check (camera server outside the box), whose CPU seconds are also set against
+FFmpeg demuxing the same stream for the same time (`-c copy -f null`), in the box too. Every flow runs as its own process tree, once
 unconstrained and once inside the box (tests/bench/piclass.py says which quota and why);
 the ratio is pi-class time / unconstrained time, measured in the same run.
 
@@ -179,8 +179,26 @@ def flow_sync(node_copy: Path, work: Path, box) -> tuple[float, str]:
     return wall, f"{SYNC_SURVEYS} surveys x 3 photos"
 
 
+def flow_stream(url: str, work: Path, box) -> tuple[float, str]:
+    """A 4 MP H.265 15 fps check (Hikvision's main-stream path, PCMU audio beside it)."""
+    data = work / "node"
+    run_timed([*CLI, "init", "--data-dir", str(data)], None)
+    wall, cpu, out = run_timed([*CLI, "check-stream", url, "--data-dir", str(data), "--json"],
+                               box, timeout=120)
+    result = json.loads(out)
+    if result["verdict"] != "ok" or result["codec"] != "hevc":
+        raise RuntimeError(f"stream check said {result['verdict']} ({result['error']})")
+    # FFmpeg only demuxing the same stream for as long as the check sampled, in the same box.
+    seconds = max(1.0, (result.get("elapsed_ms") or 3000) / 1000)
+    _, copy_cpu, _ = run_timed(["ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", url,
+                                "-map", "0:v", "-c", "copy", "-t", f"{seconds:.1f}", "-f",
+                                "null", "-"], box, timeout=120)
+    return wall, (f"fps {result['fps']}, {result.get('bitrate_kbps')} kbit/s; CPU {cpu:.2f} s"
+                  f" vs ffmpeg -c copy {copy_cpu:.2f} s = {cpu / max(copy_cpu, 0.01):.1f}x")
+
+
 FLOWS = (("server start", "start"), ("survey save", "save"), ("import", "import"),
-         ("sync", "sync"))
+         ("sync", "sync"), ("stream check", "stream"))
 
 
 def main() -> None:
@@ -200,9 +218,16 @@ def main() -> None:
         make_file(xlsx, rows=IMPORT_ROWS)
         node = make_node(root / "sync-source", "bench-pi", surveys=SYNC_SURVEYS,
                          photos_per_survey=3, photo_bytes=300 * 1024)
-        inputs = {"start": demo, "save": demo, "import": xlsx, "sync": node.data_dir}
+        from tests.streams import RTSP_PASSWORD, RTSP_USER, RtspServer, clip_dir
+
+        cameras = RtspServer(user=RTSP_USER, password=RTSP_PASSWORD, digest=True,
+                             clips=clip_dir())
+        stream_url = cameras.url("Streaming/Channels/101", user=RTSP_USER,
+                                 password=RTSP_PASSWORD)
+        inputs = {"start": demo, "save": demo, "import": xlsx, "sync": node.data_dir,
+                  "stream": stream_url}
         runners = {"start": flow_start, "save": flow_save, "import": flow_import,
-                   "sync": flow_sync}
+                   "sync": flow_sync, "stream": flow_stream}
         print(f"   {'flow':14s} {'unconstrained':>14s} {'pi-class':>10s} {'ratio':>6s}"
               f" {'peak MB':>8s}  note", flush=True)
         for label, key in FLOWS:
@@ -212,6 +237,7 @@ def main() -> None:
                 peak = box.peak_memory_mb()
             print(f"   {label:14s} {_fmt(free_s):>14s} {_fmt(pi_s):>10s}"
                   f" {pi_s / free_s:5.1f}x {peak or 0:8.0f}  {note}", flush=True)
+        cameras.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
