@@ -157,11 +157,11 @@ def average_position(reader: gps.GpsReader, *, seconds: float = 10.0, min_fixes:
         while True:
             now = time.monotonic()
             fixes = reader.fixes_since(start)
-            good = [f for f in fixes if gate.passes(f)]
+            good = good_fixes(fixes, gate)
             if now >= hard_end or (now >= soft_end and len(good) >= min_fixes):
                 break
-            if reader.status().state == gps.STALE:
-                break  # the receiver went quiet: waiting longer will not help
+            if reader.status().state not in (gps.FIX_2D, gps.FIX_3D, gps.NO_FIX):
+                break  # gone quiet, unplugged, gpsd gone: waiting longer will not help
             step = Progress(fraction=round(min(1.0, (now - start) / seconds), 3),
                             good=len(good), need=min_fixes, seen=len(fixes),
                             elapsed_s=round(now - start, 1),
@@ -178,7 +178,7 @@ def average_position(reader: gps.GpsReader, *, seconds: float = 10.0, min_fixes:
         raise DeviceUnavailable("The GPS went quiet while averaging: no fix in the last %(s)s s",
                                 s=round(last.fix.age() if last.fix else elapsed))
     if len(good) < min_fixes:
-        why = gate.refusal(fixes[-1]) or _msg(N_("too few fixes arrived"))
+        why = _last_refusal(fixes, gate) or _msg(N_("too few fixes arrived"))
         raise DeviceUnavailable(
             "Only %(got)s of %(need)s good fixes in %(s)s s (%(total)s fixes seen);"
             " last fix: %(why)s", got=len(good), need=min_fixes, s=elapsed, total=len(fixes),
@@ -186,12 +186,27 @@ def average_position(reader: gps.GpsReader, *, seconds: float = 10.0, min_fixes:
     return _position(good, good[-1], seconds=elapsed, rejected=len(fixes) - len(good))
 
 
+def good_fixes(fixes: list[gps.Fix], gate: Gate) -> list[gps.Fix]:
+    """The fixes that count. Once the receiver has measured any of them (it sends GST),
+    only measured ones do: the others are epochs whose GST has not come (it follows the
+    TPV) or was lost, and gpsd's HDOP estimate should not stand in for a measurement."""
+    measured = [f for f in fixes if f.measured]
+    return [f for f in (measured or fixes) if gate.passes(f)]
+
+
+def _last_refusal(fixes: list[gps.Fix], gate: Gate) -> dict | None:
+    """Why the latest fix that could count does not (the latest measured one, once the
+    receiver measures: see good_fixes)."""
+    pool = [f for f in fixes if f.measured] or fixes
+    return gate.refusal(pool[-1])
+
+
 def _waiting(fixes, good, need, gate) -> dict:
     """"waiting: 3 of 5 good fixes; last fix HDOP 4.0 above 2.0" (or just the count)."""
     if not fixes:
         return _msg(N_("waiting: %(good)s of %(need)s good fixes; no fix yet"), good=0,
                     need=need)
-    why = gate.refusal(fixes[-1])
+    why = _last_refusal(fixes, gate)
     if why is None:
         return _msg(N_("waiting: %(good)s of %(need)s good fixes"), good=len(good), need=need)
     return _msg(N_("waiting: %(good)s of %(need)s good fixes; last fix %(why)s"),

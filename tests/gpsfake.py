@@ -33,7 +33,7 @@ def epochs(count: int, *, start: dt.datetime | None = None, lat=SAMUT_PRAKAN[0],
            **fields) -> list[Epoch]:
     start = start or dt.datetime.now(dt.timezone.utc)
     fields.setdefault("sats", SATS)
-    fields.setdefault("hdop", 0.4)  # gpsd's eph from NMEA is ~19 x HDOP: 0.4 -> ~7.6 m
+    fields.setdefault("hdop", 0.9)  # a cheap receiver under open sky (gpsd's eph: 17.1 m)
     out = []
     for i in range(count):
         la, lo = offset(lat, lon, north_step_m * i, east_step_m * i)
@@ -57,12 +57,17 @@ def wait_until(predicate, timeout: float = 30.0, step: float = 0.05):
 
 
 @contextlib.contextmanager
-def gpsfake(tmp_path, log_epochs: list[Epoch], *, port: int | None = None, once: bool = False):
-    """Run gpsfake on 127.0.0.1:port with the given epochs; yields the port."""
+def gpsfake(tmp_path, log_epochs: list[Epoch], *, port: int | None = None, once: bool = False,
+            cycle: float = 0.2, **log_options):
+    """Run gpsfake on 127.0.0.1:port with the given epochs; yields the port.
+
+    gpsfake paces the log by sentence (`cycle` seconds each): five sentences an epoch at
+    0.2 s is the 1 Hz of a common receiver. `log_options` go to the NMEA writer (order,
+    nmea410)."""
     port = port or free_port()
     path = tmp_path / f"gps-{port}.nmea"
-    path.write_text(write_log(log_epochs), encoding="ascii")
-    args = ["gpsfake", "-n", "-q", "-c", "0.2", "-P", str(port)]
+    path.write_text(write_log(log_epochs, **log_options), encoding="ascii")
+    args = ["gpsfake", "-n", "-q", "-c", str(cycle), "-P", str(port)]
     if once:
         args.append("-1")
     proc = subprocess.Popen([*args, str(path)], stdout=subprocess.DEVNULL,

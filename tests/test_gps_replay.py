@@ -30,11 +30,14 @@ def readers():
 
 
 def test_demo_log_is_a_walk_inside_samut_prakan():
-    fixes = [e[-1] for e in read_epochs(demo_log_path())]
+    epochs_ = read_epochs(demo_log_path())
+    fixes = [r for e in epochs_ for r in e if r["class"] == "TPV"]
     assert len(fixes) > 300 and all(f["mode"] == 3 for f in fixes)
     for f in fixes:
         assert 13.45 < f["lat"] < 13.72 and 100.45 < f["lon"] < 100.97
-        assert f["eph"] < 10
+    # Every epoch carries its receiver-measured error (GST) within a few metres.
+    gsts = [r for e in epochs_ for r in e if r["class"] == "GST"]
+    assert len(gsts) == len(fixes) and all(g["lat"] < 5 and g["lon"] < 5 for g in gsts)
     lats = [f["lat"] for f in fixes]
     assert positioning.distance_m(min(lats), 100.5968, max(lats), 100.5968) > 150  # it walks
 
@@ -72,7 +75,7 @@ def test_a_fix_older_than_the_limit_is_stale_and_refused(tmp_path, readers):
     status = wait_until(lambda: reader.status().state == gps.STALE and reader.status())
     assert status.fix.lat == pytest.approx(SAMUT_PRAKAN[0], abs=1e-6)
     with pytest.raises(DeviceUnavailable, match="stale"):
-        positioning.average_position(reader, seconds=1, min_fixes=1, max_eph_m=10)
+        positioning.average_position(reader, seconds=1, min_fixes=1)
     with pytest.raises(DeviceUnavailable, match="old"):
         positioning.current_position(reader)
 
@@ -82,8 +85,8 @@ def test_averaging_refuses_below_the_minimum_number_of_fixes(tmp_path, readers):
     log.write_text(write_log(epochs(20, eph=3.0)), encoding="ascii")
     reader = readers(log, interval=0.5)
     wait_until(lambda: reader.status().state == gps.FIX_3D)
-    with pytest.raises(DeviceUnavailable, match="of 10 needed"):
-        positioning.average_position(reader, seconds=1, min_fixes=10, max_eph_m=10)
+    with pytest.raises(DeviceUnavailable, match="Only [0-9] of 10 good fixes"):
+        positioning.average_position(reader, seconds=1, min_fixes=10, extra_wait_s=0)
 
 
 def test_missing_replay_file_is_a_state_not_a_crash(tmp_path, readers):
@@ -113,9 +116,10 @@ def test_averaging_reports_progress_and_uses_only_good_fixes(tmp_path, readers):
     reader = readers(log, interval=0.1)
     wait_until(lambda: reader.status().state == gps.FIX_3D)
     seen = []
-    position = positioning.average_position(reader, seconds=1, min_fixes=3, max_eph_m=10,
-                                            progress=lambda f, n: seen.append((f, n)))
+    position = positioning.average_position(reader, seconds=1, min_fixes=3,
+                                            progress=lambda p: seen.append((p.fraction, p.good)))
     assert seen and seen[-1][0] == pytest.approx(1.0, abs=0.3)
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     assert position.samples >= 3 and position.rejected == 0
     assert position.eph == pytest.approx(3.0, abs=0.1)  # from the GST sentence
+    assert position.eph_source == gps.EPH_GST

@@ -34,7 +34,7 @@ def gps_command(data_dir, average_s, wait_s, as_json):
             position = positioning.average_position(
                 reader, seconds=average_s, min_fixes=cfg.gps.min_fixes,
                 gate=positioning.Gate.from_config(cfg.gps), extra_wait_s=cfg.gps.extra_wait_s,
-                progress=_Waiting())
+                progress=None if as_json else _Waiting())
         else:
             position = positioning.current_position(reader)
     finally:

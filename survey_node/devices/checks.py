@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import time
 
 from ..config import Config
 from ..doctor import Check, check
@@ -23,20 +24,41 @@ def gps_and_clock(config: Config) -> list[Check]:
     reader = build_gps(config).start()
     try:
         status = reader.wait_for_fix(config.gps.timeout_s + 1.0)
+        measured = _wait_for_measured_error(reader, status)
     finally:
         reader.stop()
-    return [_gps_check(config, status), _clock_check(status)]
+    return [_gps_check(config, status, measured), _clock_check(status)]
 
 
-def _gps_check(config: Config, status: gps.GpsStatus) -> Check:
+def _wait_for_measured_error(reader, status: gps.GpsStatus, seconds: float = 3.0):
+    """The first fix carrying the receiver's measured error, if one comes within a few
+    seconds: GST follows its TPV, and a 1 Hz receiver needs a second or two to send both."""
+    if status.state not in (gps.FIX_2D, gps.FIX_3D):
+        return None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = next((f for f in reader.fixes_since(0) if f.measured), None)
+        if found is not None:
+            return found
+        reader.sleep(0.2)
+    return None
+
+
+def _gps_check(config: Config, status: gps.GpsStatus, measured: gps.Fix | None = None) -> Check:
     where = (f"replay {config.gps.replay_file or 'demo walk'}" if config.gps.backend == "replay"
              else f"gpsd {config.gps.host}:{config.gps.port}")
     fix = status.fix
     detail = f"{where}: {status.message}"
     if fix is not None and status.state in (gps.FIX_2D, gps.FIX_3D, gps.NO_FIX):
         detail += f"; satellites {fix.sats_used or 0} used / {fix.sats_seen or 0} seen"
-        if fix.eph is not None:
-            detail += f"; eph {fix.eph:.1f} m"
+        if measured is not None:
+            how = "GST" if measured.eph_source == gps.EPH_GST else "binary protocol"
+            detail += f"; error measured by the receiver ({how}): {measured.eph:.1f} m"
+        elif fix.eph is not None and fix.has_position:
+            detail += (f"; error estimated from HDOP (no GST): eph {fix.eph:.1f} m"
+                       f" at HDOP {fix.hdop if fix.hdop is not None else '-'}")
+        if fix.has_position and fix.status != "gps":
+            detail += f"; fix status {fix.status}"
     if status.state == gps.FIX_3D:
         return Check("gps", "ok", detail)
     if status.state in (gps.FIX_2D, gps.NO_FIX, gps.STALE, gps.STARTING):
