@@ -134,8 +134,12 @@ def wait_for(client, url, predicate, limit_s=30):
 
 
 def test_thresholds_come_from_the_config(cli, data_dir, mjpeg_server, fast_checks, monkeypatch):
-    # A province that calls anything darker than 200/255 "black" gets its verdict.
+    # A province that calls anything darker than 200/255 "black" gets its verdict once
+    # it also lets a contrasty picture count as flat.
     monkeypatch.setenv("SURVEY_NODE_STREAMCHECK__BLACK_LUMA", "200")
+    result = cli("check-stream", "--data-dir", data_dir, "--json", mjpeg_server.url("good"))
+    assert json.loads(result.output)["verdict"] == "ok"
+    monkeypatch.setenv("SURVEY_NODE_STREAMCHECK__BLACK_CONTRAST", "256")
     result = cli("check-stream", "--data-dir", data_dir, "--json", mjpeg_server.url("good"))
     assert json.loads(result.output)["verdict"] == "black"
     monkeypatch.setenv("SURVEY_NODE_STREAMCHECK__BLACK_LUMA", "16")

@@ -48,7 +48,9 @@ def check_stream(data_dir, url, timeout_s, as_json):
     click.echo(f"  url: {data['url']}")
     rows = (("connect", "connect_ms", "ms"), ("first frame", "first_frame_ms", "ms"),
             ("codec", "codec", ""), ("width", "width", "px"), ("height", "height", "px"),
-            ("fps", "fps", ""), ("luma", "luma", "/255"), ("frozen score", "frozen_score", ""),
+            ("fps", "fps", ""), ("bitrate", "bitrate_kbps", "kbps"),
+            ("keyframe every", "keyframe_interval_s", "s"), ("luma", "luma", "/255"),
+            ("contrast", "contrast", "/255"), ("frozen score", "frozen_score", ""),
             ("blur score", "blur_score", ""), ("snapshot", "snapshot_sha256", ""),
             ("elapsed", "elapsed_ms", "ms"))
     for label, key, unit in rows:

@@ -16,7 +16,7 @@ SCOPES = {
     "approved": "s.review_state = 'approved'",
     "all": "1 = 1",
 }
-CHECK_COLUMNS = ("codec", "width", "height", "fps", "luma", "frozen_score", "blur_score",
+CHECK_COLUMNS = ("codec", "width", "height", "fps", "bitrate_kbps", "keyframe_interval_s", "luma", "frozen_score", "blur_score",
                  "connect_ms", "first_frame_ms", "url_masked", "checked_at")
 
 

@@ -524,3 +524,17 @@ def m0170_position_error_source(db: Database) -> None:
         ALTER TABLE surveys ADD COLUMN fix_status TEXT;
         """
     )
+
+
+@migrations()
+def m0410_stream_check_rates(db: Database) -> None:
+    # What linking a camera to the central system needs beside codec/size/fps: its
+    # bitrate and keyframe interval (from the stream's packets), and the picture's
+    # brightness spread that tells a dark night scene from a black one.
+    db.executescript(
+        """
+        ALTER TABLE stream_checks ADD COLUMN bitrate_kbps INTEGER;
+        ALTER TABLE stream_checks ADD COLUMN keyframe_interval_s REAL;
+        ALTER TABLE stream_checks ADD COLUMN contrast REAL;
+        """
+    )

@@ -8,7 +8,7 @@ from . import audit, now_iso, row, rows, transaction
 
 CHECK_FIELDS = ("camera_id", "job_id", "url_masked", "url_secret", "transport", "verdict",
                 "error", "connect_ms", "first_frame_ms", "codec", "width", "height", "fps",
-                "luma", "frozen_score", "blur_score", "frames", "snapshot_sha256",
+                "bitrate_kbps", "keyframe_interval_s", "luma", "contrast", "frozen_score", "blur_score", "frames", "snapshot_sha256",
                 "elapsed_ms", "probe_version", "checked_by")
 PUBLIC_COLUMNS = ", ".join(["id", "checked_at", *(f for f in CHECK_FIELDS if f != "url_secret")])
 

@@ -20,7 +20,7 @@ FORMATS = ("xlsx", "csv")
 COLUMNS = [*HANDIN_COLUMNS, ("node_id", "เครื่องสำรวจ (โหนด)", lambda r: r["node_id"])]
 _CAMERA_TEXT = ("site_name", "place_name", "place_type", "agency", "province_name",
                 "amphoe_name", "tambon_name", "brand", "model", "resolution", "registry_status")
-_CHECK = ("width", "height", "fps", "connect_ms", "luma")
+_CHECK = ("width", "height", "fps", "bitrate_kbps", "keyframe_interval_s", "connect_ms", "luma")
 
 
 def records(registry: Registry, *, status: str = "all") -> list[dict]:

@@ -33,7 +33,9 @@ def page(camera_id):
     labels = {"connect_ms": gettext("Connect time"),
               "first_frame_ms": gettext("First picture after"), "codec": gettext("Codec"),
               "width": gettext("Width"), "height": gettext("Height"),
-              "fps": gettext("Frames per second"), "luma": gettext("Brightness (0-255)"),
+              "fps": gettext("Frames per second"), "bitrate_kbps": gettext("Bitrate"),
+              "keyframe_interval_s": gettext("Keyframe every"),
+              "luma": gettext("Brightness (0-255)"), "contrast": gettext("Contrast (0-255)"),
               "frozen_score": gettext("Change between frames"),
               "blur_score": gettext("Sharpness")}
     return render_template("streamcheck.html", camera=camera, checks=checks,

@@ -11,7 +11,8 @@
   const token = document.querySelector("meta[name=csrf-token]").content;
   const labels = JSON.parse(box.dataset.metricLabels || "{}");
   const METRICS = [["connect_ms", "ms"], ["first_frame_ms", "ms"], ["codec", ""], ["width", "px"],
-    ["height", "px"], ["fps", ""], ["luma", ""], ["frozen_score", ""], ["blur_score", ""]];
+    ["height", "px"], ["fps", ""], ["bitrate_kbps", "kbps"], ["keyframe_interval_s", "s"],
+    ["luma", ""], ["contrast", ""], ["frozen_score", ""], ["blur_score", ""]];
 
   function show(result) {
     resultBox.hidden = false;

@@ -128,6 +128,8 @@
           streamBox.append(el("p", { class: "muted" }, [
             `${check.codec || ""} ${check.width}×${check.height}`,
             check.fps ? `${Number(check.fps).toFixed(1)} fps` : "",
+            check.bitrate_kbps ? `${check.bitrate_kbps} kbps` : "",
+            check.keyframe_interval_s ? `GOP ${Number(check.keyframe_interval_s).toFixed(1)} s` : "",
           ].filter(Boolean).join(" · ")));
         }
         const snap = survey.evidence.find((e) => e.role === "snapshot");
