@@ -42,7 +42,9 @@ def setting(default, help: str, choices: tuple | None = None):  # noqa: A002 - m
 class NodeSection:
     id: str = setting("", "This node's id, sent with every sync batch (made by `init` when empty).")
     name: str = setting("Survey node", "A name people recognise, shown in the page header.")
-    province_code: str = setting("", "DOPA code of the province this node surveys (e.g. 11).")
+    province_code: str = setting("", "DOPA code of the province this node surveys (e.g. 11);"
+                                 " set by `init --province` or the admin settings page. Empty:"
+                                 " an import infers it from the file when it can.")
 
 
 @dataclass
@@ -382,6 +384,19 @@ def to_toml(config: Config) -> str:
             lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
         lines.append("")
     return "\n".join(lines)
+
+
+def save_setting(data_dir: str | os.PathLike | None, section: str, key: str, value) -> Config:
+    """Change one setting in the data dir's config file and rewrite it (what the file holds,
+    not the environment's overrides); returns the file's config."""
+    root = resolve_data_dir(data_dir)
+    config = load(root, env={})
+    setattr(getattr(config, section), key, value)
+    path = root / CONFIG_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(to_toml(config), encoding="utf-8")
+    tmp.replace(path)
+    return config
 
 
 def _toml_value(value) -> str:

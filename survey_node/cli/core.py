@@ -42,10 +42,24 @@ def init_data_dir(data_dir, *, node_name: str | None = None):
 @main.command()
 @data_dir_option
 @click.option("--name", "node_name", help="A name for this node, shown in the page header.")
-def init(data_dir, node_name):
+@click.option("--province", help="The province this node surveys: its name in Thai or English,"
+                                 " or its DOPA code (สมุทรปราการ, Samut Prakan or 11). Sets"
+                                 " node.province_code, also in an existing data dir.")
+def init(data_dir, node_name, province):
     """Create the config, secrets and database in the data dir (safe to run again)."""
+    code = None
+    if province is not None:
+        from ..inventory.places import province_code
+
+        code = province_code(province)  # before anything is made: a bad name changes nothing
     cfg, created, secrets_made = init_data_dir(data_dir, node_name=node_name)
     click.echo(f"{'created' if created else 'kept'} {cfg.data_dir / config_mod.CONFIG_FILE}")
+    if code is not None:
+        if config_mod.load(cfg.data_dir, env={}).node.province_code != code:
+            config_mod.save_setting(cfg.data_dir, "node", "province_code", code)
+        from ..inventory.places import find_province
+
+        click.echo(f"province {code} {find_province(code).name_th}")
     for name in secrets_made:
         click.echo(f"created secret {cfg.secrets_dir / name} (mode 0600)")
     click.echo(f"database {cfg.db_path}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import geothai
 
+from ..errors import BadInput
 from .text import N_, thai_digits
 
 _CAPITAL = "เมือง"
@@ -178,3 +179,19 @@ def provinces_in_title(text: str) -> list:
         if prov not in unique:
             unique.append(prov)
     return unique
+
+
+def province_code(text: str) -> str:
+    """The DOPA code of the province `text` names, else BadInput in one line."""
+    prov = find_province(text)
+    if prov is None:
+        raise BadInput("%(name)s is not a Thai province: give its name in Thai or English, or"
+                       " its DOPA code (for example สมุทรปราการ, Samut Prakan or 11)",
+                       name=str(text or "").strip() or '""')
+    return prov.code
+
+
+def province_choices() -> list[tuple[str, str, str]]:
+    """(code, Thai name, English name) of every province, in Thai alphabetical order."""
+    return sorted(((p.code, p.name_th, p.name_en) for p in geothai.provinces()),
+                  key=lambda c: c[1])
