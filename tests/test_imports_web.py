@@ -157,3 +157,21 @@ def test_the_survey_page_shows_the_registry_row_without_its_secrets(client, auth
     assert "หมายเหตุ" in page and "ติดตั้งหน้าร้านสะดวกซื้อ" in page  # a column no field took
     assert "http://viewer:***@maps.example/k7" in page
     assert "s3cret" not in page and "pw2" not in page
+
+
+def test_the_province_setting_is_the_admins_and_refuses_a_wrong_name_in_thai(client, auth, config, db):
+    from survey_node import config as config_mod
+
+    auth.login("surveyor")
+    assert client.post("/admin/settings", data={"province": "11"}).status_code == 403
+    auth.logout()
+    auth.login("admin")
+    wrong = client.post("/admin/settings", data={"province": "Atlantis"})
+    assert wrong.status_code == 400 and "Atlantis ไม่ใช่จังหวัดของไทย" in wrong.get_data(as_text=True)
+    assert config_mod.load(config.data_dir).node.province_code == ""
+    assert client.post("/admin/settings", data={"province": "สมุทรปราการ"}).status_code == 302
+    assert config_mod.load(config.data_dir).node.province_code == "11"
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert "สมุทรปราการ" in page
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log")]
+    assert any("province" in a or "setting" in a for a in actions), actions

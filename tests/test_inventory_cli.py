@@ -202,3 +202,17 @@ def test_import_says_which_province_it_inferred(cli, data_dir, tmp_path):
     as_json = json.loads(cli("import", "--data-dir", data_dir, path, "--json").output)
     assert as_json["notes"] == lines
     assert "several provinces" not in result.output
+
+
+def test_init_sets_the_province_by_name_or_code_and_refuses_a_wrong_one(cli, tmp_path):
+    from survey_node import config as config_mod
+
+    wrong = cli("init", "--province", "Atlantis", "--data-dir", tmp_path / "bad")
+    assert wrong.exit_code == 2 and "Atlantis is not a Thai province" in wrong.output
+    assert len(wrong.output.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()  # nothing made
+    for given in ("Samut Prakan", "สมุทรปราการ", "11"):
+        root = tmp_path / f"node-{len(given)}"
+        made = cli("init", "--province", given, "--data-dir", root)
+        assert made.exit_code == 0, made.output
+        assert config_mod.load(root).node.province_code == "11"
