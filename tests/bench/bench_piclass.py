@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -109,20 +108,9 @@ def flow_start(demo: Path, work: Path, box) -> tuple[float, str]:
     return statistics.median(runs), "median of 3"
 
 
-def _login(base: str, name: str, pin: str) -> requests.Session:
-    session = requests.Session()
-    page = session.get(f"{base}/login", timeout=10).text
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    session.post(f"{base}/login", data={"name": name, "pin": pin, "csrf_token": token},
-                 timeout=10).raise_for_status()
-    # Logging in starts a new session, so the form token is taken again from a page.
-    page = session.get(f"{base}/worklist", timeout=10).text
-    session.headers["X-CSRFToken"] = re.search(r'name="csrf-token" content="([^"]+)"',
-                                               page).group(1)
-    return session
-
-
 def flow_save(demo: Path, work: Path, box) -> tuple[float, str]:
+    from tests.bench.bench_worklist import _login
+
     data = shutil.copytree(demo, work / "save")
     pins = {u["name"]: u["pin"] for u in json.loads((data / "demo-users.json").read_text())}
     server = Server(data, box)
