@@ -8,6 +8,7 @@ merged into one sky. Positions are in Thailand.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 
@@ -222,30 +223,40 @@ def test_doctor_says_where_the_error_comes_from(cli, data_dir, tmp_path, eph, sa
     assert says in check["detail"], check
 
 
-def test_the_tablet_fixes_position_from_a_receiver_without_gst(tmp_path, config, users, db):
-    require_system("gpsfake", "gpsd")
+@contextlib.contextmanager
+def tablet_over_gpsfake(tmp_path, config, db, camera: tuple[str, str], log):
+    """A logged-in surveyor's client on an app whose GPS is gpsd fed by gpsfake with `log`,
+    and one camera in Chiang Mai to survey."""
+    camera_id, site = camera
     with transaction(db):
-        camera_db.insert_cameras(db, [{"camera_id": "CM01", "site_name": "ประตูท่าแพ",
+        camera_db.insert_cameras(db, [{"camera_id": camera_id, "site_name": site,
                                          "amphoe_code": "5001", "registered_lat": CHIANG_MAI[0],
                                          "registered_lon": CHIANG_MAI[1], "stream_url": ""}])
-    with gpsfake(tmp_path, epochs(80, lat=CHIANG_MAI[0], lon=CHIANG_MAI[1])) as port:
+    with gpsfake(tmp_path, log) as port:
         reader = GpsdReader("127.0.0.1", port, timeout=2.0, retry_seconds=0.2).start()
         try:
             app = create_app(config, devices={"gps": reader}, testing=True)
             app.config["WTF_CSRF_ENABLED"] = False
             client = app.test_client()
             AuthActions(client).login("surveyor")
-            # The first report of a session has no SKY yet (no HDOP): wait for a full one.
-            live = wait_until(lambda: (lambda b: b["state"] == "fix_3d" and b["good"] and b)(
-                client.get("/api/v1/gps").get_json()))
-            assert live["fix"]["eph_source"] == "estimated" and live["why"] is None
-            sid = client.post("/api/v1/cameras/CM01/survey").get_json()["id"]
-            response = client.post(f"/api/v1/surveys/{sid}/position/fix", json={})
-            assert response.status_code == 200, response.get_json()
-            AuthActions(client).login("supervisor")
-            page = client.get(f"/review/{sid}")
+            yield client
         finally:
             reader.stop()
+
+
+def test_the_tablet_fixes_position_from_a_receiver_without_gst(tmp_path, config, users, db):
+    require_system("gpsfake", "gpsd")
+    log = epochs(80, lat=CHIANG_MAI[0], lon=CHIANG_MAI[1])
+    with tablet_over_gpsfake(tmp_path, config, db, ("CM01", "ประตูท่าแพ"), log) as client:
+        # The first report of a session has no SKY yet (no HDOP): wait for a full one.
+        live = wait_until(lambda: (lambda b: b["state"] == "fix_3d" and b["good"] and b)(
+            client.get("/api/v1/gps").get_json()))
+        assert live["fix"]["eph_source"] == "estimated" and live["why"] is None
+        sid = client.post("/api/v1/cameras/CM01/survey").get_json()["id"]
+        response = client.post(f"/api/v1/surveys/{sid}/position/fix", json={})
+        assert response.status_code == 200, response.get_json()
+        AuthActions(client).login("supervisor")
+        page = client.get(f"/review/{sid}")
     row = db.execute("SELECT eph_source, fix_status, samples, distance_m FROM surveys"
                      " WHERE id = ?", [sid]).fetchone()
     assert row[0] == "estimated" and row[1] == "gps" and row[2] >= 5 and row[3] < 1
@@ -257,25 +268,13 @@ def test_the_tablet_fixes_position_from_a_receiver_without_gst(tmp_path, config,
 def test_the_tablet_is_told_why_a_poor_fix_is_refused(tmp_path, config, users, db):
     require_system("gpsfake", "gpsd")
     config.gps.extra_wait_s = 2.0
-    with transaction(db):
-        camera_db.insert_cameras(db, [{"camera_id": "CM02", "site_name": "วัดเจดีย์หลวง",
-                                         "amphoe_code": "5001", "registered_lat": CHIANG_MAI[0],
-                                         "registered_lon": CHIANG_MAI[1], "stream_url": ""}])
     poor = epochs(60, lat=CHIANG_MAI[0], lon=CHIANG_MAI[1], hdop=4.0, mode=2, sats=(2, 5, 12, 13))
-    with gpsfake(tmp_path, poor) as port:
-        reader = GpsdReader("127.0.0.1", port, timeout=2.0, retry_seconds=0.2).start()
-        try:
-            app = create_app(config, devices={"gps": reader}, testing=True)
-            app.config["WTF_CSRF_ENABLED"] = False
-            client = app.test_client()
-            AuthActions(client).login("surveyor")
-            live = wait_until(lambda: (lambda b: b["state"] == "fix_2d" and b["fix"]["hdop"]
-                                       and b)(client.get("/api/v1/gps").get_json()))
-            assert live["good"] is False and live["why"] == "ได้ตำแหน่งเพียง 2 มิติ"
-            sid = client.post("/api/v1/cameras/CM02/survey").get_json()["id"]
-            response = client.post(f"/api/v1/surveys/{sid}/position/fix", json={"seconds": 2})
-        finally:
-            reader.stop()
+    with tablet_over_gpsfake(tmp_path, config, db, ("CM02", "วัดเจดีย์หลวง"), poor) as client:
+        live = wait_until(lambda: (lambda b: b["state"] == "fix_2d" and b["fix"]["hdop"]
+                                   and b)(client.get("/api/v1/gps").get_json()))
+        assert live["good"] is False and live["why"] == "ได้ตำแหน่งเพียง 2 มิติ"
+        sid = client.post("/api/v1/cameras/CM02/survey").get_json()["id"]
+        response = client.post(f"/api/v1/surveys/{sid}/position/fix", json={"seconds": 2})
     body = response.get_json()
     assert response.status_code == 503 and body["error"] == "device_unavailable", body
     # One line, in Thai, saying how many good fixes came and why the last one did not count.
