@@ -31,7 +31,8 @@ LIB=/usr/lib/survey-node
 DATA=/srv/survey-node
 PACKAGES=(gpsd gpsd-clients chrony ffmpeg python3-picamera2 python3-venv python3-pip
     network-manager dnsmasq-base avahi-daemon libnss-mdns rfkill iw)
-OUR_UNITS=(survey-node-firstboot.service survey-node.service survey-node-sync.timer)
+OUR_UNITS=(survey-node-firstboot.service survey-node.service survey-node-sync.timer
+    survey-node-gps-setup.service)
 OS_UNITS=(gpsd.service chrony.service NetworkManager.service avahi-daemon.service)
 SKIPPED=()
 
@@ -188,7 +189,8 @@ fi
 step "2. files: units, drop-ins, configs, scripts"
 put "$UNITS/sysusers/survey-node.conf" /usr/lib/sysusers.d/survey-node.conf 0644
 put "$UNITS/tmpfiles/survey-node.conf" /usr/lib/tmpfiles.d/survey-node.conf 0644
-for unit in survey-node.service survey-node-sync.service survey-node-sync.timer survey-node-firstboot.service; do
+for unit in survey-node.service survey-node-sync.service survey-node-sync.timer survey-node-firstboot.service \
+        survey-node-gps-setup.service; do
     put "$UNITS/$unit" "/etc/systemd/system/$unit" 0644
 done
 put "$UNITS/gpsd/gpsd.service.d/survey-node.conf" /etc/systemd/system/gpsd.service.d/survey-node.conf 0644

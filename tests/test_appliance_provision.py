@@ -39,7 +39,7 @@ def test_dry_run_prints_every_step_and_changes_nothing(tmp_path):
     for expected in ("apt-get install", "python3-picamera2", "install -D -m 0644",
                      "survey-node.service", "systemd-sysusers", "systemd-tmpfiles",
                      "-m venv --system-site-packages", "pip install",
-                     "enable survey-node-firstboot.service survey-node.service survey-node-sync.timer"):
+                     "enable survey-node-firstboot.service survey-node.service survey-node-sync.timer survey-node-gps-setup.service"):
         assert expected in out, expected
     assert list(tmp_path.iterdir()) == []  # nothing landed
     assert before == {p: p.stat().st_mtime_ns for p in (REPO / "systemd").rglob("*")}
@@ -79,6 +79,7 @@ def test_root_mode_lands_files_user_and_enabled_units(tmp_path, wheel):
         "etc/systemd/system/survey-node-sync.service": "survey-node-sync.service",
         "etc/systemd/system/survey-node-sync.timer": "survey-node-sync.timer",
         "etc/systemd/system/survey-node-firstboot.service": "survey-node-firstboot.service",
+        "etc/systemd/system/survey-node-gps-setup.service": "survey-node-gps-setup.service",
         "etc/systemd/system/gpsd.service.d/survey-node.conf": "gpsd/gpsd.service.d/survey-node.conf",
         "etc/default/gpsd": "gpsd/gpsd.default",
         "etc/systemd/journald.conf.d/survey-node.conf": "journald/survey-node.conf",
@@ -107,6 +108,7 @@ def test_root_mode_lands_files_user_and_enabled_units(tmp_path, wheel):
     wants = {
         "multi-user.target.wants/survey-node.service",
         "multi-user.target.wants/survey-node-firstboot.service",
+        "multi-user.target.wants/survey-node-gps-setup.service",
         "timers.target.wants/survey-node-sync.timer",
     }
     for link in wants:

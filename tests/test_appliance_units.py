@@ -44,7 +44,7 @@ def _analyze(unit_dir, *args):
 def test_there_are_units():
     names = {p.name for p in UNIT_FILES}
     assert {"survey-node.service", "survey-node-sync.service", "survey-node-sync.timer",
-            "survey-node-firstboot.service"} <= names
+            "survey-node-firstboot.service", "survey-node-gps-setup.service"} <= names
 
 
 @pytest.mark.parametrize("unit", [p.name for p in UNIT_FILES])

@@ -280,3 +280,19 @@ def test_the_tablet_is_told_why_a_poor_fix_is_refused(tmp_path, config, users, d
     # One line, in Thai, saying how many good fixes came and why the last one did not count.
     assert "\n" not in body["message"] and "0 จาก 5" in body["message"]
     assert "ได้ตำแหน่งเพียง 2 มิติ" in body["message"]
+
+
+def test_doctor_blames_a_rollover_receivers_date_not_the_system_clock(cli, data_dir, tmp_path):
+    require_system("gpsfake", "gpsd")
+    # The right time of week in the wrong week: gpsd mends one 1024-week rollover, not the
+    # extra weeks of a firmware that counts from its own epoch.
+    rolled = dt.datetime.now(dt.timezone.utc) - dt.timedelta(weeks=1024 + 30)
+    with gpsfake(tmp_path, epochs(60, start=rolled)) as port:
+        result = cli("doctor", "--data-dir", data_dir, "--json",
+                     env={"SURVEY_NODE_GPS__PORT": str(port)})
+    checks = {c["name"]: c for c in json.loads(result.output)}
+    clock = checks["clock"]
+    assert clock["status"] == "warn", clock
+    assert "week rollover" in clock["detail"] and "positions are right" in clock["detail"]
+    assert "check chrony" not in json.dumps(clock)
+    assert checks["gps"]["status"] == "ok"

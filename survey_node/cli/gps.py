@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -70,3 +71,36 @@ class _Waiting:
 
 def _num(value) -> str:
     return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@main.command("gps-setup")
+@click.option("--device", "devices", multiple=True, metavar="PATH",
+              help="Receiver port (repeatable). Default: DEVICES of /etc/default/gpsd, else"
+                   " /dev/ttyACM0, /dev/ttyUSB0 and /dev/serial0.")
+@click.option("--speed", type=click.Choice(["4800", "9600", "38400", "115200"]), default="9600",
+              show_default=True, help="Serial speed of a UART receiver (USB ports ignore it).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 60), default=6.0,
+              show_default=True, help="Seconds allowed per device, the whole exchange.")
+def gps_setup_command(devices, speed, timeout_s):
+    """Turn on the receiver's measured error (NMEA GST on a u-blox), before gpsd starts.
+
+    Run at boot by survey-node-gps-setup.service; by hand, stop gpsd first (it holds the
+    port). Receivers that are not u-blox are reported and left alone."""
+    from ..devices import receiver_setup
+
+    names = list(devices) or receiver_setup.devices_from_gpsd_defaults()
+    results = []
+    for name in names:
+        if not devices and not os.path.exists(name):
+            continue  # a default port with nothing plugged in is not worth a line
+        result = receiver_setup.set_up_receiver(name, speed=int(speed), timeout_s=timeout_s)
+        results.append(result)
+        what = ""
+        if result.software:
+            what = f"u-blox {result.software}" + (
+                f" (protocol {result.protver:g})" if result.protver is not None else "")
+        click.echo(f"{name}: {what + ': ' if what else ''}{result.detail}")
+    if not results:
+        click.echo("no receiver found on " + ", ".join(names))
+    if not any(r.ok for r in results):
+        raise SystemExit(1)

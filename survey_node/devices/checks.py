@@ -17,6 +17,11 @@ from . import build_camera, build_gps, gps
 CLOCK_OK_S = 2.0      # NMEA time arrives up to ~1 s late; more than this is a wrong clock
 CLOCK_WARN_S = 60.0
 EARLIEST_PLAUSIBLE_YEAR = 2025  # a Pi without RTC that never synced boots in the past
+# GPS sends the week number and the time within the week apart. A receiver whose firmware
+# gets the week wrong (10-bit rollover, 1024 weeks; gpsd mends exactly that much but not a
+# firmware's own epoch) dates its fixes a whole number of weeks off, to the second; a Pi's
+# clock restored from its last shutdown is off by an arbitrary amount instead.
+WEEK_S = 7 * 86400
 
 
 @check
@@ -56,7 +61,8 @@ def _gps_check(config: Config, status: gps.GpsStatus, measured: gps.Fix | None =
             detail += f"; error measured by the receiver ({how}): {measured.eph:.1f} m"
         elif fix.eph is not None and fix.has_position:
             detail += (f"; error estimated from HDOP (no GST): eph {fix.eph:.1f} m"
-                       f" at HDOP {fix.hdop if fix.hdop is not None else '-'}")
+                       f" at HDOP {fix.hdop if fix.hdop is not None else '-'}"
+                       " (a u-blox gives its own after `survey-node gps-setup`)")
         if fix.has_position and fix.status != "gps":
             detail += f"; fix status {fix.status}"
     if status.state == gps.FIX_3D:
@@ -83,6 +89,16 @@ def _parse(value: str | None) -> dt.datetime | None:
         return None
 
 
+def _receiver_date_is_wrong(gps_time: dt.datetime, system_time: dt.datetime,
+                            offset: float) -> bool:
+    """A plausible system clock a whole number of weeks (to within the NMEA delay) from the
+    receiver's date: the receiver's week number is wrong, not the clock."""
+    if system_time.year < EARLIEST_PLAUSIBLE_YEAR:
+        return False  # then the system clock is the suspect
+    weeks = round(offset / WEEK_S)
+    return weeks != 0 and abs(offset - weeks * WEEK_S) <= CLOCK_OK_S
+
+
 def _clock_check(status: gps.GpsStatus) -> Check:
     now = dt.datetime.now(dt.timezone.utc)
     fix = status.fix
@@ -92,6 +108,16 @@ def _clock_check(status: gps.GpsStatus) -> Check:
         detail = f"system clock {offset:+.1f} s from GPS time"
         if abs(offset) <= CLOCK_OK_S:
             return Check("clock", "ok", detail)
+        if _receiver_date_is_wrong(gps_time, system_time, offset):
+            return Check("clock", "warn",
+                         f"the GPS receiver dates its fixes {gps_time:%Y-%m-%d}, {offset / WEEK_S:+.0f}"
+                         " whole weeks from the system clock (its firmware gets the GPS week"
+                         " wrong: week rollover);"
+                         " positions are right, the receiver's date is not",
+                         "Keep the clock on network time, or update the receiver's firmware;"
+                         " do not set the clock from this receiver.",
+                         "ใช้เวลาจากเครือข่าย หรืออัปเดตเฟิร์มแวร์ตัวรับ GPS: วันที่ของตัวรับผิด"
+                         " (ตำแหน่งยังถูกต้อง)")
         status_word = "warn" if abs(offset) <= CLOCK_WARN_S else "fail"
         return Check("clock", status_word, detail,
                      "The clock is off: check chrony (chronyc sources) and its GPS refclock.",
