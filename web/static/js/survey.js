@@ -89,6 +89,12 @@
     if (survey.lat != null) {
       const parts = [`${survey.lat.toFixed(6)}, ${survey.lon.toFixed(6)}`];
       if (survey.eph != null) parts.push(`±${Math.round(survey.eph)} ${t("m")}`);
+      // A surveyor reading "±17 m" should know it is gpsd's guess from HDOP, not a measurement.
+      if (survey.eph_source === "estimated") {
+        parts.push(t("eph_estimated", { hdop: survey.hdop != null ? survey.hdop.toFixed(1) : "-" }));
+      } else if (["gst", "receiver"].includes(survey.eph_source)) {
+        parts.push(t("eph_measured"));
+      }
       if (survey.samples) parts.push(t("samples", { n: survey.samples }));
       result.textContent = parts.join(" · ");
       if (survey.distance_m != null) {
