@@ -187,6 +187,8 @@ def _resolution(r: dict) -> str:
 
 
 # (key, Thai header, value). The first block is the registry import's columns, in its order.
+EPH_SOURCE_TH = {"gst": "วัดโดยตัวรับ (GST)", "receiver": "วัดโดยตัวรับ",
+                 "estimated": "ประมาณจาก HDOP"}
 HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("camera_id", "รหัสกล้อง", lambda r: r["camera_id"]),
     ("site_name", "ชื่อจุดติดตั้ง", lambda r: r["site_name"]),
@@ -210,6 +212,9 @@ HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("surveyed_lat", "ละติจูดที่สำรวจ", lambda r: _round(r["lat"], 7)),
     ("surveyed_lon", "ลองจิจูดที่สำรวจ", lambda r: _round(r["lon"], 7)),
     ("accuracy_m", "ความคลาดเคลื่อน GPS (ม.)", lambda r: _round(r["eph"])),
+    # A 17 m from gpsd's HDOP guess is not a measured 17 m: whoever reads the file must know.
+    ("accuracy_source", "ที่มาของค่าคลาดเคลื่อน",
+     lambda r: EPH_SOURCE_TH.get(r.get("eph_source"), r.get("eph_source") or "")),
     ("distance_m", "ระยะห่างจากพิกัดในทะเบียน (ม.)", lambda r: _round(r["distance_m"])),
     ("position_source", "ที่มาของพิกัด", lambda r: r["position_source"] or ""),
     ("sats_used", "จำนวนดาวเทียม", lambda r: r["sats_used"]),

@@ -133,7 +133,9 @@ def openapi_document() -> dict:
             "/api/v1/stream-checks/{check_id}/snapshot.jpg": {"get": _op(
                 "The check's snapshot (JPEG)", params=[CHECK_ID], tag="streamcheck",
                 answer={"type": "string", "format": "binary"}, media="image/jpeg")},
-            "/api/v1/gps": {"get": _op("The node's GPS: state and latest fix", tag="devices")},
+            "/api/v1/gps": {"get": _op("The node's GPS: state, latest fix, whether it would count"
+                                       " in an average (and why not), the averaging under way",
+                                       tag="devices", answer={"$ref": "#/components/schemas/GpsState"})},
             "/api/v1/gps/average": {"post": _op(
                 "Average the node's fix over some seconds (the request waits)", tag="devices",
                 body={"type": "object", "properties": {
@@ -173,6 +175,26 @@ def openapi_document() -> dict:
                            "revision": {"type": "integer"},
                            "missing": {"type": "array", "items": {"type": "string"}},
                            "evidence": {"type": "array", "items": {"type": "object"}}}},
+            "GpsState": {"type": "object", "required": ["state", "message", "fix"], "properties": {
+                "state": {"type": "string", "enum": ["no_gpsd", "not_answering", "no_receiver",
+                                                     "starting", "no_fix", "fix_2d", "fix_3d",
+                                                     "stale"]},
+                "message": {"type": "string"}, "backend": {"type": "string"},
+                "good": {"type": "boolean", "description": "The latest fix would count"},
+                "why": {"type": ["string", "null"], "description": "Why it would not (one line)"},
+                "averaging": {"type": ["object", "null"], "properties": {
+                    "waiting": {"type": "string", "description": "What the average waits for"}}},
+                "fix": {"type": ["object", "null"], "properties": {
+                    "lat": {"type": "number"}, "lon": {"type": "number"},
+                    "mode": {"type": "integer", "enum": [0, 1, 2, 3]},
+                    "eph": {"type": ["number", "null"]}, "hdop": {"type": ["number", "null"]},
+                    "sats_used": {"type": ["integer", "null"]},
+                    "eph_source": {"type": "string", "enum": ["gst", "receiver", "estimated"],
+                                   "description": "Measured by the receiver, or gpsd's estimate"
+                                                  " from HDOP"},
+                    "status": {"type": "string", "description": "gps, dgps, rtk_fixed,"
+                                                                " rtk_float, ..."},
+                    "age_s": {"type": "number"}}}}},
             "Worklist": {"type": "object", "required": ["total", "items"],
                          "properties": {"total": {"type": "integer"},
                                         "items": {"type": "array", "items": {"type": "object"}}}},

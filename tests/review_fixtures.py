@@ -72,7 +72,8 @@ def complete_survey(db, config, camera_id: str, *, user=SURVEYOR, offset=0.0001,
     lat, lon = cam["registered_lat"] + offset, cam["registered_lon"]
     survey_svc.set_position(db, config, s["id"], user=user, source="gpsd", fix={
         "lat": lat, "lon": lon, "eph": 3.5, "hdop": 0.9, "sats_used": 9, "fix_mode": 3,
-        "samples": 10, "spread_m": 1.2, "fix_time": "2026-11-25T03:00:00+00:00"})
+        "samples": 10, "spread_m": 1.2, "fix_time": "2026-11-25T03:00:00+00:00",
+        "eph_source": "gst"})
     survey_svc.add_photo(db, config, s["id"], user=user, sha256=store_photo(db, config, colour),
                          role="camera")
     if verdict:

@@ -51,6 +51,7 @@ def test_xlsx_has_thai_headers_cameras_and_the_quota(cli, handed_in, tmp_path):
     moved = by_id["NMA-001"]
     assert moved["ผลการตรวจสอบ"] == "อนุมัติ" and moved["ผู้ตรวจสอบ"] == "supervisor"
     assert 100 < moved["ระยะห่างจากพิกัดในทะเบียน (ม.)"] < 120
+    assert moved["ที่มาของค่าคลาดเคลื่อน"] == "วัดโดยตัวรับ (GST)"
     assert moved["จำนวนภาพถ่าย"] == 1
     assert "256" in moved["วันที่สำรวจ (พ.ศ.)"]  # Buddhist Era year, 25xx
     assert by_id["NMA-004"]["ผลตรวจสัญญาณภาพ"] == "ไม่ตอบสนอง (timeout)"

@@ -252,6 +252,11 @@ def test_the_tablet_fixes_position_from_a_receiver_without_gst(tmp_path, config,
         live = wait_until(lambda: (lambda b: b["state"] == "fix_3d" and b["good"] and b)(
             client.get("/api/v1/gps").get_json()))
         assert live["fix"]["eph_source"] == "estimated" and live["why"] is None
+        # What the answer says is what openapi.json documents (a client may rely on it).
+        schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["GpsState"]
+        assert set(schema["properties"]) <= set(live)
+        assert set(schema["properties"]["fix"]["properties"]) <= set(live["fix"])
+        assert live["state"] in schema["properties"]["state"]["enum"]
         sid = client.post("/api/v1/cameras/CM01/survey").get_json()["id"]
         response = client.post(f"/api/v1/surveys/{sid}/position/fix", json={})
         assert response.status_code == 200, response.get_json()

@@ -258,3 +258,34 @@ def test_logging_out_of_the_registry_ends_a_saved_cookie_too(setup):
     thief = setup["app"].test_client()
     thief.set_cookie("session", saved)
     assert thief.get("/review/").status_code == 302
+
+
+def test_the_registry_judges_a_fix_by_where_its_error_came_from(tmp_path):
+    """A cheap dongle's good fix (no GST: gpsd's eph 17 m from HDOP 0.9) must not read as a
+    poor fix on the registry, and a GST-measured 17 m must."""
+    registry_dir = tmp_path / "registry"
+    registry_dir.mkdir()
+    registry = Registry(config_mod.load(registry_dir))
+    app = create_registry_app(registry.config, registry=registry)
+    add_registry_users(registry_dir)
+    node = make_node(tmp_path / "node-c", "node-c", surveys=2)
+    db = database.connect(node.db_path)
+    try:
+        ids = [i for (i,) in db.execute("SELECT id FROM surveys ORDER BY id")]
+        for sid, source in zip(ids, ("estimated", "gst")):
+            db.execute("UPDATE surveys SET eph = 17.1, hdop = 0.9, sats_used = 8, fix_mode = 3,"
+                       " eph_source = ?, fix_status = 'gps', revision = revision + 1"
+                       " WHERE id = ?", [source, sid])
+        db.conn.commit()
+    finally:
+        db.close()
+    push(app.test_client(), registry, node)
+    client = app.test_client()
+    login(client, "supervisor")
+    grades = {}
+    for sid, source in zip(ids, ("estimated", "gst")):
+        page = client.get(f"/review/{sid}").get_data(as_text=True)
+        grades[source] = re.search(r'data-testid="gps-grade">([^<]+)<', page).group(1)
+        if source == "estimated":
+            assert "ประมาณจาก HDOP ไม่ได้วัดจริง" in page
+    assert grades == {"estimated": "ดี", "gst": "ต่ำ"}

@@ -38,7 +38,7 @@ def iter_export_rows(db: Database, *, scope: str, run_id: int | None, amphoe: st
         " s.id AS survey_id, s.state AS survey_state, s.review_state, s.review_reason,"
         " s.revision, s.surveyor, s.lat, s.lon, s.alt, s.eph, s.hdop, s.pdop, s.sats_used,"
         " s.fix_mode, s.samples, s.spread_m, s.position_source, s.position_reason, s.fix_time,"
-        " s.distance_m, s.stream_verdict, s.completed_at, s.notes, s.checklist,"
+        " s.distance_m, s.stream_verdict, s.completed_at, s.notes, s.checklist, s.eph_source,"
         " (SELECT count(*) FROM survey_evidence se WHERE se.survey_id = s.id"
         "  AND se.role != 'snapshot') AS photos,"
         " (SELECT r.reviewer FROM reviews r WHERE r.survey_id = s.id ORDER BY r.id DESC LIMIT 1)"

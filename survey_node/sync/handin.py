@@ -56,7 +56,7 @@ def _record(held: dict) -> dict:
         photos=sum(1 for e in entry.get("evidence") or [] if e.get("role") != "snapshot"),
         **{key: fields.get(key) for key in ("lat", "lon", "eph", "distance_m", "position_source",
                                             "sats_used", "stream_verdict", "surveyor",
-                                            "completed_at", "notes")})
+                                            "completed_at", "notes", "eph_source")})
     return found
 
 

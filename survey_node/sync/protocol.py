@@ -32,7 +32,13 @@ SURVEY_FIELDS = (
     "sats_used", "sats_seen", "fix_mode", "samples", "spread_m", "position_source",
     "position_reason", "fix_time", "fix_system_time", "distance_m", "checklist", "notes",
     "stream_check_id", "stream_verdict", "created_at", "completed_at",
+    # Where eph came from (gst / receiver / estimated) and the fix status (dgps, rtk_*): the
+    # registry's reviewer judges a fix by them, as the node's does. Optional on arrival, so a
+    # batch from a node older than them still reads.
+    "eph_source", "fix_status",
 )
+NAME_FIELDS = ("eph_source", "fix_status")  # shown as labels: lower-case names only
+NAME_RE = re.compile(r"^[a-z_]{1,32}$")
 EVIDENCE_FIELDS = ("sha256", "role", "kind", "mime", "bytes", "width", "height", "taken_at",
                    "lat", "lon")
 _SCALAR = (str, int, float, bool, type(None))
@@ -125,6 +131,10 @@ def _survey(entry, where: str) -> None:
                                where=where, key=key)
         elif not isinstance(value, _SCALAR):
             raise BadInput("Manifest %(where)s.fields.%(key)s must be a plain value",
+                           where=where, key=key)
+        elif key in NAME_FIELDS and value is not None and not (
+                isinstance(value, str) and NAME_RE.match(value)):
+            raise BadInput("Manifest %(where)s.fields.%(key)s must be a short name",
                            where=where, key=key)
     evidence = entry.get("evidence")
     if not isinstance(evidence, list):
