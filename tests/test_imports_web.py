@@ -175,3 +175,23 @@ def test_the_province_setting_is_the_admins_and_refuses_a_wrong_name_in_thai(cli
     assert "สมุทรปราการ" in page
     actions = [r[0] for r in db.execute("SELECT action FROM audit_log")]
     assert any("province" in a or "setting" in a for a in actions), actions
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["long-cell", "quote-left-open"])
+def test_a_csv_cell_over_the_field_limit_is_one_line_on_the_web_and_the_cli(
+        admin, db, tmp_path, cli, quoted):
+    """A 2 MB cell (a document pasted into a cell, or a quote never closed) was a 500 on the
+    web and a traceback on the CLI."""
+    path = tmp_path / "registry.csv"
+    cell = ('"' if quoted else "") + "ก" * (2 << 20)
+    path.write_text("รหัส,ชื่อจุดติดตั้ง,ละติจูด,ลองจิจูด\nNMA-1,แยกโคราช,14.97,102.1\n"
+                    f"NMA-2,{cell},14.98,102.2\n", encoding="utf-8")
+    response = upload(admin, path)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'data-testid="upload-error"' in page and "registry.csv" in page
+    assert "ยาวเกิน 1,048,576 ตัวอักษร" in page and "Traceback" not in page
+    assert camera_db.count_cameras(db) == 0
+    result = cli("import", "--data-dir", tmp_path / "node", path, "--dry-run")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "registry.csv line 3 has a cell longer than 1,048,576 characters" in result.output

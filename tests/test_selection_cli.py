@@ -138,3 +138,12 @@ def test_demo_is_ready_to_survey(cli, tmp_path, monkeypatch):
     prepare_demo(tmp_path / "demo")  # a second start keeps the set
     out = run_json(cli, "select", "--data-dir", tmp_path / "demo", "--show")
     assert out["run"]["id"] == 1
+
+
+def test_a_committee_csv_with_a_cell_over_the_field_limit_is_one_line(cli, node, tmp_path):
+    path = tmp_path / "committee.csv"
+    path.write_text('camera_id\nDEMO-11-00001\n"' + "x" * (2 << 20) + "\n", encoding="utf-8")
+    result = cli("select", "--data-dir", node, "--from-list", path, "--dry-run")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "committee.csv line" in result.output and "field limit" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -23,7 +23,11 @@ SNIFF_BYTES = 1 << 20
 CHUNK_ROWS = 2000
 DELIMITERS = (",", ";", "\t", "|")
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-csv.field_size_limit(1 << 20)
+# No registry cell comes near a million characters; a longer one means the file is not a
+# table (a pasted document, a binary saved as .csv) and is refused in one line.
+FIELD_LIMIT = 1 << 20
+csv.field_size_limit(FIELD_LIMIT)
+SNIFF_LINE_CHARS = 64 << 10  # a sample line is cut here: the delimiter shows in the first cells
 
 
 def sniff_kind(path: Path) -> str:
@@ -176,6 +180,11 @@ class Workbook:
                 raise BadInput("%(file)s line %(line)s is neither UTF-8 nor Thai (cp874) text",
                                file=self.name, line=_first_bad_line(self.path, self.encoding)) from None
             except csv.Error as exc:
+                if "field limit" in str(exc):
+                    raise BadInput("%(file)s line %(line)s has a cell longer than %(limit)s"
+                                   " characters: that is not a registry table",
+                                   file=self.name, line=line,
+                                   limit=f"{FIELD_LIMIT:,}") from None
                 raise BadInput("%(file)s line %(line)s is not valid CSV: %(why)s",
                                file=self.name, line=line, why=str(exc)) from None
 
@@ -225,11 +234,16 @@ def detect_encoding(path: Path, name: str) -> str:
 def sniff_delimiter(path: Path, encoding: str, lines: int = 60) -> str:
     """The delimiter that splits the most sample lines into the same number (>1) of fields."""
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        sample = [fh.readline() for _ in range(lines)]
+        sample = [fh.readline(SNIFF_LINE_CHARS) for _ in range(lines)]
     sample = [s for s in sample if s.strip()]
     best, best_score = ",", (0, 0)
     for delim in DELIMITERS:
-        counts = [len(r) for r in csv.reader(sample, delimiter=delim)]
+        counts = []
+        try:
+            for row in csv.reader(sample, delimiter=delim):
+                counts.append(len(row))
+        except csv.Error:
+            pass  # (a quote left open over cut lines): the rows before it still vote
         common = Counter(c for c in counts if c > 1).most_common(1)
         if not common:
             continue

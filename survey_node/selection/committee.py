@@ -110,7 +110,16 @@ def _read_text(path: Path) -> list[list]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
+    reader = csv.reader(io.StringIO(text), dialect)
+    rows: list[list] = []
+    try:
+        for cells in reader:
+            rows.append(cells)
+    except csv.Error as exc:
+        # A cell over the csv module's limit, or a stray NUL: one line, as any bad input.
+        raise BadInput("%(file)s line %(line)s is not a list of camera ids: %(why)s",
+                       file=path.name, line=reader.line_num, why=str(exc)[:120]) from None
+    return rows
 
 
 def _find_header(table: list[tuple[int, list[str]]]) -> tuple[int, dict] | None:
