@@ -111,12 +111,13 @@ def registry_truth(registry_dir: Path, node_id: str | None = None):
     return surveys, revisions, hashes
 
 
-def add_token(registry_dir: Path, node_cfg) -> str:
-    """Register the node on the registry and store its token as the node's secret."""
+def add_token(registry_dir: Path, node_cfg, province: str = "นครราชสีมา") -> str:
+    """Register the node (surveying `province`) on the registry and store its token as the
+    node's secret."""
     out = subprocess.run(
         [sys.executable, "-m", "survey_node", "registry", "token", "add", node_cfg.node.id,
-         "--data-dir", str(registry_dir)], capture_output=True, text=True, timeout=60,
-        check=True)
+         "--data-dir", str(registry_dir), "--province", province], capture_output=True,
+        text=True, timeout=60, check=True)
     token = out.stdout.split()[-1]
     (node_cfg.secrets_dir / "registry_token").write_text(token + "\n", encoding="utf-8")
     return token

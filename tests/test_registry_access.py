@@ -39,3 +39,29 @@ def test_every_registry_route_needs_a_token_or_a_session(tmp_path):
                     assert "/review/login" in response.headers["Location"]
             checked += 1
     assert checked >= 10
+
+
+def test_a_nodes_token_reads_only_its_own_provinces_cameras(tmp_path, cli):
+    from survey_node.sync.registry import Registry
+
+    registry = Registry(config_mod.load(tmp_path / "registry"))
+    registry.import_cameras([
+        {"camera_id": "KR-1", "site_name": "แยกโคราช", "province_code": "30"},
+        {"camera_id": "CM-1", "site_name": "ประตูท่าแพ", "province_code": "50",
+         "stream_url": "rtsp://admin:secret@10.50.0.1/1"}])
+    client = create_registry_app(registry.config, registry=registry).test_client()
+    made = cli("registry", "token", "add", "node-korat", "--province", "นครราชสีมา",
+               "--data-dir", tmp_path / "registry")
+    assert made.exit_code == 0, made.output
+    korat = {"Authorization": "Bearer " + made.output.split()[-1]}
+    mine = client.get("/api/v1/cameras?since=0", headers=korat)
+    assert [c["camera_id"] for c in mine.json["cameras"]] == ["KR-1"]
+    # Asking for another province is refused in one line, and shows none of its cameras.
+    other = client.get("/api/v1/cameras?province=50&since=0", headers=korat)
+    assert other.status_code == 403 and "30" in other.json["message"]
+    assert "CM-1" not in other.get_data(as_text=True)
+    # A node whose token named no province reads no province's cameras.
+    bare = {"Authorization": "Bearer " + registry.add_token("node-old")}
+    refused = client.get("/api/v1/cameras?since=0", headers=bare)
+    assert refused.status_code == 403 and "--province" in refused.json["message"]
+    assert "CM-1" not in refused.get_data(as_text=True)

@@ -161,7 +161,7 @@ def test_rejected_survey_comes_back_for_resurvey_with_the_reason(tmp_path, cli):
             db.close()
         cameras = tmp_path / "cameras.json"
         cameras.write_text(json.dumps([
-            {"camera_id": "node-a-00000", "site_name": "แยกใหม่ (แก้ชื่อ)"},
+            {"camera_id": "node-a-00000", "site_name": "แยกใหม่ (แก้ชื่อ)", "province_code": "30"},
             {"camera_id": "KR-NEW-1", "site_name": "กล้องใหม่", "province_code": "30",
              "registered_lat": 14.97, "registered_lon": 102.1}], ensure_ascii=False),
             encoding="utf-8")

@@ -80,7 +80,7 @@ def prepare_demo_registry(cfg) -> None:
     root.mkdir(parents=True, exist_ok=True)
     registry = Registry(config_mod.load(root))
     _demo_registry_review(cfg, registry)
-    token = registry.add_token(cfg.node.id, actor="demo")
+    token = registry.add_token(cfg.node.id, province=demo_mod.PROVINCE_CODE, actor="demo")
     (cfg.secrets_dir / "registry_token").write_text(token + "\n", encoding="utf-8")
     marker.write_text("the demo node's token is in its secrets/registry_token\n", encoding="utf-8")
 

@@ -215,9 +215,14 @@ def registry_token():
 @registry_token.command("add")
 @data_dir_option
 @click.argument("node_id")
-def registry_token_add(data_dir, node_id):
+@click.option("--province", default="", help="The province the node surveys (Thai or English"
+              " name, or DOPA code): its token reads only that province's cameras.")
+def registry_token_add(data_dir, node_id, province):
     """Make a token for NODE_ID; it is shown once, as the last word."""
-    token = _registry(data_dir).add_token(node_id)
+    token = _registry(data_dir).add_token(node_id, province=province)
+    if not province:
+        click.echo(f"note: no --province: {node_id} can send surveys but not pull cameras",
+                   err=True)
     click.echo(f"token for {node_id} (store it in the node's secrets/registry_token): {token}")
 
 

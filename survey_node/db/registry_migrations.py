@@ -204,3 +204,11 @@ def r0720_evidence_holders(db: Database) -> None:
             SELECT sha256, node_id, created_at FROM evidence;
         """
     )
+
+
+@migrations()
+def r0730_node_province(db: Database) -> None:
+    # The province a node surveys, named when its token is made: its token reads only that
+    # province's cameras. Null for nodes registered before: they are refused the camera pull
+    # (one line saying how to name it) rather than reading every province.
+    db.executescript("ALTER TABLE nodes ADD COLUMN province_code TEXT;")

@@ -18,6 +18,10 @@ def insert_node_token(db: Database, node_id: str, token_id: str, secret_sha256: 
     )
 
 
+def set_node_province(db: Database, node_id: str, province_code: str) -> None:
+    db.execute("UPDATE nodes SET province_code = ? WHERE node_id = ?", [province_code, node_id])
+
+
 def get_live_token(db: Database, token_id: str) -> dict | None:
     return row(db, "SELECT * FROM node_tokens WHERE token_id = ? AND revoked_at IS NULL",
                [token_id])

@@ -26,6 +26,7 @@ from ..db import registry_batches as batch_db
 from ..db import registry_nodes as node_db
 from ..db import registry_surveys as survey_db
 from ..errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unauthorized
+from ..inventory.places import province_code
 from . import protocol
 from .registry_store import EmbeddedStore
 
@@ -51,14 +52,20 @@ class Registry:
 
     # -- tokens ------------------------------------------------------------------------
 
-    def add_token(self, node_id: str, *, actor: str = "cli") -> str:
-        """A new bearer token for a node; only its hash is stored, so show it once."""
+    def add_token(self, node_id: str, *, province: str = "", actor: str = "cli") -> str:
+        """A new bearer token for a node; only its hash is stored, so show it once.
+
+        `province` (a name or DOPA code) is the one the node surveys: its token reads only
+        that province's cameras. Given again with a later token, it moves the node."""
         protocol._id(node_id, "node_id")
+        code = province_code(province) if str(province or "").strip() else ""
         token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         with self.db() as db, transaction(db):
             node_db.insert_node_token(db, node_id, token_id, _sha(secret))
+            if code:
+                node_db.set_node_province(db, node_id, code)
             audit(db, actor=actor, action="registry.token_add", entity="node", entity_id=node_id,
-                  detail={"token_id": token_id})
+                  detail={"token_id": token_id, "province": code or None})
         return f"{token_id}.{secret}"
 
     def authenticate(self, header: str | None) -> str:
@@ -197,8 +204,18 @@ class Registry:
 
     # -- pulls -------------------------------------------------------------------------
 
-    def cameras_since(self, province: str, since: int) -> dict:
+    def cameras_since(self, node_id: str, asked_for: str, since: int) -> dict:
+        """The cameras of the node's own province (named with its token), never another's."""
         with self.db() as db:
+            node = node_db.get_node(db, node_id) or {}
+            province = node.get("province_code") or ""
+            if not province:
+                raise Forbidden("Node %(node)s has no province on the registry: make its token"
+                                " with `registry token add %(node)s --province NAME`",
+                                node=node_id)
+            if asked_for and asked_for != province:
+                raise Forbidden("This token reads the cameras of province %(mine)s, not"
+                                " %(asked)s", mine=province, asked=asked_for)
             found = survey_db.rows_registry_cameras(db, province=province, since=since,
                                                     limit=PULL_LIMIT + 1)
         more = len(found) > PULL_LIMIT

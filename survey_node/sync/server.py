@@ -75,7 +75,7 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
 
     @app.get("/api/v1/cameras")
     def cameras():
-        return jsonify(registry.cameras_since(request.args.get("province", "").strip(),
+        return jsonify(registry.cameras_since(g.node_id, request.args.get("province", "").strip(),
                                               _since()))
 
     @app.get("/api/v1/decisions")
