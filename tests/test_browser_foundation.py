@@ -8,7 +8,7 @@ import json
 import pytest
 
 from .conftest import require_system
-from .live import CHROMIUM, running_node, tablet_browser
+from .live import CHROMIUM, TABLET, chromium, running_node, tablet_browser
 
 pytestmark = pytest.mark.browser
 
@@ -97,3 +97,28 @@ def test_landscape_tablet_layout_has_no_horizontal_scroll(demo_node):
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.goto(f"{base}/admin/users")
         assert page.locator("table.table tbody tr").count() == 4
+
+
+def test_enter_in_the_worklist_search_searches_without_reloading(demo_node):
+    """Under the page's own CSP (the other tests bypass it to poll with eval): an inline
+    onsubmit was blocked there, so Enter reloaded the page and cleared the search."""
+    base, pins = demo_node
+    with chromium() as browser:
+        context = browser.new_context(viewport=TABLET, locale="th-TH")  # CSP enforced
+        page = context.new_page()
+        problems = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        _login(page, base, "surveyor", pins["surveyor"])
+        page.goto(f"{base}/worklist")
+        page.wait_for_selector("#worklist li")
+        page.fill("#filters input[name=q]", "บางพลี")
+        with page.expect_response(lambda r: "/api/v1/worklist" in r.url and "q=" in r.url):
+            page.press("#filters input[name=q]", "Enter")
+        page.wait_for_timeout(500)
+        # The same page: the search is still typed in, the list is narrowed, no CSP refusal.
+        assert page.url == f"{base}/worklist"
+        assert page.input_value("#filters input[name=q]") == "บางพลี"
+        items = page.locator("#worklist li").all_inner_texts()
+        assert items and all("บางพลี" in text for text in items)
+        assert not [p for p in problems if "Content Security Policy" in p], problems
+        context.close()

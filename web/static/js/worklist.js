@@ -135,6 +135,14 @@
     state.offset = 0;
     load();
   });
+  // Enter in the search box searches at once; the form never reloads the page (that cleared
+  // the search, and an inline onsubmit is blocked by the page's CSP).
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(typing);
+    state.offset = 0;
+    load();
+  });
   let typing;
   form.q.addEventListener("input", () => {
     clearTimeout(typing);
