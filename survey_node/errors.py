@@ -13,11 +13,18 @@ class SurveyNodeError(Exception):
 
     status = 400
     code = "error"
+    field: str | None = None  # the input the problem is about, for a client to point at
 
     def __init__(self, message: str, **params: object) -> None:
         self.message = message
         self.params = params
         super().__init__(self.line())
+
+    def at(self, field: str) -> "SurveyNodeError":
+        """The same error, naming the request field it is about (``raise BadInput(...).at(
+        "reason")``): an API answer carries it so the page shows the line by that control."""
+        self.field = field
+        return self
 
     def line(self, translate=None) -> str:
         """The one-line message, optionally through a gettext-like `translate`.

@@ -85,7 +85,7 @@ def set_position(db: Database, config: Config, survey_id: str, *, user: dict, fi
     lat, lon = _coordinate(fix.get("lat"), "lat", -90, 90), _coordinate(fix.get("lon"), "lon", -180, 180)
     reason = (reason or "").strip()
     if source == "manual" and not reason:
-        raise BadInput("A position typed by hand needs a reason")
+        raise BadInput("A position typed by hand needs a reason").at("reason")
     with transaction(db):
         survey = _editable(db, config, survey_id, user)
         camera = camera_db.get_camera(db, survey["camera_id"]) if survey["camera_id"] else None
@@ -156,7 +156,7 @@ def save_answers(db: Database, config: Config, survey_id: str, *, user: dict,
     changes: dict = {}
     if position_reason is not None:
         if len(position_reason) > 500:
-            raise BadInput("The reason is limited to 500 characters")
+            raise BadInput("The reason is limited to 500 characters").at("position_reason")
         changes["position_reason"] = position_reason.strip() or None
     if checklist is not None:
         if not isinstance(checklist, dict):
@@ -169,7 +169,7 @@ def save_answers(db: Database, config: Config, survey_id: str, *, user: dict,
                                value=value, key=key)
     if notes is not None:
         if len(notes) > 4000:
-            raise BadInput("Notes are limited to 4,000 characters")
+            raise BadInput("Notes are limited to 4,000 characters").at("notes")
         changes["notes"] = notes
     with transaction(db):
         survey = _editable(db, config, survey_id, user)
@@ -205,7 +205,7 @@ def complete(db: Database, config: Config, survey_id: str, *, user: dict) -> dic
         survey = _editable(db, config, survey_id, user)
         missing = missing_for_completion(db, config, survey)
         if missing:
-            raise BadInput("Not complete yet: %(missing)s", missing=missing)
+            raise BadInput("Not complete yet: %(missing)s", missing=missing).at("complete")
         # A survey sent back (rejected / re-survey) goes back into the review queue; the
         # decision itself stays in the reviews table and the audit log.
         cleared = {"review_state": None, "review_reason": None} \
@@ -238,9 +238,10 @@ def _coordinate(value, name: str, low: float, high: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise BadInput("%(name)s %(value)r is not a number", name=name, value=value) from None
+        raise BadInput("%(name)s %(value)r is not a number", name=name,
+                       value=value).at(name) from None
     if not (low <= number <= high):
-        raise BadInput("%(name)s %(value)s is out of range", name=name, value=number)
+        raise BadInput("%(name)s %(value)s is out of range", name=name, value=number).at(name)
     return number
 
 

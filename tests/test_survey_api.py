@@ -88,6 +88,15 @@ def test_incomplete_survey_says_what_is_missing_in_thai(client, auth, province):
     sid = client.post("/api/v1/cameras/C0002/survey").json["id"]
     r = client.post(f"/api/v1/surveys/{sid}/complete")
     assert r.status_code == 400 and "ถ่ายรูปกล้อง" in r.json["message"]
+    assert r.json["field"] == "complete"  # the page shows the line by that button
+    # A refusal names the field it is about, so the page can show it there.
+    typed = client.put(f"/api/v1/surveys/{sid}/position",
+                       json={"source": "manual", "fix": {"lat": 13.6, "lon": 100.6}})
+    assert typed.status_code == 400 and typed.json["field"] == "reason"
+    wrong = client.put(f"/api/v1/surveys/{sid}/position",
+                       json={"source": "manual", "reason": "ใต้หลังคา",
+                             "fix": {"lat": 113.6, "lon": 100.6}})
+    assert wrong.status_code == 400 and wrong.json["field"] == "lat"
 
 
 def test_second_user_gets_a_clear_conflict(app, client, auth, province):

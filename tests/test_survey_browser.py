@@ -99,10 +99,15 @@ def test_a_camera_surveyed_from_the_tablet(demo, tmp_path):
         cut = tmp_path / "IMG_4032.HEIC"
         cut.write_bytes(heic.read_bytes()[:3000])
         page.set_input_files("[data-testid=photo-installation]", str(cut))
-        page.wait_for_selector("[data-testid=page-error]:visible")
-        error = page.inner_text("[data-testid=page-error]")
+        # The line shows by the photo buttons (not at the top of a long page), in view.
+        page.wait_for_selector("[data-testid=error-photos]:visible")
+        error = page.inner_text("[data-testid=error-photos]")
         assert error.startswith("IMG_4032.HEIC ") and "ไม่ครบ" in error and "\n" not in error
         assert page.locator("#thumbs figure").count() == 2
+        page.wait_for_function(
+            "() => { const r = document.querySelector('[data-testid=error-photos]')"
+            ".getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }")
+        assert page.locator(".section-error:visible, [data-testid=page-error]:visible").count() == 1
         # 3. The stream check against the demo's local stream.
         page.click("[data-testid=stream-check]")
         page.wait_for_selector("[data-testid=stream-verdict]", timeout=45_000)

@@ -50,6 +50,17 @@ STATE_MESSAGES = {
     STALE: N_("The last fix is %(age)s s old: the receiver has gone quiet"),
 }
 
+# What a surveyor reads on the tablet when there is no usable fix: plain words and what to do,
+# never gpsd's name or an address (those stay in `message`, for doctor and the logs).
+STATE_ADVICE = {
+    STARTING: N_("Looking for the GPS… If this lasts, type the position by hand."),
+    NO_GPSD: N_("The node's GPS is not working. Restart the node, or type the position by hand."),
+    NOT_ANSWERING: N_("The node's GPS is not working. Restart the node, or type the position by hand."),
+    NO_RECEIVER: N_("The GPS receiver is not plugged in: plug it into the node, or type the position by hand."),
+    NO_FIX: N_("Looking for satellites: stand under open sky for a minute, or type the position by hand."),
+    STALE: N_("The GPS has gone quiet: check its cable, or type the position by hand."),
+}
+
 # Where a fix's horizontal error comes from.
 EPH_GST = "gst"              # the receiver's GST sentence (1-sigma lat/lon, combined)
 EPH_RECEIVER = "receiver"    # the receiver's own accuracy in a binary protocol (u-blox hAcc)
@@ -124,7 +135,10 @@ class GpsStatus:
             text = text % self.detail
         except (KeyError, TypeError, ValueError):
             pass
-        return {"state": self.state, "message": text, "backend": self.backend,
+        advice = STATE_ADVICE.get(self.state)
+        if advice and translate:
+            advice = translate(advice)
+        return {"state": self.state, "message": text, "advice": advice, "backend": self.backend,
                 "fix": self.fix.as_dict() if self.fix else None}
 
 

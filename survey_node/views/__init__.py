@@ -72,15 +72,18 @@ def _require_login():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _refuse(status: int, code: str, message: str):
+def _refuse(status: int, code: str, message: str, field: str | None = None):
     if wants_json():
-        return jsonify(error=code, message=message), status
+        body = {"error": code, "message": message}
+        if field:
+            body["field"] = field
+        return jsonify(body), status
     return render_template("error.html", status=status, message=message), status
 
 
 def handle_error(exc: Exception):
     if isinstance(exc, SurveyNodeError):
-        return _refuse(exc.status, exc.code, exc.line(gettext))
+        return _refuse(exc.status, exc.code, exc.line(gettext), exc.field)
     if isinstance(exc, CSRFError):
         return _refuse(400, "csrf", gettext("This form has expired. Reload the page and try again."))
     if isinstance(exc, HTTPException):

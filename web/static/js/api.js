@@ -79,10 +79,18 @@ const SurveyNode = (() => {
       chip.className = "gps-chip ok";
       return fix;
     }
-    chip.textContent = gps ? (gps.message || t("gps_nofix")) : t("gps_none");
+    // No usable fix: plain words and what to do (the technical line is for doctor).
+    chip.textContent = gps ? (gps.advice || gps.message || t("gps_nofix")) : t("gps_none");
     chip.className = "gps-chip warn";
     return null;
   }
 
-  return { call, t, formatDistance, el, showGps };
+  // The node did not answer at all (the tablet left its WiFi, the node is off): not the
+  // same as "no GPS fix", and the chip says so.
+  function showUnreachable(chip) {
+    chip.textContent = t("gps_node_unreachable");
+    chip.className = "gps-chip warn";
+  }
+
+  return { call, t, formatDistance, el, showGps, showUnreachable };
 })();

@@ -3,7 +3,7 @@
 // sleeping tablet or a reload loses nothing.
 "use strict";
 (() => {
-  const { call, t, formatDistance, el, showGps } = SurveyNode;
+  const { call, t, formatDistance, el, showGps, showUnreachable } = SurveyNode;
   const app = document.getElementById("survey-app");
   const cameraId = app.dataset.camera;
   const warnMetres = parseFloat(app.dataset.warnM);
@@ -11,10 +11,31 @@
   const $ = (id) => document.getElementById(id);
   const pendingKey = () => `survey-pending:${survey.id}`;
 
-  function showError(message) {
-    const box = $("page-error");
-    box.textContent = message || "";
-    box.hidden = !message;
+  // An error shows by the control that failed (its section), scrolled into view, and
+  // replaces whatever message was shown before; #page-error at the top is for the page
+  // itself (the survey could not open). The API names the field a refusal is about.
+  const FIELD_SECTION = { reason: "position", lat: "position", lon: "position",
+                          position_reason: "position", notes: "checklist", complete: "finish",
+                          photo: "photos", role: "photos" };
+  function showError(message, where) {
+    document.querySelectorAll(".section-error, #page-error").forEach((box) => {
+      box.hidden = true;
+      box.textContent = "";
+    });
+    if (!message) return;
+    const box = (where && document.querySelector(`.section-error[data-error-for="${where}"]`))
+      || $("page-error");
+    box.textContent = message;
+    box.hidden = false;
+    box.scrollIntoView({ block: "center", behavior: "smooth" });
+  }
+  const placeOf = (err, fallback) => FIELD_SECTION[err.data && err.data.field] || fallback;
+
+  // One banner while the node does not answer; gone at its next answer.
+  function reachable(ok) {
+    const banner = $("offline-banner");
+    banner.textContent = ok ? "" : t("node_unreachable");
+    banner.hidden = ok;
   }
 
   function savedNow() {
@@ -24,7 +45,7 @@
     $("save-status").className = "save-status ok";
   }
 
-  async function act(promise) {
+  async function act(promise, where) {
     $("save-status").textContent = t("saving");
     try {
       const updated = await promise;
@@ -32,11 +53,13 @@
       render();
       savedNow();
       showError("");
+      reachable(true);
       return updated;
     } catch (err) {
       $("save-status").textContent = t("save_failed", { why: err.message });
       $("save-status").className = "save-status warn";
-      if (!err.offline) showError(err.message);
+      if (err.offline) reachable(false);
+      else showError(err.message, placeOf(err, where));
       throw err;
     }
   }
@@ -57,7 +80,7 @@
     if (flushing || !Object.keys(change).length) return;
     flushing = true;
     try {
-      await act(call("PUT", `/api/v1/surveys/${survey.id}/answers`, change));
+      await act(call("PUT", `/api/v1/surveys/${survey.id}/answers`, change), "checklist");
       // Drop only what was sent; anything typed meanwhile stays queued.
       const now = pending();
       for (const key of Object.keys(change)) {
@@ -113,7 +136,7 @@
       const remove = el("button", { type: "button", class: "btn btn-small", "aria-label": "remove" }, "✕");
       remove.addEventListener("click", () => {
         if (confirm(t("confirm_remove"))) {
-          act(call("DELETE", `/api/v1/surveys/${survey.id}/photos/${item.sha256}`)).catch(() => {});
+          act(call("DELETE", `/api/v1/surveys/${survey.id}/photos/${item.sha256}`), "photos").catch(() => {});
         }
       });
       thumbs.append(el("figure", { class: "thumb", "data-role": item.role },
@@ -152,15 +175,21 @@
     const notes = $("notes");
     if (document.activeElement !== notes) notes.value = pending().notes ?? survey.notes ?? "";
     // What is left
+    // What is left: one line (open it for the list), so the sticky panel stays small.
     const missing = $("missing");
+    const wasOpen = missing.querySelector("details")?.open;
     missing.replaceChildren();
     if (survey.state === "draft" && survey.missing.length) {
-      missing.append(el("strong", {}, t("missing")));
+      const details = el("details", { "data-testid": "missing-details" },
+        el("summary", {}, t("missing_count", { n: survey.missing.length, first: survey.missing[0] })));
+      if (wasOpen) details.open = true;
       const ul = el("ul");
       survey.missing.forEach((m) => ul.append(el("li", {}, m)));
-      missing.append(ul);
+      details.append(ul);
+      missing.append(details);
     } else if (survey.state !== "draft") {
       missing.append(el("p", { class: "ok" }, t("completed")));
+      offerNextCamera();
     }
   }
 
@@ -169,10 +198,18 @@
     let gps = null;
     try {
       gps = await call("GET", "/api/v1/gps", undefined, { timeoutMs: 4000 });
-    } catch {
+    } catch (err) {
+      if (err.offline) {
+        showUnreachable($("gps-live"));
+        reachable(false);
+        return;
+      }
       gps = null;
     }
-    showGps($("gps-live"), gps);
+    reachable(true);
+    const fix = showGps($("gps-live"), gps);
+    // No usable fix: the way to type the position is one tap away.
+    $("type-position").hidden = Boolean(fix) || survey === null || survey.lat != null;
   }
 
   $("fix-position").addEventListener("click", async () => {
@@ -208,7 +245,7 @@
     }, 250);
     try {
       await act(call("POST", `/api/v1/surveys/${survey.id}/position/fix`, { seconds },
-                     { timeoutMs: (seconds + extra + 15) * 1000 }));
+                     { timeoutMs: (seconds + extra + 15) * 1000 }), "position");
     } catch (err) {
       $("position-result").textContent = err.message;
     } finally {
@@ -222,7 +259,12 @@
     act(call("PUT", `/api/v1/surveys/${survey.id}/position`, {
       source: "manual", reason: $("manual-reason").value,
       fix: { lat: parseFloat($("manual-lat").value), lon: parseFloat($("manual-lon").value) },
-    })).catch(() => {});
+    }), "position").catch(() => {});
+  });
+  $("type-position").addEventListener("click", () => {
+    $("manual-position").open = true;
+    $("manual-lat").focus();
+    $("manual-position").scrollIntoView({ block: "center", behavior: "smooth" });
   });
 
   let reasonTimer;
@@ -243,9 +285,10 @@
       try {
         const stored = await call("POST", "/api/v1/photos", form, { timeoutMs: 120000 });
         await act(call("POST", `/api/v1/surveys/${survey.id}/photos`,
-                       { sha256: stored.sha256, role: input.dataset.role }));
+                       { sha256: stored.sha256, role: input.dataset.role }), "photos");
       } catch (err) {
-        showError(err.message);
+        if (err.offline) reachable(false);
+        else showError(err.message, placeOf(err, "photos"));
       } finally {
         label.classList.remove("busy");
         input.value = "";
@@ -262,9 +305,10 @@
       nodeCamera.disabled = true;
       try {
         const stored = await call("POST", "/api/v1/photos", form, { timeoutMs: 60000 });
-        await act(call("POST", `/api/v1/surveys/${survey.id}/photos`, { sha256: stored.sha256, role }));
+        await act(call("POST", `/api/v1/surveys/${survey.id}/photos`, { sha256: stored.sha256, role }), "photos");
       } catch (err) {
-        showError(err.message);
+        if (err.offline) reachable(false);
+        else showError(err.message, placeOf(err, "photos"));
       } finally {
         nodeCamera.disabled = false;
       }
@@ -289,10 +333,11 @@
           await new Promise((r) => setTimeout(r, 500));
           job = await call("GET", `/api/v1/jobs/${started.job_id || started.id}`);
         }
-        if (job.state === "failed") showError(job.error || job.message);
-        await act(call("GET", `/api/v1/surveys/${survey.id}`));
+        await act(call("GET", `/api/v1/surveys/${survey.id}`), "stream");
+        if (job.state === "failed") showError(job.error || job.message, "stream");
       } catch (err) {
-        showError(err.message);
+        if (err.offline) reachable(false);
+        else showError(err.message, "stream");
       } finally {
         checkButton.disabled = false;
         bar.hidden = true;
@@ -319,8 +364,33 @@
 
   $("complete").addEventListener("click", async () => {
     await flush();
-    act(call("POST", `/api/v1/surveys/${survey.id}/complete`)).catch(() => {});
+    act(call("POST", `/api/v1/surveys/${survey.id}/complete`), "finish").catch(() => {});
   });
+
+  // After completing: the nearest camera still to do, one tap away.
+  let nextOffered = false;
+  async function offerNextCamera() {
+    if (nextOffered) return;
+    nextOffered = true;
+    const params = new URLSearchParams({ state: "todo", limit: "3" });
+    if (survey.lat != null) {
+      params.set("lat", survey.lat);
+      params.set("lon", survey.lon);
+    }
+    try {
+      const list = await call("GET", `/api/v1/worklist?${params}`);
+      const next = list.items.find((i) => i.camera_id !== survey.camera_id);
+      if (!next) return;
+      const link = $("next-camera");
+      link.href = `/survey/${encodeURIComponent(next.camera_id)}`;
+      link.textContent = `${t("next_camera", { name: next.site_name || next.camera_id,
+        d: next.distance_m != null ? formatDistance(next.distance_m) : "" })} ›`;
+      link.hidden = false;
+      $("complete").hidden = true;
+    } catch {
+      nextOffered = false;  // try again at the next render
+    }
+  }
 
   // -- start ----------------------------------------------------------------------------
   (async () => {
