@@ -171,8 +171,8 @@ def _verdict(r: dict) -> str:
         return ""
     from .streamcheck.verdict import LABELS
 
-    label = _thai().gettext(LABELS[code]) if code in LABELS else code
-    return code if label == code else f"{label} ({code})"
+    # The label alone: the code ("ok", "timeout") is English to the office that files this.
+    return _thai().gettext(LABELS[code]) if code in LABELS else code
 
 
 @functools.lru_cache(maxsize=1)
@@ -187,6 +187,8 @@ def _resolution(r: dict) -> str:
 
 
 # (key, Thai header, value). The first block is the registry import's columns, in its order.
+POSITION_SOURCE_TH = {"gpsd": "GPS ของเครื่องสำรวจ", "replay": "GPS จำลอง (สาธิต)",
+                      "tablet": "GPS ของแท็บเล็ต", "manual": "พิมพ์เอง"}
 EPH_SOURCE_TH = {"gst": "วัดโดยตัวรับ (GST)", "receiver": "วัดโดยตัวรับ",
                  "estimated": "ประมาณจาก HDOP"}
 HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
@@ -216,7 +218,9 @@ HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("accuracy_source", "ที่มาของค่าคลาดเคลื่อน",
      lambda r: EPH_SOURCE_TH.get(r.get("eph_source"), r.get("eph_source") or "")),
     ("distance_m", "ระยะห่างจากพิกัดในทะเบียน (ม.)", lambda r: _round(r["distance_m"])),
-    ("position_source", "ที่มาของพิกัด", lambda r: r["position_source"] or ""),
+    ("position_reason", "เหตุผลที่พิกัดต่างจากทะเบียน", lambda r: r.get("position_reason") or ""),
+    ("position_source", "ที่มาของพิกัด",
+     lambda r: POSITION_SOURCE_TH.get(r["position_source"], r["position_source"] or "")),
     ("sats_used", "จำนวนดาวเทียม", lambda r: r["sats_used"]),
     ("stream_verdict", "ผลตรวจสัญญาณภาพ", _verdict),
     ("stream_resolution", "ความละเอียดที่วัดได้", _resolution),
@@ -227,9 +231,9 @@ HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("stream_connect_ms", "เวลาเชื่อมต่อ (มิลลิวินาที)", lambda r: r.get("check_connect_ms")),
     ("stream_luma", "ความสว่างของภาพ", lambda r: _round(r.get("check_luma"))),
     ("photos", "จำนวนภาพถ่าย", lambda r: r["photos"] if r["survey_id"] else None),
-    ("surveyor", "ผู้สำรวจ", lambda r: r["surveyor"] or ""),
+    ("surveyor", "ผู้สำรวจ", lambda r: r.get("surveyor_name") or r["surveyor"] or ""),
     ("surveyed_at", "วันที่สำรวจ (พ.ศ.)", lambda r: _date(r["completed_at"])),
-    ("reviewer", "ผู้ตรวจสอบ", lambda r: r["reviewer"] or ""),
+    ("reviewer", "ผู้ตรวจสอบ", lambda r: r.get("reviewer_name") or r["reviewer"] or ""),
     ("reviewed_at", "วันที่ตรวจสอบ (พ.ศ.)", lambda r: _date(r["reviewed_at"])),
     ("exists", "พบกล้อง", lambda r: ANSWER_TH.get(r["checklist"].get("exists"), "")),
     ("working", "กล้องใช้งานได้", lambda r: ANSWER_TH.get(r["checklist"].get("working"), "")),

@@ -22,7 +22,17 @@ from . import review as review_svc
 from .charts import mini_map_svg
 from .config import Config
 from .db import reviews as review_db
+from .db import users as user_db
 from .errors import BadInput, DeviceUnavailable
+from .i18n import N_
+from .survey import PHOTO_ROLES
+
+# Where a position came from, as an office reads it (the codes stay in the data).
+POSITION_SOURCE_LABELS = {"gpsd": N_("the node's GPS"), "replay": N_("recorded GPS (demo)"),
+                          "tablet": N_("the tablet's GPS"), "manual": N_("typed by hand")}
+EPH_SOURCE_LABELS = {"gst": N_("measured by the receiver (GST)"),
+                     "receiver": N_("measured by the receiver"),
+                     "estimated": N_("estimated from HDOP, not measured")}
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
                   "--disable-background-networking", "--disable-component-update",
@@ -33,15 +43,39 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-heade
 def sheet_data(db: Database, config: Config, survey_ids: list[str], labels: dict[str, str]) -> list[dict]:
     """What each sheet shows: the review page's data, the decision and a small map."""
     out = []
+    names: dict[str, str] = {}
+
+    def person(login: str | None) -> str:
+        """A person by the name they are known by, not their login."""
+        if not login:
+            return ""
+        if login not in names:
+            user = user_db.get_user_by_name(db, login)
+            names[login] = (user or {}).get("display_name") or login
+        return names[login]
+
     for survey_id in survey_ids:
         view = review_svc.compare(db, config, survey_id)
         cam, s = view["camera"] or {}, view["survey"]
         view["decision"] = review_db.get_latest_review(db, survey_id)
+        view["surveyor_name"] = person(s.get("surveyor"))
+        view["reviewer_name"] = person((view["decision"] or {}).get("reviewer"))
         view["map_svg"] = mini_map_svg(
             (cam.get("registered_lat"), cam.get("registered_lon")) if cam else None,
             (s["lat"], s["lon"]), s["eph"], labels=labels)
         out.append(view)
     return out
+
+
+def sheet_labels() -> dict:
+    """The label tables the sheet template reads (the same for the browser and the PDF)."""
+    import datetime as dt
+
+    from .thaidate import BANGKOK
+
+    return {"flags": review_svc.FLAGS, "decisions": review_svc.DECISIONS,
+            "photo_roles": PHOTO_ROLES, "position_sources": POSITION_SOURCE_LABELS,
+            "eph_sources": EPH_SOURCE_LABELS, "printed_at": dt.datetime.now(BANGKOK)}
 
 
 def write_pdf(db: Database, config: Config, survey_ids: list[str], out: Path, *,
@@ -63,8 +97,7 @@ def write_pdf(db: Database, config: Config, survey_ids: list[str], out: Path, *,
         labels = {"registered": gettext("Registered"), "surveyed": gettext("Surveyed")}
         html = render_template(
             "exports/sheet.html", sheets=sheet_data(db, config, survey_ids, labels),
-            title_scope=title_scope, for_pdf=True, flags=review_svc.FLAGS,
-            decisions=review_svc.DECISIONS,
+            title_scope=title_scope, for_pdf=True, **sheet_labels(),
             image_url=lambda sha: (store / sha[:2] / sha).resolve().as_uri(),
             static_url=lambda name: (static / name).resolve().as_uri())
         page = Path(tmp) / "sheets.html"

@@ -24,7 +24,7 @@ from .review_fixtures import SUPERVISOR, complete_survey, seed_cameras, select_a
 
 
 @pytest.fixture
-def handed_in(db, config, data_dir):
+def handed_in(db, config, data_dir, users):
     ids = seed_cameras(db)
     select_all(db)
     a = complete_survey(db, config, ids[0], offset=0.001, colour=(10, 200, 10))
@@ -49,12 +49,17 @@ def test_xlsx_has_thai_headers_cameras_and_the_quota(cli, handed_in, tmp_path):
     assert len(rows) == 6  # the whole survey set
     by_id = {r[0]: dict(zip(HEADERS, r)) for r in rows[1:]}
     moved = by_id["NMA-001"]
-    assert moved["ผลการตรวจสอบ"] == "อนุมัติ" and moved["ผู้ตรวจสอบ"] == "supervisor"
+    assert moved["ผลการตรวจสอบ"] == "อนุมัติ"
     assert 100 < moved["ระยะห่างจากพิกัดในทะเบียน (ม.)"] < 120
     assert moved["ที่มาของค่าคลาดเคลื่อน"] == "วัดโดยตัวรับ (GST)"
+    # What an office files: the surveyor's reason for the offset, people by their names, no
+    # English codes.
+    assert moved["เหตุผลที่พิกัดต่างจากทะเบียน"] == "ย้ายไปเสาต้นถัดไป"
+    assert moved["ที่มาของพิกัด"] == "GPS ของเครื่องสำรวจ"
+    assert moved["ผู้สำรวจ"] == "Surveyor Test" and moved["ผู้ตรวจสอบ"] == "Supervisor Test"
     assert moved["จำนวนภาพถ่าย"] == 1
     assert "256" in moved["วันที่สำรวจ (พ.ศ.)"]  # Buddhist Era year, 25xx
-    assert by_id["NMA-004"]["ผลตรวจสัญญาณภาพ"] == "ไม่ตอบสนอง (timeout)"
+    assert by_id["NMA-004"]["ผลตรวจสัญญาณภาพ"] == "ไม่ตอบสนอง"
     assert (moved["ความละเอียดที่วัดได้"], moved["อัตราเฟรม (fps)"]) == ("1920x1080", 12.5)
     assert by_id["NMA-002"]["สถานะการสำรวจ"] == "ยังไม่สำรวจ"
     quota = [r for r in wb["สรุปตามเป้าหมาย"].iter_rows(values_only=True) if r and r[0] == "3001"]
@@ -111,12 +116,18 @@ def test_pdf_sheets_have_thai_text_that_extracts(cli, handed_in, tmp_path):
     _export(cli, handed_in["data_dir"], "pdf", out, "--state", "surveyed")
     assert out.read_bytes().startswith(b"%PDF")
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, timeout=30).stdout
-    assert re.search(r"^Pages:\s+2$", info, re.M) and "(A4)" in info
+    assert re.search(r"^Pages:\s+2$", info, re.M) and "(A4)" in info, info
     text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
                           text=True, timeout=30).stdout
     text = unicodedata.normalize("NFC", text)
-    for phrase in ("แยกหัวทะเล", "สี่แยกปากช่อง", "สถานีตำรวจภูธรเมืองนครราชสีมา", "กล้องอยู่บนเสาไฟ"):
+    for phrase in ("แยกหัวทะเล", "สี่แยกปากช่อง", "สถานีตำรวจภูธรเมืองนครราชสีมา", "กล้องอยู่บนเสาไฟ",
+                   # the offset's reason, the footer, people by name, roles in Thai
+                   "ย้ายไปเสาต้นถัดไป", "แผ่นที่ 1 จาก 2", "แผ่นที่ 2 จาก 2", "พิมพ์เมื่อ",
+                   "Surveyor Test", "Supervisor Test", "ตัวกล้อง · SHA-256",
+                   "(วัดโดยเครื่องรับ (GST))"):
         assert phrase in text, phrase
+    for leftover in ("gpsd", "camera ·", "(ok)"):
+        assert leftover not in text, leftover
     assert "\f" in text  # one sheet per page
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, request, send_file, url_
 from flask_babel import gettext
 
 from .. import exports as export_mod
-from .. import review as review_svc
+
 from .. import sheets
 from ..app import get_config, get_db
 from ..db import cameras as camera_db
@@ -88,8 +88,8 @@ def _render_sheets(ids: list[str], *, title_scope: str):
     labels = {"registered": gettext("Registered"), "surveyed": gettext("Surveyed")}
     return render_template(
         "exports/sheet.html", sheets=sheets.sheet_data(get_db(), get_config(), ids, labels),
-        title_scope=title_scope, for_pdf=False, flags=review_svc.FLAGS,
-        decisions=review_svc.DECISIONS, image_url=lambda sha: url_for("devices.evidence_file", sha256=sha),
+        title_scope=title_scope, for_pdf=False, **sheets.sheet_labels(),
+        image_url=lambda sha: url_for("devices.evidence_file", sha256=sha),
         static_url=lambda name: url_for("static", filename=name))
 
 
