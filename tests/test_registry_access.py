@@ -6,7 +6,8 @@ import re
 from survey_node import config as config_mod
 from survey_node.sync.server import create_registry_app
 
-PUBLIC = {"static", "healthz", "openapi", "registry_review.login"}
+PUBLIC = {"static", "healthz", "openapi", "registry_review.login", "home",
+          "registry_review.set_language"}  # a redirect to the login, a language cookie
 
 
 def _path(rule) -> str:

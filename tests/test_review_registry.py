@@ -289,3 +289,21 @@ def test_the_registry_judges_a_fix_by_where_its_error_came_from(tmp_path):
         if source == "estimated":
             assert "ประมาณจาก HDOP ไม่ได้วัดจริง" in page
     assert grades == {"estimated": "ดี", "gst": "ต่ำ"}
+
+
+def test_the_registry_has_a_home_a_language_switch_and_says_who_sent_a_revision(setup):
+    client = setup["app"].test_client()
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/review/")
+    login_page = client.get("/review/login").get_data(as_text=True)
+    assert 'data-testid="language"' in login_page  # switchable before logging in too
+    token = login(client, "supervisor")
+    switched = client.post("/review/language", data={"lang": "en", "next": "/review/",
+                                                     "csrf_token": token})
+    assert switched.status_code == 302
+    queue = client.get("/review/").get_data(as_text=True)
+    assert 'lang="en"' in queue and "Review" in queue
+    sid = setup["ids_a"][0]
+    page = client.get(f"/review/{sid}").get_data(as_text=True)
+    history = page[page.index('data-testid="history"'):]
+    assert "· node-a · Received from the node" in history and " ·  · " not in history

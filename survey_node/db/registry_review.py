@@ -106,10 +106,13 @@ def rows_survey_decisions(db: Database, survey_id: str) -> list[dict]:
 
 def rows_survey_history(db: Database, survey_id: str) -> list[dict]:
     """Revisions received and the audit entries of one survey, oldest first."""
-    received = [{"at": r["received_at"], "actor": None, "action": "registry.received",
+    # Who sent a revision is its node (the batch names it): the history line says so.
+    received = [{"at": r["received_at"], "actor": r["node_id"], "action": "registry.received",
                  "detail": {"revision": r["revision"], "batch_id": r["batch_id"]}}
-                for r in rows(db, "SELECT revision, batch_id, received_at FROM survey_revisions"
-                                  " WHERE id = ? ORDER BY revision", [survey_id])]
+                for r in rows(db, "SELECT v.revision, v.batch_id, v.received_at, b.node_id"
+                                  " FROM survey_revisions v LEFT JOIN batches b"
+                                  " ON b.batch_id = v.batch_id WHERE v.id = ?"
+                                  " ORDER BY v.revision", [survey_id])]
     audited = rows(db, "SELECT at, actor, action, detail FROM audit_log WHERE entity = 'survey'"
                        " AND entity_id = ? ORDER BY id", [survey_id])
     for r in audited:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config
@@ -23,7 +23,7 @@ from .openapi import openapi_document
 from .registry import MAX_MANIFEST_BYTES, Registry
 
 log = logging.getLogger(__name__)
-PUBLIC = {"healthz", "openapi"}
+PUBLIC = {"healthz", "openapi", "home"}
 CHUNK = 1 << 20
 
 
@@ -45,6 +45,11 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
             registry.note_refusal(None, f"{request.method} {request.path}: {exc.line()}")
             raise
         return None
+
+    @app.get("/")
+    def home():
+        """A person who opens the registry's address lands on its review pages."""
+        return redirect("/review/")
 
     @app.get("/healthz")
     def healthz():

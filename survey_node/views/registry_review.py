@@ -77,7 +77,8 @@ def _login_and_csrf():
             session.clear()
     if request.method == "POST":
         _csrf.protect()
-    if g.user is None and request.endpoint != "registry_review.login":
+    if g.user is None and request.endpoint not in ("registry_review.login",
+                                                   "registry_review.set_language"):
         return redirect(url_for("registry_review.login", next=request.full_path.rstrip("?")))
     return None
 
@@ -127,6 +128,18 @@ def login():
     if not (target.startswith("/review") and not target.startswith("//")):
         target = url_for("registry_review.queue")
     return redirect(target)
+
+
+@bp.post("/language")
+def set_language():
+    """Thai or English, for this browser (the login page has the switch too)."""
+    from ..app import LANGUAGES
+    from .auth import _safe_next
+
+    if request.form.get("lang") in LANGUAGES:
+        session["lang"] = request.form["lang"]
+    target = _safe_next(request.form.get("next"))
+    return redirect(target if target.startswith("/review") else url_for("registry_review.queue"))
 
 
 @bp.post("/logout")
