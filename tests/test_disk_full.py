@@ -190,3 +190,27 @@ def test_an_import_running_into_a_full_disk_changes_nothing(node, tmp_path):
         assert db.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
     finally:
         db.close()
+
+
+def test_doctor_warns_then_fails_as_the_disk_fills(node, cli):
+    """Thresholds from the config (here by environment, as an operator may set them)."""
+    import json
+
+    cfg, _app, filler = node
+    env = {"SURVEY_NODE_DISK__WARN_FREE_MB": "6", "SURVEY_NODE_DISK__FAIL_FREE_MB": "2"}
+
+    def disk_check():
+        result = cli("doctor", "--json", "--data-dir", cfg.data_dir, env=env)
+        return {i["name"]: i for i in json.loads(result.output)}["disk"], result.exit_code
+
+    fresh, _ = disk_check()
+    assert fresh["status"] == "ok", fresh
+    filler.fill(leave=4 * 1024 * 1024)
+    low, _ = disk_check()
+    assert low["status"] == "warn" and "disk.warn_free_mb = 6" in low["detail"], low
+    assert low["hint_th"]
+    filler.free()
+    filler.fill()
+    full, code = disk_check()
+    assert full["status"] == "fail" and "disk.fail_free_mb = 2" in full["detail"], full
+    assert "ซิงก์" in full["hint_th"] and code == 1
