@@ -422,7 +422,7 @@ class SyncClient:
                     pause = self._failed(answered=True, at_least=_retry_after(response))
                     self.progress(self._fraction,
                                   f"the registry answered {last[0]} {last[1]} to {what}:"
-                                  f" {last[3]}; asking again in {pause:.0f} s")
+                                  f" {last[3]}; {self._next_try(pause)}")
                     continue
                 payload = _json(response)
                 if payload is None:
@@ -443,7 +443,7 @@ class SyncClient:
                 last = type(exc).__name__
                 pause = self._failed(answered=False)
                 self.progress(self._fraction, f"no answer from the registry to {what}"
-                                              f" ({last}); trying again in {pause:.0f} s")
+                                              f" ({last}); {self._next_try(pause)}")
             finally:
                 if body and payload_body is not None:
                     payload_body._fh.close()
@@ -460,6 +460,12 @@ class SyncClient:
             pause = max(0.0, pause)
             self._resume_at = max(self._resume_at, time.monotonic() + pause)
             return self._resume_at - time.monotonic()
+
+    def _next_try(self, pause: float) -> str:
+        tries = f"{self._failures} failed tr{'y' if self._failures == 1 else 'ies'} in a row"
+        if time.monotonic() + pause >= self.deadline - 0.05:
+            return f"{tries}, waiting out the sync's deadline (sync.retry_deadline_s)"
+        return f"{tries}, asking again in {pause:.0f} s"
 
     def _succeeded(self) -> None:
         with self._backoff_lock:
