@@ -97,3 +97,20 @@ def shrink_wal(db_path: Path) -> None:
 def files_under(root: Path) -> dict[str, int]:
     """Every file (relative path -> size), to show that nothing was added or left half-done."""
     return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+
+def room_in_wal(db_path: Path, size: int = 1 << 20) -> None:
+    """Leave SQLite `size` bytes of room inside its own files, for a disk then filled: small
+    database writes fit (in the WAL and free pages) while any new file does not, as on a
+    node whose database has been busy for a while."""
+    conn = sqlite3.connect(str(db_path), timeout=10)
+    try:
+        conn.execute("CREATE TABLE _room (b BLOB)")
+        conn.execute("INSERT INTO _room VALUES (zeroblob(?))", [size])
+        conn.commit()
+        conn.execute("DROP TABLE _room")
+        conn.commit()
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        assert busy == 0, "a reader kept the WAL from restarting"
+    finally:
+        conn.close()

@@ -28,6 +28,7 @@ from tests.conftest import PINS
 from tests.full_disk import Filler, files_under, shrink_wal, small_disk
 from tests.phone_photos import phone_exif
 from tests.registry_files import REAL_HEADER, korat_rows, write_xlsx
+from tests.streams import mjpeg_server  # noqa: F401 - fixture
 
 THAI_FULL = "ดิสก์ของเครื่องสำรวจเต็ม"
 
@@ -214,3 +215,33 @@ def test_doctor_warns_then_fails_as_the_disk_fills(node, cli):
     full, code = disk_check()
     assert full["status"] == "fail" and "disk.fail_free_mb = 2" in full["detail"], full
     assert "ซิงก์" in full["hint_th"] and code == 1
+
+
+def test_a_stream_check_whose_snapshot_does_not_fit_fails_in_thai(node, mjpeg_server):
+    """The check runs, its snapshot cannot be stored: the job says so, nothing is left."""
+    import time
+
+    from tests.full_disk import room_in_wal
+
+    cfg, app, filler = node
+    cfg.streamcheck.sample_seconds = 1.0
+    db = database.connect(cfg.db_path, migrate=False)
+    with transaction(db):
+        camera_db.insert_cameras(db, [{"camera_id": "NMA-0002", "site_name": "หน้าศาลากลาง",
+                                       "stream_url": mjpeg_server.url("good")}])
+    db.close()
+    admin = app.test_client()
+    assert login(admin, "admin").status_code == 302
+    room_in_wal(cfg.db_path)
+    filler.fill()
+    evidence_before = files_under(cfg.evidence_dir)
+    started = admin.post("/api/v1/cameras/NMA-0002/stream-check")
+    assert started.status_code == 202, started.get_data(as_text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = admin.get(started.get_json()["poll"]).get_json()
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert job["state"] == "failed" and THAI_FULL in job["error"], job
+    assert files_under(cfg.evidence_dir) == evidence_before
