@@ -76,6 +76,8 @@ def test_a_full_registry_answers_507_and_the_node_says_so(tmp_path):
             waits = [w for w in done.stderr.splitlines() if "answered 507 disk_full" in w]
             assert len(waits) >= 3 and "asking again in 4 s" in done.stderr, done.stderr
             assert len(waits) <= DEADLINE_S / 0.2  # paced, not a tight loop
+            # The node's sync page tells a supervisor the same, in Thai.
+            assert "ดิสก์ของศูนย์กลางเต็ม" in _sync_page(node)
 
             filler.free()
             done, summary = sync(node)
@@ -140,3 +142,25 @@ def _manifest_of(cfg) -> bytes:
     finally:
         db.close()
     return protocol.canonical_json(manifest)
+
+
+def _sync_page(cfg) -> str:
+    from survey_node import accounts
+    from survey_node import db as database
+    from survey_node.app import create_app
+    from tests.conftest import PINS
+
+    db = database.connect(cfg.db_path)
+    try:
+        accounts.add_user(db, cfg.security, name="supervisor", role="supervisor",
+                          pin=PINS["supervisor"])
+    finally:
+        db.close()
+    app = create_app(cfg, testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.post("/login", data={"name": "supervisor",
+                                       "pin": PINS["supervisor"]}).status_code == 302
+    page = client.get("/sync")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
