@@ -425,9 +425,12 @@ class SyncClient:
                                   f" {last[3]}; {self._next_try(pause)}")
                     continue
                 payload = _json(response)
-                if payload is None:
-                    last = (response.status_code, "?", "", "an answer without a JSON body")
-                    self._failed(answered=True)
+                if payload is None:  # e.g. a proxy's HTML page: not the registry's answer
+                    said = "an answer without a JSON body"
+                    last = (response.status_code, "?", said, said)
+                    pause = self._failed(answered=True)
+                    self.progress(self._fraction, f"the registry answered {last[0]} without"
+                                                  f" JSON to {what}; {self._next_try(pause)}")
                     continue
                 self._succeeded()
                 if response.status_code >= 400:
