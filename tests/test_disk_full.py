@@ -8,7 +8,9 @@ same upload succeeds. Issue 16, item 11.
 from __future__ import annotations
 
 import io
+import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -17,7 +19,6 @@ from PIL import Image
 from survey_node import accounts
 from survey_node import config as config_mod
 from survey_node import db as database
-from survey_node import survey as survey_svc
 from survey_node.app import create_app
 from survey_node.cli.core import init_data_dir
 from survey_node.db import cameras as camera_db
@@ -25,7 +26,7 @@ from survey_node.db import transaction
 from survey_node.devices.camera_fake import FakeCamera
 from survey_node.devices.gps_replay import ReplayReader
 from tests.conftest import PINS
-from tests.full_disk import Filler, files_under, shrink_wal, small_disk
+from tests.full_disk import Filler, files_under, room_in_wal, shrink_wal, small_disk
 from tests.phone_photos import phone_exif
 from tests.registry_files import REAL_HEADER, korat_rows, write_xlsx
 from tests.streams import mjpeg_server  # noqa: F401 - fixture
@@ -175,8 +176,6 @@ def test_an_import_running_into_a_full_disk_changes_nothing(node, tmp_path):
     started = admin.post(f"/admin/import/upload/{token}/run", data={"action": "import"})
     assert started.status_code == 302
     job_url = started.headers["Location"]
-    import time
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = admin.get(job_url + ".json").get_json()
@@ -195,8 +194,6 @@ def test_an_import_running_into_a_full_disk_changes_nothing(node, tmp_path):
 
 def test_doctor_warns_then_fails_as_the_disk_fills(node, cli):
     """Thresholds from the config (here by environment, as an operator may set them)."""
-    import json
-
     cfg, _app, filler = node
     env = {"SURVEY_NODE_DISK__WARN_FREE_MB": "6", "SURVEY_NODE_DISK__FAIL_FREE_MB": "2"}
 
@@ -219,10 +216,6 @@ def test_doctor_warns_then_fails_as_the_disk_fills(node, cli):
 
 def test_a_stream_check_whose_snapshot_does_not_fit_fails_in_thai(node, mjpeg_server):
     """The check runs, its snapshot cannot be stored: the job says so, nothing is left."""
-    import time
-
-    from tests.full_disk import room_in_wal
-
     cfg, app, filler = node
     cfg.streamcheck.sample_seconds = 1.0
     db = database.connect(cfg.db_path, migrate=False)
