@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 
 from sqlite_utils import Database
@@ -10,7 +11,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .config import SecuritySection
 from .db import users as user_db
+from .diskspace import is_disk_full
 from .errors import BadInput, Conflict, TooManyAttempts
+
+log = logging.getLogger(__name__)
+# Wrong-PIN counters a full disk kept out of the database ((db file, key) -> row), oldest first.
+_UNSAVED_ATTEMPTS: dict[tuple[str, str], dict] = {}
+MAX_UNSAVED_ATTEMPTS = 10_000  # bounded: user names are whatever a client types
 
 NAME_RE = re.compile(r"^[\w.\-]{2,40}$")
 # A hash to compare against when the user does not exist, so timing does not tell
@@ -58,13 +65,64 @@ def authenticate(db: Database, security: SecuritySection, *, name: str, pin: str
     user = user_db.get_user_by_name(db, name) if name else None
     ok = check_password_hash(user["pin_hash"] if user else _DUMMY_HASH, pin or "")
     if not (user and ok and user["active"]):
-        user_db.put_attempts(db, [_count_failure(user_db.get_attempts(db, key) or {"key": key},
-                                                 security, now) for key in keys])
+        _put_attempts(db, [_count_failure(_get_attempts(db, key) or {"key": key}, security, now)
+                           for key in keys])
         _refuse_if_locked(db, keys, now)
         raise BadInput("Wrong user name or PIN")
-    user_db.clear_attempts(db, keys)
-    user_db.record_login(db, user["name"], client)
+    # A right PIN logs in even on a full disk: the session is a signed cookie (nothing to
+    # write), clearing the counters only spares later tries, and a login changes no data,
+    # so its audit line may be missed. Refusing would lock out the very people who must
+    # log in to sync and free the space.
+    for write in (lambda: user_db.clear_attempts(db, keys),
+                  lambda: user_db.record_login(db, user["name"], client)):
+        try:
+            write()
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("disk full: login of %s not recorded", user["name"])
+    _forget_unsaved(db, keys)
     return user
+
+
+def _get_attempts(db: Database, key: str) -> dict | None:
+    unsaved = _UNSAVED_ATTEMPTS.get((_db_file(db), key)) if _UNSAVED_ATTEMPTS else None
+    return unsaved or user_db.get_attempts(db, key)
+
+
+def _db_file(db: Database) -> str:
+    """Which database the counters belong to (a process may serve more than one)."""
+    return db.execute("PRAGMA database_list").fetchone()[2]
+
+
+def _put_attempts(db: Database, attempts: list[dict]) -> None:
+    """Save the failure counters; on a full disk keep them in this process instead.
+
+    The lockout is what stands between a 4-digit PIN and a guesser on the open field WiFi,
+    so a full disk must not switch it off. Counters kept in memory are lost at a restart
+    (at most one more window of tries); the next write that fits saves them.
+    """
+    try:
+        user_db.put_attempts(db, attempts)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        log.warning("disk full: wrong-PIN counters kept in memory")
+        where = _db_file(db)
+        for a in attempts:
+            _UNSAVED_ATTEMPTS.pop((where, a["key"]), None)  # re-inserted last: newest kept
+            _UNSAVED_ATTEMPTS[(where, a["key"])] = a
+        while len(_UNSAVED_ATTEMPTS) > MAX_UNSAVED_ATTEMPTS:
+            _UNSAVED_ATTEMPTS.pop(next(iter(_UNSAVED_ATTEMPTS)))
+    else:
+        _forget_unsaved(db, [a["key"] for a in attempts])
+
+
+def _forget_unsaved(db: Database, keys: list[str]) -> None:
+    if _UNSAVED_ATTEMPTS:
+        where = _db_file(db)
+        for key in keys:
+            _UNSAVED_ATTEMPTS.pop((where, key), None)
 
 
 def _count_failure(attempts: dict, security: SecuritySection, now: dt.datetime) -> dict:
@@ -104,7 +162,7 @@ def _when(text: str | None) -> dt.datetime | None:
 
 def _refuse_if_locked(db: Database, keys: list[str], now: dt.datetime) -> None:
     for key in keys:
-        attempts = user_db.get_attempts(db, key)
+        attempts = _get_attempts(db, key)
         until = _when(attempts and attempts["locked_until"])
         if until is not None and until > now:
             minutes = max(1, -(-int((until - now).total_seconds()) // 60))

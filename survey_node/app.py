@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 from . import db as database
 from .config import Config
 from .db import jobs as job_db
+from .diskspace import is_disk_full
 from .thaidate import format_date
 
 LANGUAGES = ("th", "en")
@@ -83,8 +84,15 @@ def create_app(config: Config, *, devices: dict | None = None, testing: bool = F
     startup_db = database.connect(config.db_path)
     try:
         repaired = job_db.fail_interrupted_jobs(startup_db)
-    finally:
-        startup_db.close()
+    except Exception as exc:
+        if not is_disk_full(exc):
+            startup_db.close()
+            raise
+        # A node that starts on a full disk still serves pages (and a sync can free space).
+        log.warning("disk full at startup: interrupted jobs are marked failed later")
+        repaired = 0
+    # Kept, not closed: it keeps SQLite's -wal/-shm files so pages still read on a full disk.
+    app.extensions["survey_db_keeper"] = database.hold_open(startup_db)
     if repaired:
         log.warning("marked %d interrupted job(s) as failed", repaired)
     return app

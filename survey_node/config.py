@@ -195,6 +195,12 @@ class SyncSection:
     read_timeout_s: float = setting(60.0, "Seconds to wait for each answer from the registry.")
     retry_deadline_s: float = setting(
         600.0, "A sync gives up retrying after this many seconds and reports what is left.")
+    max_backoff_s: float = setting(
+        60.0, "Longest pause, in seconds, before asking again a registry that answered with a"
+              " server error (5xx, e.g. 507 when its disk is full). Pauses double from 0.2 s"
+              " for every failed answer, shared by all upload connections, and a Retry-After"
+              " from the registry is honoured up to this; a dropped connection waits at most"
+              " 5 s (the network comes back, a failing registry does not).")
     interval_minutes: int = setting(
         15, "`sync --trigger timer` (the systemd timer) skips a run when the last good sync is"
             " younger than this many minutes.")
@@ -205,6 +211,17 @@ class RegistrySection:
     max_evidence_mb: int = setting(50, "Largest evidence file the registry accepts, in megabytes.")
     max_batch_surveys: int = setting(1000, "Most surveys the registry accepts in one batch.")
     threads: int = setting(8, "Worker threads of the registry's waitress server.")
+
+
+@dataclass
+class DiskSection:
+    warn_free_mb: int = setting(
+        2048, "`doctor` warns and the sync page shows a warning when the data dir's disk has"
+              " less free space than this, in megabytes (a field day of photos is ~1 GB).")
+    fail_free_mb: int = setting(
+        512, "Below this much free space, in megabytes, `doctor` fails the disk check. When"
+             " the disk is really full, uploads and imports are refused with 507 (nothing"
+             " half-written is kept) while login and every page that only reads still work.")
 
 
 @dataclass
@@ -222,6 +239,7 @@ class Config:
     camera: CameraSection = field(default_factory=CameraSection)
     sync: SyncSection = field(default_factory=SyncSection)
     registry: RegistrySection = field(default_factory=RegistrySection)
+    disk: DiskSection = field(default_factory=DiskSection)
     # Not settings: where the config came from and where its data lives.
     data_dir: Path = field(default=Path("."), metadata={"internal": True})
 

@@ -8,7 +8,6 @@ hint in Thai and English. Areas add their checks in their own module with the
 from __future__ import annotations
 
 import importlib
-import shutil
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -58,15 +57,22 @@ def run_checks(config: Config) -> list[Check]:
 
 @check
 def disk_space(config: Config) -> Check:
-    usage = shutil.disk_usage(config.data_dir)
-    free_gb = usage.free / 1e9
-    share = usage.free / usage.total if usage.total else 0
-    detail = f"{free_gb:.1f} GB free ({share:.0%}) in {config.data_dir}"
-    if free_gb < 0.5 or share < 0.05:
-        return Check("disk", "fail", detail, "Free space now: sync and archive old evidence.",
-                     "พื้นที่เหลือน้อยมาก: ซิงก์ข้อมูลและย้ายหลักฐานเก่าออก")
-    if free_gb < 2 or share < 0.15:
-        return Check("disk", "warn", detail, "Space is getting low: sync soon.",
+    from .diskspace import space_of
+
+    disk = config.disk
+    space = space_of(config.data_dir, warn_free_mb=disk.warn_free_mb,
+                     fail_free_mb=disk.fail_free_mb)
+    share = space.free_bytes / space.total_bytes if space.total_bytes else 0
+    detail = f"{space.free_mb:,.0f} MB free ({share:.0%}) in {config.data_dir}"
+    if space.level == "fail":
+        return Check("disk", "fail", f"{detail}, below disk.fail_free_mb = {disk.fail_free_mb}",
+                     "Free space now: sync, then archive old evidence. A full disk refuses"
+                     " photos and imports.",
+                     "พื้นที่เหลือน้อยมาก: ซิงก์ข้อมูลแล้วย้ายหลักฐานเก่าออก"
+                     " หากดิสก์เต็มจะบันทึกรูปและนำเข้าไฟล์ไม่ได้")
+    if space.level == "warn":
+        return Check("disk", "warn", f"{detail}, below disk.warn_free_mb = {disk.warn_free_mb}",
+                     "Space is getting low: sync soon.",
                      "พื้นที่เริ่มน้อย: ควรซิงก์ข้อมูลเร็ว ๆ นี้")
     return Check("disk", "ok", detail)
 

@@ -112,3 +112,10 @@ class TooLarge(SurveyNodeError):
 
     status = 413
     code = "too_large"
+
+
+class DiskFull(SurveyNodeError):
+    """The data disk has no room left for what was being written (nothing was kept)."""
+
+    status = 507
+    code = "disk_full"

@@ -347,7 +347,26 @@ def photo_formats(config) -> Check:
 def save_photo(db, store: EvidenceStore, photo: Photo, *, source: str, taken_at: dt.datetime,
                position: dict | None, node_id: str, actor: str | None,
                original_name: str = "") -> dict:
-    """Store the bytes (atomically), the thumbnail and the record; audit a new item."""
+    """Store the bytes (atomically), the thumbnail and the record; audit a new item.
+
+    If any step fails (a full disk most often), a photo file this call created is removed
+    again: no file is left that no record names, taking the space of the next try.
+    """
+    was_there = store.exists(photo.sha256)
+    try:
+        return _save_photo(db, store, photo, source=source, taken_at=taken_at,
+                           position=position, node_id=node_id, actor=actor,
+                           original_name=original_name)
+    except BaseException:
+        if not was_there and evidence_db.get_evidence(db, photo.sha256) is None:
+            store.path(photo.sha256).unlink(missing_ok=True)
+            store.thumb_path(photo.sha256).unlink(missing_ok=True)
+        raise
+
+
+def _save_photo(db, store: EvidenceStore, photo: Photo, *, source: str, taken_at: dt.datetime,
+                position: dict | None, node_id: str, actor: str | None,
+                original_name: str) -> dict:
     store.put_bytes(photo.data)
     store.put_thumbnail(photo.sha256, photo.thumbnail)
     pos = position or {}

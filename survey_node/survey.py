@@ -20,6 +20,7 @@ from .db import cameras as camera_db
 from .db import evidence as evidence_db
 from .db import selection as selection_db
 from .db import surveys as survey_db
+from .diskspace import is_disk_full
 from .errors import BadInput, Conflict, Forbidden, NotFound
 from .geo import distance_m
 from .i18n import N_
@@ -51,6 +52,20 @@ def start_or_resume(db: Database, config: Config, *, camera_id: str, user: dict)
     camera = camera_db.get_camera(db, camera_id)
     if camera is None:
         raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
+    try:
+        return _start_or_resume(db, config, camera_id, user)
+    except Exception as exc:
+        survey = survey_db.get_open_survey_for_camera(db, camera_id) if is_disk_full(exc) \
+            else None
+        if survey is None:
+            raise  # a new survey needs room: the user is told the disk is full
+        # Reopening one's survey is reading it: on a full disk it is shown without
+        # refreshing its tablet lock (the next save that fits refreshes it).
+        _check_owner(db, camera_id, survey, user)  # (another tablet's live lock: Conflict
+        return survey_db.get_survey(db, survey["id"])  # came before any write was tried)
+
+
+def _start_or_resume(db: Database, config: Config, camera_id: str, user: dict) -> dict:
     with transaction(db):
         survey = survey_db.get_open_survey_for_camera(db, camera_id)
         _check_owner(db, camera_id, survey, user)

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import click
 
+from ..diskspace import is_disk_full
 from ..errors import SurveyNodeError
 
 log = logging.getLogger("survey_node")
+DISK_FULL_LINE = ("the data disk is full, nothing was saved: free space (sync, archive old"
+                  " evidence) and run it again")
 
 
 class SurveyNodeGroup(click.Group):
@@ -39,15 +42,22 @@ class SurveyNodeGroup(click.Group):
             click.echo("error: interrupted", err=True)
             code = 130
         except Exception as exc:  # noqa: BLE001 - last line of defence, logged in full
+            if is_disk_full(exc):  # not a bug: say what to do (the write was rolled back)
+                click.echo(f"error: {DISK_FULL_LINE} ({_one_line(str(exc))})", err=True)
+                return _exit(3, standalone_mode)
             where = _log_crash()
             click.echo(f"error: internal error ({type(exc).__name__}: {_one_line(str(exc))});"
                        f" details in {where}", err=True)
             code = 1
         else:
             code = result if isinstance(result, int) else 0
-        if standalone_mode:
-            sys.exit(code)
-        return code
+        return _exit(code, standalone_mode)
+
+
+def _exit(code: int, standalone_mode: bool) -> int:
+    if standalone_mode:
+        sys.exit(code)
+    return code
 
 
 def _one_line(text: str) -> str:

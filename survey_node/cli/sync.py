@@ -41,7 +41,7 @@ def sync(data_dir, registry_url, token_file, trigger, job_id, as_json):
         click.echo(json.dumps(summary) if as_json else
                    f"skipped: the last sync is younger than {cfg.sync.interval_minutes} minutes")
         return 0
-    progress = _job_progress(cfg, job_id) if job_id else None
+    progress = _printed(_job_progress(cfg, job_id) if job_id else None)
     try:
         summary = SyncClient(cfg, registry_url=registry_url, token=token, trigger=trigger,
                              progress=progress).run()
@@ -80,6 +80,20 @@ def _recently_synced(cfg) -> bool:
         return False
     age = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(last["started_at"])
     return age < dt.timedelta(minutes=cfg.sync.interval_minutes)
+
+
+def _printed(inner):
+    """Progress on stderr as it changes (a waiting sync says why, never stays silent)."""
+    state = {"last": None}
+
+    def report(fraction: float, message: str) -> None:
+        if message != state["last"]:
+            state["last"] = message
+            click.echo(f"sync: {fraction:4.0%} {message}", err=True)
+        if inner is not None:
+            inner(fraction, message)
+
+    return report
 
 
 def _job_progress(cfg, job_id):

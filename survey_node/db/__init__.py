@@ -36,6 +36,19 @@ def connect(path: str | Path, *, migrate: bool = True) -> Database:
     return db
 
 
+def hold_open(db: Database) -> Database:
+    """Keep `db` open for the life of a server process, so reads work on a full disk.
+
+    When the last connection to a WAL database closes, SQLite deletes its ``-wal`` and
+    ``-shm`` files, and the next connection must create a 32 KB ``-shm`` again: on a full
+    disk that fails (SQLITE_IOERR_SHMSIZE) and even reading a page or logging in breaks.
+    Requests open and close their own connections, so a server holds one more, idle (no
+    transaction, so it holds no snapshot back), for as long as it runs.
+    """
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # really opens the WAL
+    return db
+
+
 @contextlib.contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """One short write transaction; nested calls become savepoints."""

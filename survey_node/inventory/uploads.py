@@ -20,7 +20,8 @@ from pathlib import Path
 from .. import db as database
 from ..config import Config
 from ..db import jobs as job_db
-from ..errors import BadInput, Conflict, NotFound, SurveyNodeError
+from ..diskspace import NODE_DISK_FULL, is_disk_full
+from ..errors import BadInput, Conflict, DiskFull, NotFound, SurveyNodeError
 from .importer import ImportOptions, remove_stale, run_import
 from .text import N_
 
@@ -48,14 +49,21 @@ def save_upload(config: Config, stream, original_name: str) -> str:
     folder = uploads_dir(config)
     remove_stale(folder, "*", UPLOAD_KEEP_S)  # uploads checked but never imported
     path = folder / token
-    with open(path, "wb") as fh:
-        while chunk := stream.read(1 << 20):
-            fh.write(chunk)
-    if path.stat().st_size == 0:
-        path.unlink()
-        raise BadInput("%(file)s is empty", file=original_name or "?")
-    _write_meta(config, token, {"name": _safe_name(original_name), "sheet": None,
-                                "header_row": None, "columns": {}, "crs": None})
+    try:
+        with open(path, "wb") as fh:
+            while chunk := stream.read(1 << 20):
+                fh.write(chunk)
+        if path.stat().st_size == 0:
+            path.unlink()
+            raise BadInput("%(file)s is empty", file=original_name or "?")
+        _write_meta(config, token, {"name": _safe_name(original_name), "sheet": None,
+                                    "header_row": None, "columns": {}, "crs": None})
+    except OSError as exc:
+        discard_upload(config, token)  # a half-written upload is never kept
+        path.with_suffix(".tmp").unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise DiskFull(NODE_DISK_FULL) from exc
+        raise
     return token
 
 
@@ -137,6 +145,11 @@ def _run(config: Config, job_id: str, path: Path, options: ImportOptions) -> Non
                           error=json.dumps({"message": exc.message, "params": exc.params},
                                            ensure_ascii=False, default=str))
     except Exception as exc:  # noqa: BLE001 - a job must end in a state the page can show
+        if is_disk_full(exc):  # the import's transaction was rolled back: nothing changed
+            log.warning("import job %s: disk full", job_id)
+            job_db.update_job(db, job_id, state="failed", error=json.dumps(
+                {"message": NODE_DISK_FULL, "params": {}}))
+            return
         log.exception("import job %s failed", job_id)
         job_db.update_job(db, job_id, state="failed", error=json.dumps(
             {"message": N_("Internal error: %(kind)s"), "params": {"kind": type(exc).__name__}}))

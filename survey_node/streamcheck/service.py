@@ -16,6 +16,7 @@ from ..db import cameras as camera_db
 from ..db import evidence as evidence_db
 from ..db import jobs as job_db
 from ..db import streamchecks as check_db
+from ..diskspace import NODE_DISK_FULL, is_disk_full
 from ..errors import BadInput, NotFound, SurveyNodeError
 from ..evidence import EvidenceStore
 from .runner import ProbeResult, run_probe
@@ -131,7 +132,11 @@ def _run_job(config, job_id: str, camera_id: str, url: str, actor: str, on_done=
                                   "camera_id": camera_id})
     except SurveyNodeError as exc:
         job_db.update_job(db, job_id, state="failed", error=exc.line())
-    except Exception:  # noqa: BLE001 - a job thread must leave its row in a final state
+    except Exception as exc:  # noqa: BLE001 - a job thread must leave its row in a final state
+        if is_disk_full(exc):  # the snapshot or the check's row did not fit: say so in Thai
+            log.warning("stream check job %s: disk full", job_id)
+            job_db.update_job(db, job_id, state="failed", error=NODE_DISK_FULL)
+            return
         log.exception("stream check job %s failed", job_id)
         job_db.update_job(db, job_id, state="failed", error="internal error")
     finally:

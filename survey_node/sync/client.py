@@ -11,8 +11,12 @@ never has to keep half-files per node or reconcile two partial uploads of one ha
 file under a hash name on the registry is always complete and verified.
 
 Every request has a (connect, read) timeout; failures that may pass (connection dropped,
-timeout, 429/5xx) are retried with exponential backoff and jitter until the run's overall
-deadline (``sync.retry_deadline_s``); a refusal (4xx) is not retried but reported.
+timeout, 429/5xx, 507 when the registry's disk is full) are retried with exponential
+backoff and jitter until the run's overall deadline (``sync.retry_deadline_s``): one
+backoff shared by the upload threads, up to ``sync.max_backoff_s`` after a failed answer
+(honouring Retry-After) and 5 s after a dropped connection, so a failing registry is not
+sent the same files again and again. Every pause is reported through ``progress`` with
+what the registry said; a refusal (4xx) is not retried but reported.
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from . import protocol
 
 SUMMARY_KEYS = ("batches", "surveys_sent", "surveys_acknowledged", "evidence_sent",
                 "evidence_skipped", "bytes_sent", "decisions_received", "errors")
-RETRY_STATUSES = {429, 500, 502, 503, 504}
-MAX_BACKOFF_S = 5.0
+RETRY_STATUSES = {429, 500, 502, 503, 504, 507}
+NETWORK_BACKOFF_S = 5.0  # a dropped connection: the network comes back soon, ask again soon
+FIRST_BACKOFF_S = 0.2
 
 
 class RegistryRefused(SurveyNodeError):
@@ -65,6 +70,21 @@ class GaveUp(SurveyNodeError):
     """The overall deadline passed while the registry was unreachable or failing."""
 
     code = "sync_deadline"
+
+
+def _registry_said(response) -> tuple[str, object, str]:
+    """(error code, what it said as a message id or text, English line) of a failed answer."""
+    body = _json(response) or {}
+    said = body.get("translatable")
+    text = str(body.get("message") or response.reason or "")[:300]
+    error = str(body.get("error") or "?")[:60]
+    return error, (said if isinstance(said, dict) else text), text
+
+
+def _retry_after(response) -> float:
+    """The registry's Retry-After in seconds (0 when absent or a date we do not parse)."""
+    raw = (response.headers.get("Retry-After") or "").strip()
+    return float(raw) if raw.isdigit() else 0.0
 
 
 def check_transport(url: str, allow_insecure_http: bool) -> str:
@@ -154,17 +174,28 @@ class SyncClient:
                                    config.sync.allow_insecure_http)
         self.token = token if token is not None else config.secret("registry_token")
         self.trigger = trigger
-        self.progress = progress or (lambda fraction, message: None)
+        self._report = progress or (lambda fraction, message: None)
         self.store = EvidenceStore(config.evidence_dir)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
         self._abort = threading.Event()
         self._random = random.Random(seed)
+        # One backoff for all upload threads: a registry that fails one file fails the
+        # others too, so none of them resends a whole file before the pause ends.
+        self._backoff_lock = threading.Lock()
+        self._failures = 0
+        self._resume_at = 0.0
+        self._probe_lock = threading.Lock()
+        self._fraction = 0.0
         self._sent = _ByteCounter()
         self.summary = {k: 0 for k in SUMMARY_KEYS}
         self.summary["errors"] = []
         self.problems: list[dict] = []  # the same errors as message ids, for the UI's language
+
+    def progress(self, fraction: float, message: str) -> None:
+        self._fraction = fraction
+        self._report(fraction, message)
 
     # -- the run ---------------------------------------------------------------------
 
@@ -360,34 +391,51 @@ class SyncClient:
         """One request, retried until it gets an answer or the run's deadline passes.
 
         `body` makes a fresh file body per attempt (a half-sent one cannot be rewound).
+        A failed answer (429, 5xx such as 507 disk full) waits a backoff shared by every
+        thread that doubles up to ``sync.max_backoff_s`` and honours Retry-After; each
+        wait is reported with what the registry said, and so is giving up at the deadline.
         """
-        attempt, last = 0, "no attempt"
+        what = f"{method} {path}"
+        last = None  # (status, error, said, text) of the last answer, or the network error
         while True:
-            left = self.deadline - time.monotonic()
+            self._wait_turn()
             if self._abort.is_set():
-                raise GaveUp("Stopped after another upload failed (%(what)s)",
-                             what=f"{method} {path}")
+                raise GaveUp("Stopped after another upload failed (%(what)s)", what=what)
+            left = self.deadline - time.monotonic()
             if left <= 0:
-                raise GaveUp("The registry did not answer in time (%(what)s): %(last)s",
-                             what=f"{method} {path}", last=last)
+                raise self._gave_up(what, last)
             timeout = (min(self.config.sync.connect_timeout_s, left),
                        min(self.config.sync.read_timeout_s, left))
-            payload_body = body() if body else data
-            if data is not None:
-                self._sent.add(len(data))
+            # While the registry fails, one request at a time asks again (not every thread).
+            probing = self._probe_lock if self._failures else contextlib.nullcontext()
+            payload_body = None
             try:
-                response = self._session().request(method, self.url + path, data=payload_body,
-                                                timeout=timeout, **kwargs)
-                if response.status_code in RETRY_STATUSES:
-                    last = f"HTTP {response.status_code}"
-                else:
-                    payload = _json(response)
-                    if payload is None:
-                        last = f"HTTP {response.status_code} without a JSON body"
-                    elif response.status_code >= 400:
-                        raise RegistryRefused(response.status_code, payload)
-                    else:
-                        return payload
+                with probing:
+                    payload_body = body() if body else data
+                    if data is not None:
+                        self._sent.add(len(data))
+                    response = self._session().request(method, self.url + path,
+                                                       data=payload_body, timeout=timeout,
+                                                       **kwargs)
+                if response.status_code in RETRY_STATUSES or response.status_code >= 500:
+                    last = (response.status_code, *_registry_said(response))
+                    pause = self._failed(answered=True, at_least=_retry_after(response))
+                    self.progress(self._fraction,
+                                  f"the registry answered {last[0]} {last[1]} to {what}:"
+                                  f" {last[3]}; {self._next_try(pause)}")
+                    continue
+                payload = _json(response)
+                if payload is None:  # e.g. a proxy's HTML page: not the registry's answer
+                    said = "an answer without a JSON body"
+                    last = (response.status_code, "?", said, said)
+                    pause = self._failed(answered=True)
+                    self.progress(self._fraction, f"the registry answered {last[0]} without"
+                                                  f" JSON to {what}; {self._next_try(pause)}")
+                    continue
+                self._succeeded()
+                if response.status_code >= 400:
+                    raise RegistryRefused(response.status_code, payload)
+                return payload
             except requests.exceptions.SSLError as exc:
                 # Not a passing fault: retrying would only hide it until the deadline.
                 raise BadInput("The registry's TLS certificate could not be verified"
@@ -396,13 +444,53 @@ class SyncClient:
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 last = type(exc).__name__
+                pause = self._failed(answered=False)
+                self.progress(self._fraction, f"no answer from the registry to {what}"
+                                              f" ({last}); {self._next_try(pause)}")
             finally:
-                if body:
+                if body and payload_body is not None:
                     payload_body._fh.close()
-            attempt += 1
-            pause = min(MAX_BACKOFF_S, 0.1 * 2 ** min(attempt, 10)) \
-                * (0.5 + self._random.random())
-            time.sleep(max(0.0, min(pause, self.deadline - time.monotonic())))
+
+    def _failed(self, *, answered: bool, at_least: float = 0.0) -> float:
+        """Note one failed try; the pause every thread now waits before its next request."""
+        with self._backoff_lock:
+            self._failures += 1
+            cap = max(self.config.sync.max_backoff_s, FIRST_BACKOFF_S) if answered \
+                else NETWORK_BACKOFF_S
+            pause = min(cap, FIRST_BACKOFF_S * 2 ** min(self._failures - 1, 16))
+            pause *= 0.75 + 0.5 * self._random.random()  # jitter: nodes do not ask in step
+            pause = min(max(pause, min(at_least, cap)), self.deadline - time.monotonic())
+            pause = max(0.0, pause)
+            self._resume_at = max(self._resume_at, time.monotonic() + pause)
+            return self._resume_at - time.monotonic()
+
+    def _next_try(self, pause: float) -> str:
+        tries = f"{self._failures} failed tr{'y' if self._failures == 1 else 'ies'} in a row"
+        if time.monotonic() + pause >= self.deadline - 0.05:
+            return f"{tries}, waiting out the sync's deadline (sync.retry_deadline_s)"
+        return f"{tries}, asking again in {pause:.0f} s"
+
+    def _succeeded(self) -> None:
+        with self._backoff_lock:
+            self._failures = 0
+
+    def _wait_turn(self) -> None:
+        """Sleep until the shared pause ends (or the deadline, or another upload failed)."""
+        while not self._abort.is_set():
+            with self._backoff_lock:
+                wait = min(self._resume_at, self.deadline) - time.monotonic()
+            if wait <= 0:
+                return
+            self._abort.wait(min(wait, 1.0))
+
+    def _gave_up(self, what: str, last) -> GaveUp:
+        if isinstance(last, tuple):  # it did answer: say what, never "did not answer"
+            status, error, said, _text = last
+            return GaveUp("The registry kept answering %(status)s %(error)s to %(what)s until"
+                          " the sync's deadline: %(detail)s", status=status, error=error,
+                          what=what, detail=said)
+        return GaveUp("The registry did not answer in time (%(what)s): %(last)s", what=what,
+                      last=last or "no attempt")
 
 
 def _json(response) -> dict | None:

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from ..config import Config
 from ..db import jobs as job_db
 from ..db import sync as sync_db
+from ..diskspace import space_of
 from ..errors import Conflict
 from ..i18n import N_
 from .client import sync_is_running
@@ -49,6 +50,9 @@ def overview(db: Database, config: Config) -> dict:
         "runs": sync_db.rows_sync_runs(db, limit=30),
         "batches": sync_db.rows_sync_batches(db, limit=20),
         "job": job,
+        "disk": space_of(config.data_dir, warn_free_mb=config.disk.warn_free_mb,
+                         fail_free_mb=config.disk.fail_free_mb),
+        "disk_warn_mb": config.disk.warn_free_mb,
     }
 
 

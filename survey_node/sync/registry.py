@@ -25,6 +25,7 @@ from ..db import audit, now_iso, transaction
 from ..db import registry_batches as batch_db
 from ..db import registry_nodes as node_db
 from ..db import registry_surveys as survey_db
+from ..diskspace import is_disk_full
 from ..errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unauthorized
 from ..inventory.places import province_code
 from . import protocol
@@ -132,9 +133,16 @@ class Registry:
             if not batch_db.is_hash_wanted_by_node(db, node_id, sha256):
                 raise Conflict("Evidence %(sha)s is not referenced by an open batch of this"
                                " node; send the batch manifest first", sha=sha256[:12])
+        was_there = self.store.objects.has(sha256)
         size = self.store.objects.put_stream(sha256, chunks, self.max_evidence)
-        with self.db() as db, transaction(db):
-            batch_db.insert_evidence(db, sha256, size, node_id)
+        try:
+            with self.db() as db, transaction(db):
+                batch_db.insert_evidence(db, sha256, size, node_id)
+        except Exception as exc:
+            if is_disk_full(exc) and not was_there:
+                # No row names the file: give its room back; the node sends it again.
+                self.store.objects.discard(sha256)
+            raise
         return {"sha256": sha256, "stored": True, "bytes": size}
 
     def commit_batch(self, node_id: str, batch_id: str) -> dict:
@@ -287,8 +295,13 @@ class Registry:
             return batch_db.rows_sync_events(db, node_id=node_id, limit=limit)
 
     def note_refusal(self, node_id: str | None, error: str) -> None:
-        with self.db() as db, transaction(db):
-            batch_db.insert_sync_event(db, action="refused", node_id=node_id, error=error)
+        try:
+            with self.db() as db, transaction(db):
+                batch_db.insert_sync_event(db, action="refused", node_id=node_id, error=error)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            # The refusal itself (401, ...) still answers; only its history line is missed.
 
 
 def record_decision(config: Config, survey_id: str, *, state: str, reason: str,

@@ -36,6 +36,8 @@ class ObjectStore(Protocol):
 
     def open(self, sha256: str) -> BinaryIO: ...
 
+    def discard(self, sha256: str) -> None: ...
+
 
 class FileObjectStore:
     """Evidence files under ``<root>/ab/abcdef...``, written atomically after the hash checks."""
@@ -54,6 +56,10 @@ class FileObjectStore:
         if not path.exists():
             raise NotFound("Evidence %(sha)s is not in the registry", sha=sha256[:12])
         return open(path, "rb")
+
+    def discard(self, sha256: str) -> None:
+        """Remove a file no database row names (its row could not be written)."""
+        self._files.path(sha256).unlink(missing_ok=True)
 
     def put_stream(self, sha256: str, chunks: Iterable[bytes], limit: int) -> int:
         """Store streamed bytes under `sha256` if they hash to it; return their size.

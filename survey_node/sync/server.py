@@ -3,7 +3,7 @@
 Every endpoint but ``/healthz`` and ``/api/v1/openapi.json`` needs a node's bearer token.
 Errors are one JSON object ``{"error": code, "message": one line, ...details}`` with the
 matching status (400 bad input, 401 token, 403 wrong node, 404, 409 conflict, 413 too
-large); never an HTML page, never a traceback.
+large, 507 disk full with a Retry-After); never an HTML page, never a traceback.
 
 The registry is meant to sit behind a TLS-terminating reverse proxy (README, "Central
 registry"); it speaks plain HTTP itself.
@@ -18,13 +18,19 @@ from flask import Flask, g, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config
-from ..errors import BadInput, SurveyNodeError, TooLarge, message_of
+from ..db import hold_open
+from ..diskspace import is_disk_full
+from ..errors import BadInput, DiskFull, SurveyNodeError, TooLarge, message_of
+from ..i18n import N_
 from .openapi import openapi_document
 from .registry import MAX_MANIFEST_BYTES, Registry
 
 log = logging.getLogger(__name__)
 PUBLIC = {"healthz", "openapi", "home"}
 CHUNK = 1 << 20
+REGISTRY_DISK_FULL = N_("The registry's disk is full, so nothing was stored; it asks to send"
+                        " again later")
+DISK_FULL_RETRY_AFTER_S = 60  # room comes back when a person frees it, not in seconds
 
 
 def create_registry_app(config: Config, *, registry: Registry | None = None) -> Flask:
@@ -32,6 +38,8 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
     registry = registry or Registry(config)
     registry.store.prepare()
     app.extensions["registry"] = registry
+    # Held open so SQLite's -wal/-shm stay and the registry still reads on a full disk.
+    app.extensions["registry_db_keeper"] = hold_open(registry.store.connect())
 
     @app.before_request
     def _authenticate():
@@ -124,5 +132,14 @@ def _problem(exc: Exception):
     if isinstance(exc, HTTPException):
         return jsonify(error=exc.name.lower().replace(" ", "_"),
                        message=exc.description or exc.name), exc.code or 400
+    if is_disk_full(exc):
+        # The writer removed its temp file and SQLite rolled back: nothing half-stored. The
+        # node is told so (in words it can translate) and when to ask again, so it does not
+        # resend whole files into a disk that stays full until someone frees it.
+        log.warning("disk full on %s %s: %s", request.method, request.path, exc)
+        full = DiskFull(REGISTRY_DISK_FULL)
+        response = jsonify(error=full.code, message=full.line(), translatable=message_of(full))
+        response.headers["Retry-After"] = str(DISK_FULL_RETRY_AFTER_S)
+        return response, full.status
     log.exception("unhandled error on %s %s", request.method, request.path)
     return jsonify(error="internal", message="Internal error in the registry; it is logged"), 500

@@ -9,6 +9,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..diskspace import NODE_DISK_FULL, is_disk_full
 from ..errors import SurveyNodeError
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,11 @@ def handle_error(exc: Exception):
         }
         message = messages.get(exc.code or 0, gettext("The request could not be handled."))
         return _refuse(exc.code or 400, exc.name.lower().replace(" ", "_"), message)
+    if is_disk_full(exc):
+        # Every writer removes its temp file and SQLite rolls the transaction back, so
+        # nothing half-written is left; the user is told what to do, not "error 500".
+        log.warning("disk full on %s %s: %s", request.method, request.path, exc)
+        return _refuse(507, "disk_full", gettext(NODE_DISK_FULL))
     log.exception("unhandled error on %s %s", request.method, request.path)
     return _refuse(500, "internal", gettext("Something went wrong on the node. It has been logged."))
 

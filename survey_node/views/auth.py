@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
@@ -10,9 +11,11 @@ from flask_babel import gettext
 from .. import accounts
 from ..app import LANGUAGES, get_config, get_db
 from ..db import users as user_db
+from ..diskspace import is_disk_full
 from ..errors import SurveyNodeError
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,7 +45,15 @@ def login():
 @bp.post("/logout")
 def logout():
     if g.get("user") is not None:  # every copy of this cookie ends too, not only this one
-        user_db.end_sessions(get_db(), g.user["id"], actor=g.user["name"])
+        try:
+            user_db.end_sessions(get_db(), g.user["id"], actor=g.user["name"])
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            # This browser's cookie still ends below; copies of it end at the next logout
+            # or PIN change once there is room (logged, so an admin can see it happened).
+            log.warning("disk full: logout of %s ended this browser's session only",
+                        g.user["name"])
     lang = session.get("lang")
     session.clear()
     if lang:

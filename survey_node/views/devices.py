@@ -7,6 +7,7 @@ changes under its hash, so it is cached privately for a year (ETag = the hash).
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from flask import Blueprint, g, jsonify, request, send_file, url_for
 from flask_babel import gettext
@@ -15,6 +16,7 @@ from .. import photos, positioning
 from ..app import get_config, get_db, get_devices
 from ..db import evidence as evidence_db
 from ..devices import build_camera, build_gps
+from ..diskspace import is_disk_full
 from ..errors import BadInput, DeviceUnavailable, NotFound
 from ..evidence import EvidenceStore
 
@@ -140,7 +142,15 @@ def evidence_file(sha256: str):
 def evidence_thumb(sha256: str):
     if evidence_db.get_evidence(get_db(), sha256) is None:
         raise NotFound("Evidence %(sha)s is not on this node", sha=sha256[:12])
-    path = photos.thumbnail_path(store(), sha256, get_config().camera.thumb_size)
+    size = get_config().camera.thumb_size
+    try:
+        path = photos.thumbnail_path(store(), sha256, size)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        # A page must still show its pictures on a full disk: made in memory, not kept.
+        data = photos.thumbnail_from_bytes(store().read_bytes(sha256), size)
+        return send_file(io.BytesIO(data), mimetype="image/jpeg")
     return _immutable(send_file(path, mimetype="image/jpeg", etag=f"{sha256}-thumb",
                                 conditional=True))
 

@@ -88,7 +88,10 @@
       }
       localStorage.setItem(pendingKey(), JSON.stringify(now));
     } catch (err) {
-      if (!err.offline) localStorage.removeItem(pendingKey()); // refused: keep the node's truth
+      // Refused (4xx): keep the node's truth. Offline or a server trouble such as 507 (the
+      // node's disk is full): the answers stay here and go with the next flush.
+      const refused = !err.offline && !(err.status >= 500);
+      if (refused) localStorage.removeItem(pendingKey());
     } finally {
       flushing = false;
     }
