@@ -73,11 +73,11 @@ def test_the_tablet_says_the_disk_is_full_and_keeps_what_was_typed(full_node, tm
         filler.fill()
         page.fill("[data-testid=notes]", NOTES)
         page.locator("[data-testid=notes]").blur()
-        page.wait_for_selector(f"[data-testid=page-error]:has-text('{THAI_FULL}')")
+        # The line shows by what failed: the notes' section, then the photos'.
+        page.wait_for_selector(f"[data-testid=error-checklist]:has-text('{THAI_FULL}')")
         assert page.locator("[data-testid=save-status]").inner_text().strip()
-        page.locator("[data-testid=page-error]").evaluate("e => e.hidden = true")
         page.set_input_files("[data-testid=photo-camera]", str(photo))
-        page.wait_for_selector(f"[data-testid=page-error]:has-text('{THAI_FULL}')")
+        page.wait_for_selector(f"[data-testid=error-photos]:has-text('{THAI_FULL}')")
         assert page.locator("#thumbs img").count() == 0
 
         # Reopening the survey on the full disk shows it, with the notes kept in the tablet.
