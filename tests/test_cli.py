@@ -91,3 +91,35 @@ def test_doctor_reports_each_item(cli, data_dir):
     items = {i["name"]: i for i in json.loads(result.output)}
     assert items["disk"]["status"] in ("ok", "warn", "fail")
     assert items["database"]["status"] == "warn"  # no cameras yet
+
+
+def test_demo_on_every_interface_prints_addresses_a_tablet_can_open(tmp_path):
+    """`make demo` serves on 0.0.0.0: it printed http://0.0.0.0:8080/, which no browser opens."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.live import free_port
+
+    port = free_port()
+    env = {**os.environ, "SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
+           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
+    proc = subprocess.Popen([sys.executable, "-m", "survey_node", "demo", "--data-dir",
+                             str(tmp_path / "demo"), "--host", "0.0.0.0", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines, deadline = [], time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "central registry:" in line:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    opened = [line for line in lines if line.startswith("Open http://")]
+    assert opened and not any("0.0.0.0" in line for line in opened), lines
+    assert any(f"http://127.0.0.1:{port}/" in line for line in opened)

@@ -32,11 +32,34 @@ def demo(data_dir, host, port, no_serve):
         return
     from ..serving import serve_app
 
-    click.echo(f"Open http://{host}:{port}/ on a tablet (Ctrl+C stops the demo)")
+    for url in _urls(host, port):
+        click.echo(f"Open {url} on a tablet (Ctrl+C stops the demo)")
     click.echo(f"The demo's central registry: http://127.0.0.1:{cfg.demo.registry_port}/"
                f" (data in {demo_registry_dir(cfg)}); its review pages at /review/ take the"
                " supervisor's and admin's PINs")
     serve_app(cfg, host=host, port=port, demo=True)
+
+
+def _urls(host: str, port: int) -> list[str]:
+    """Addresses a tablet can open: the machine's own IPv4 addresses when serving on every
+    interface (0.0.0.0 is not an address a browser can go to), else the host given."""
+    if host not in ("0.0.0.0", "::", ""):
+        return [f"http://{host}:{port}/"]
+    import subprocess
+
+    found = []
+    try:
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show", "up"], capture_output=True,
+                             text=True, timeout=2).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if "inet" in parts:
+                address = parts[parts.index("inet") + 1].split("/")[0]
+                if not address.startswith("127."):
+                    found.append(address)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return [f"http://{a}:{port}/" for a in found] + [f"http://127.0.0.1:{port}/"]
 
 
 def prepare_demo(data_dir):
