@@ -58,6 +58,8 @@ class WebSection:
     page_size: int = setting(50, "Cameras per page in lists.")
     session_hours: int = setting(12, "How long a login lasts, in hours (a field day).")
     max_upload_mb: int = setting(25, "Largest accepted upload, in megabytes.")
+    max_basemap_mb: int = setting(4096, "Largest basemap (MBTiles) an admin may upload, in"
+                                  " megabytes; it is streamed to disk, never held in memory.")
     secure_cookies: bool = setting(False, "Mark cookies Secure (only when served over HTTPS).")
 
 

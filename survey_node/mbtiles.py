@@ -35,6 +35,16 @@ class MBTiles:
         except sqlite3.Error:
             return {}
 
+    def max_zoom(self) -> int | None:
+        """The deepest zoom with tiles: the map scales those up beyond it instead of asking
+        for tiles that are not there (a blank map when zoomed in on a camera)."""
+        try:
+            with self._connect() as conn:
+                found = conn.execute("SELECT max(zoom_level) FROM tiles").fetchone()
+        except sqlite3.Error:
+            return None
+        return found[0] if found else None
+
     def tile(self, z: int, x: int, y: int) -> bytes | None:
         if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
             return None

@@ -46,3 +46,54 @@ def test_the_admin_sets_the_province_from_the_menu(tmp_path, viewport):
     audit = conn.execute("SELECT count(*) FROM audit_log WHERE detail LIKE '%50%'").fetchone()[0]
     conn.close()
     assert audit >= 1
+
+
+def test_the_admin_uploads_a_basemap_and_the_worklist_map_uses_it(tmp_path):
+    """At tablet size: upload through the page, see the coverage; then the worklist's map
+    draws the tiles, its markers and popup links are big enough to touch, Thai in Sarabun."""
+    require_system(CHROMIUM)
+    import json
+
+    from survey_node.cli import main
+
+    from .live import free_port
+    from .mbtiles_files import write_mbtiles
+
+    root = tmp_path / "node"
+    env = {"SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
+           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)], env=env)
+    assert result.exit_code == 0, result.output
+    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
+    tiles = write_mbtiles(tmp_path / "สมุทรปราการ.mbtiles", box=(100.45, 13.45, 100.97, 13.72),
+                          zooms=(9, 10, 11))
+    with running_node(root, command="demo", env=env) as base, tablet_browser() as page:
+        page.goto(f"{base}/login")
+        page.fill("#name", "admin")
+        page.fill("#pin", pins["admin"])
+        page.click("button[type=submit].btn-primary")
+        page.wait_for_url(f"{base}/")
+        page.goto(f"{base}/admin/settings")
+        page.click("[data-testid=basemap-link]")
+        page.wait_for_selector("[data-testid=basemap-none]")
+        page.set_input_files("[data-testid=basemap-file]", str(tiles))
+        page.wait_for_selector("[data-testid=basemap-info]", timeout=30_000)
+        assert "(png)" in page.inner_text("[data-testid=basemap-tiles]")
+        page.wait_for_selector("#coverage .leaflet-tile-loaded")
+        page.wait_for_selector("#coverage path.coverage")
+
+        page.goto(f"{base}/worklist?show=all")
+        page.wait_for_selector("#worklist li")
+        page.click("[data-view=map]")
+        page.wait_for_selector("#map .leaflet-tile-loaded", timeout=20_000)
+        hit = page.locator("#map path.marker-hit").first
+        box = hit.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, box
+        hit.click(force=True)
+        link = page.locator(".leaflet-popup-content a.popup-link")
+        link.wait_for()
+        assert link.bounding_box()["height"] >= 44
+        assert "Sarabun" in link.evaluate("e => getComputedStyle(e).fontFamily")
+        link.click()
+        page.wait_for_selector("[data-testid=state-badge]")
+        assert page.outside_requests == []

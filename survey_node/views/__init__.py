@@ -33,7 +33,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    # The API, and a page's own script that asks for JSON only (the basemap upload).
+    return request.path.startswith("/api/") or request.headers.get("Accept") == "application/json"
 
 
 def role_allows(user_role: str, needed: str) -> bool:

@@ -77,11 +77,13 @@ def survey(survey_id, error: str | None = None, status: int = 200):
     urls = {"queue": url_for("review.queue"),
             "decide": url_for("review.decide", survey_id=survey_id),
             "sheet": url_for("exports.sheet", survey_id=survey_id)}
+    tiles = MBTiles.find(config.data_dir)
     return render_template("review/survey.html", view=view, error=error, layout="base.html",
                            urls=urls, image_url=_evidence_url,
                            decisions=review_svc.DECISIONS, flags=review_svc.FLAGS,
                            actions=ACTIONS, back=request.args.get("back", ""),
-                           has_basemap=MBTiles.find(config.data_dir) is not None), status
+                           has_basemap=tiles is not None,
+                           basemap_max_zoom=tiles.max_zoom() if tiles else None), status
 
 
 @bp.post("/<survey_id>")

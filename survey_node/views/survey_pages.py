@@ -22,9 +22,10 @@ bp = Blueprint("survey_pages", __name__)
 @bp.get("/worklist")
 def worklist():
     default_show = "mine" if g.user["role"] == "surveyor" else "selected"
+    tiles = MBTiles.find(get_config().data_dir)
     return render_template("survey/worklist.html", amphoes=camera_db.rows_amphoes(get_db()),
-                           default_show=default_show,
-                           has_basemap=MBTiles.find(get_config().data_dir) is not None)
+                           default_show=default_show, has_basemap=tiles is not None,
+                           basemap_max_zoom=tiles.max_zoom() if tiles else None)
 
 
 @bp.get("/survey/<camera_id>")

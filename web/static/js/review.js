@@ -9,7 +9,7 @@
     const reg = num(d.regLat) != null ? [num(d.regLat), num(d.regLon)] : null;
     const got = num(d.lat) != null ? [num(d.lat), num(d.lon)] : null;
     const map = L.map(box, { attributionControl: false });
-    if (d.basemap) L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19 }).addTo(map);
+    if (d.basemap) L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19, maxNativeZoom: Number(d.basemapMaxZoom) || 19 }).addTo(map);
     const points = [];
     if (reg) {
       L.circleMarker(reg, { radius: 9, weight: 3, color: "#0b57d0", fillOpacity: 0.6,

@@ -86,7 +86,8 @@
     state.map = L.map(box, { zoomControl: true, attributionControl: false })
       .setView([13.6, 100.6], 12);
     if (box.dataset.basemap) {
-      L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19 }).addTo(state.map);
+      L.tileLayer("/tiles/{z}/{x}/{y}.png", {
+        maxZoom: 19, maxNativeZoom: Number(box.dataset.basemapMaxZoom) || 19 }).addTo(state.map);
     }
     state.markers = L.layerGroup().addTo(state.map);
   }
@@ -97,11 +98,14 @@
     const points = [];
     for (const item of items) {
       if (item.registered_lat == null) continue;
-      const marker = L.circleMarker([item.registered_lat, item.registered_lon], {
-        radius: 9, weight: 2, className: `marker-${item.survey_state}` });
-      marker.bindPopup(`<a href="/survey/${encodeURIComponent(item.camera_id)}">${
-        (item.site_name || item.camera_id).replace(/[<>&"]/g, "")}</a>`);
-      marker.addTo(state.markers);
+      const at = [item.registered_lat, item.registered_lon];
+      // What a finger hits is 44 px across (an invisible ring); what shows is 24 px.
+      L.circleMarker(at, { radius: 12, weight: 3, interactive: false,
+                           className: `marker-${item.survey_state}` }).addTo(state.markers);
+      const link = el("a", { href: `/survey/${encodeURIComponent(item.camera_id)}`,
+                             class: "popup-link" }, item.site_name || item.camera_id);
+      L.circleMarker(at, { radius: 22, stroke: false, fillOpacity: 0, className: "marker-hit" })
+        .bindPopup(link).addTo(state.markers);
       points.push([item.registered_lat, item.registered_lon]);
     }
     if (state.fix) points.push([state.fix.lat, state.fix.lon]);
