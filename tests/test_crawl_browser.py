@@ -1,0 +1,113 @@
+"""Every page each role reaches from its menu, in Thai and English, at three sizes.
+
+Chromium with the node's real CSP (no bypass). A page fails on: an HTTP error, a console
+error, a CSP violation, sideways scrolling, or a control smaller than a fingertip (44 px).
+The demo node's data: a surveyor's assigned camera, a completed survey to review.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from .conftest import require_system
+from .live import CHROMIUM, chromium, free_port, running_node
+
+pytestmark = pytest.mark.browser
+SIZES = {"tablet": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768},
+         "phone": {"width": 390, "height": 844}}
+TOUCH = 44
+# Controls a finger must hit: what is visible and interactive, outside running text.
+CHECK_PAGE = """() => {
+  const problems = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth + 1) problems.push(`scrolls sideways: ${doc.scrollWidth}px`);
+  const controls = document.querySelectorAll(
+    "button, select, input:not([type=hidden]), textarea, a.btn, nav a, .tabs a, .pager a");
+  for (const c of controls) {
+    const style = getComputedStyle(c);
+    if (style.visibility === "hidden" || style.display === "none" || c.closest("[hidden]")) continue;
+    const r = c.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (c.type === "checkbox" || c.type === "radio") continue;  // their label is the target
+    if (c.closest(".leaflet-container")) continue;  // the map's own controls are checked apart
+    if (r.height < 44 - 0.5 || r.width < 44 - 0.5) {
+      problems.push(`small control ${c.tagName.toLowerCase()}${c.id ? "#" + c.id : ""}` +
+                    `${c.name ? "[name=" + c.name + "]" : ""} "${(c.textContent || c.value || "").trim().slice(0, 30)}"` +
+                    ` ${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
+  }
+  return problems;
+}"""
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    require_system(CHROMIUM)
+    from survey_node.cli import main
+
+    root = tmp_path_factory.mktemp("crawl") / "node"
+    env = {"SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
+           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)], env=env)
+    assert result.exit_code == 0, result.output
+    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
+    conn = sqlite3.connect(root / "survey.db")
+    camera = conn.execute(
+        "SELECT c.camera_id FROM cameras c JOIN assignments a ON a.camera_id = c.camera_id"
+        " WHERE a.user_name = 'surveyor' ORDER BY c.camera_id LIMIT 1").fetchone()[0]
+    conn.close()
+    with running_node(root, command="demo", env=env) as base:
+        yield base, pins, camera
+
+
+def _login(page, base, name, pin):
+    page.goto(f"{base}/login")
+    page.fill("#name", name)
+    page.fill("#pin", pin)
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(f"{base}/")
+
+
+@pytest.mark.parametrize("role", ["surveyor", "supervisor", "admin"])
+def test_every_menu_page_in_both_languages_at_three_sizes(demo, role):
+    base, pins, camera = demo
+    problems: list[str] = []
+    with chromium() as browser:
+        for lang in ("th", "en"):
+            for size_name, size in SIZES.items():
+                context = browser.new_context(viewport=size, locale="th-TH", has_touch=True)
+                page = context.new_page()
+                where = {"url": ""}
+                page.on("console", lambda m: problems.append(
+                    f"{where['url']}: console {m.type}: {m.text[:160]}")
+                    if m.type == "error" else None)
+                page.on("response", lambda r: problems.append(
+                    f"{where['url']}: {r.status} {r.url}")
+                    if r.status >= 400 and r.request.resource_type in ("document", "fetch", "xhr",
+                                                                         "script", "stylesheet")
+                    else None)
+                _login(page, base, role, pins[role])
+                if lang == "en":
+                    page.click(".langswitch button")
+                    page.wait_for_load_state()
+                links = page.eval_on_selector_all(
+                    "nav.mainnav a", "els => els.map(e => e.getAttribute('href'))")
+                pages = list(dict.fromkeys(["/", *links]))
+                if role == "surveyor":
+                    pages.append(f"/survey/{camera}")
+                for path in pages:
+                    where["url"] = f"{role}/{lang}/{size_name} {path}"
+                    page.goto(base + path)  # waits for "load"
+                    # The page's own script has made its first calls by then (their errors
+                    # would show); waiting for the network to idle costs 0.5 s a page.
+                    page.wait_for_timeout(250)
+                    if page.evaluate("document.documentElement.lang") != lang:
+                        problems.append(f"{where['url']}: page is not in {lang}")
+                    for problem in page.evaluate(CHECK_PAGE):
+                        problems.append(f"{where['url']}: {problem}")
+                context.close()
+    assert not problems, "\n".join(dict.fromkeys(problems))
