@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import BadInput
+from .limits import SheetLimits, check_file
 
 SNIFF_BYTES = 1 << 20
 CHUNK_ROWS = 2000
@@ -59,7 +60,8 @@ def sniff_kind(path: Path) -> str:
 class Workbook:
     """An open registry file. Use as a context manager."""
 
-    def __init__(self, path: Path, display_name: str | None = None):
+    def __init__(self, path: Path, display_name: str | None = None,
+                 limits: SheetLimits | None = None):
         self.path = Path(path)
         self.name = display_name or self.path.name
         self.kind = sniff_kind(self.path)
@@ -72,6 +74,8 @@ class Workbook:
             self.delimiter = sniff_delimiter(self.path, self.encoding)
             self.sheet_names = [""]
         else:
+            # Before calamine sees the file: it allocates from what the file claims.
+            check_file(self.path, self.kind, self.name, limits)
             import python_calamine
 
             try:

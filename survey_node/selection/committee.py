@@ -77,6 +77,15 @@ def read_rows(path: Path, *, sheet: str | None = None) -> list[tuple[int, list[s
 def _read_spreadsheet(path: Path, sheet: str | None) -> list[list]:
     from python_calamine import CalamineWorkbook
 
+    from ..inventory.limits import SheetLimits, check_file
+    from ..inventory.readers import sniff_kind
+
+    # The registry import's limits, checked before calamine allocates from the file's
+    # claims (a committee list is a few hundred rows: the row limit is far beyond it).
+    kind = sniff_kind(path)
+    if kind == "csv":
+        raise BadInput("%(file)s is not a spreadsheet (xlsx, xls, ods or csv)", file=path.name)
+    check_file(path, kind, path.name, SheetLimits())
     try:
         book = CalamineWorkbook.from_path(str(path))
         if sheet:
