@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..errors import BadInput, SurveyNodeError, message_of
+from .text import N_
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,12 @@ def mark(quarantine_dir: Path, sha256: str, file_name: str, why: SurveyNodeError
     return record
 
 
-def refusal(record: dict, file_name: str | None = None) -> BadInput:
+class Quarantined(BadInput):
+    """A file refused because it is quarantined."""
+
+
+def refusal(record: dict, file_name: str | None = None) -> Quarantined:
     """The one line saying the file is quarantined, and why."""
-    return BadInput("%(file)s is quarantined: it stopped its reader on %(when)s (%(why)s);"
-                    " it is not read again", file=file_name or record.get("file", "?"),
+    return Quarantined(N_("%(file)s is quarantined: it stopped its reader on %(when)s"
+                       " (%(why)s); it is not read again"), file=file_name or record.get("file", "?"),
                     when=record.get("at", ""), why=record.get("reason") or {})

@@ -27,9 +27,10 @@ ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 csv.field_size_limit(1 << 20)
 
 
-def sniff_kind(path: Path) -> str:
-    """'xlsx' | 'ods' | 'xls' | 'csv', or BadInput saying why the file is not one."""
-    name = path.name
+def sniff_kind(path: Path, name: str | None = None) -> str:
+    """'xlsx' | 'ods' | 'xls' | 'csv', or BadInput saying why the file (called `name`,
+    else by its path's name) is not one."""
+    name = name or path.name
     size = path.stat().st_size
     if size == 0:
         raise BadInput("%(file)s is empty", file=name)
@@ -64,7 +65,8 @@ class Workbook:
                  limits: SheetLimits | None = None):
         self.path = Path(path)
         self.name = display_name or self.path.name
-        self.kind = sniff_kind(self.path)
+        self.limits = limits or SheetLimits()
+        self.kind = sniff_kind(self.path, self.name)
         self._book = None
         self._loaded = None
         self.encoding = ""
@@ -75,7 +77,7 @@ class Workbook:
             self.sheet_names = [""]
         else:
             # Before calamine sees the file: it allocates from what the file claims.
-            check_file(self.path, self.kind, self.name, limits)
+            check_file(self.path, self.kind, self.name, self.limits)
             import python_calamine
 
             try:
@@ -170,10 +172,15 @@ class Workbook:
             text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
             reader = csv.reader(text, delimiter=self.delimiter)
             line = 1
+            max_columns = self.limits.max_columns
             try:
                 for i, cells in enumerate(reader):
                     if progress is not None and i % 2000 == 0:
                         progress(raw.tell() / size)
+                    if len(cells) > max_columns:
+                        raise BadInput("%(file)s line %(line)s has %(count)s columns, more than"
+                                       " the limit of %(max)s; it is refused", file=self.name,
+                                       line=line, count=len(cells), max=max_columns)
                     yield line, cells
                     line = reader.line_num + 1
             except UnicodeDecodeError:

@@ -26,6 +26,7 @@ from ..config import Config
 from ..db import jobs as job_db
 from ..errors import BadInput, Conflict, NotFound, SurveyNodeError
 from . import quarantine
+from .quarantine import Quarantined  # noqa: F401 - what the pages catch
 from .importer import ImportOptions, file_sha256, remove_stale, run_import
 from .limits import SheetLimits
 from .worker import ReaderKilled, ReaderLimits, analyse_in_child

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from ..errors import BadInput, SurveyNodeError
 from .reader_process import receive, send
+from .text import N_
 
 if TYPE_CHECKING:
     from .options import ImportOptions
@@ -103,6 +104,7 @@ class _ChildReader:
         self.mode = mode
         self.max_bytes = max_bytes
         self.out_of_memory = None
+        self.memory_mb = memory_mb
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH"))
@@ -150,25 +152,29 @@ class _ChildReader:
             _kill(self.proc)
         if self.timed_out.is_set():
             if self.mode == "read":
-                return ReaderKilled("Reading %(file)s took longer than %(minutes)s minutes;"
-                                    " it was stopped and nothing was imported", file=self.name,
+                return ReaderKilled(N_("Reading %(file)s took longer than %(minutes)s minutes;"
+                                    " it was stopped and nothing was imported"), file=self.name,
                                     minutes=max(1, round(self.deadline_s / 60)))
-            return ReaderKilled("Reading %(file)s took longer than %(seconds)s seconds; it was"
-                                " stopped and nothing was imported", file=self.name,
+            return ReaderKilled(N_("Reading %(file)s took longer than %(seconds)s seconds; it was"
+                                " stopped and nothing was imported"), file=self.name,
                                 seconds=max(1, round(self.deadline_s)))
         code = self.proc.returncode
         self.stderr.seek(0)
         details = self.stderr.read()[-4000:].decode("utf-8", "replace")
         if self.out_of_memory or (code is not None and code < 0
                                   and b"memory allocation" in details.encode()):
-            log.error("registry reader of %s ran out of memory:\n%s", self.name, details)
-            return ReaderKilled("Reading %(file)s needed more than %(mb)s MB of memory; it was"
-                                " stopped and nothing was imported", file=self.name,
-                                mb=self.out_of_memory or "?")
+            # Explained by the line the caller gets; the child's own words only when asked.
+            log.warning("registry reader of %s ran out of memory (%s MB)", self.name,
+                        self.memory_mb)
+            log.debug("its stderr:\n%s", details)
+            return ReaderKilled(N_("Reading %(file)s needed more than %(mb)s MB of memory; it was"
+                                " stopped and nothing was imported"), file=self.name,
+                                mb=self.out_of_memory or self.memory_mb)
         if code is not None and code < 0:
-            log.error("registry reader of %s killed by signal %s:\n%s", self.name, -code, details)
-            return ReaderKilled("The reader of %(file)s was killed by signal %(signal)s;"
-                                " nothing was imported", file=self.name,
+            log.warning("registry reader of %s killed by signal %s", self.name, -code)
+            log.debug("its stderr:\n%s", details)
+            return ReaderKilled(N_("The reader of %(file)s was killed by signal %(signal)s;"
+                                " nothing was imported"), file=self.name,
                                 signal=_signal_name(-code))
         log.error("registry reader process failed:\n%s", details)
         return SurveyNodeError("The reader of %(file)s stopped unexpectedly; nothing was"

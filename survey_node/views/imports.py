@@ -92,6 +92,9 @@ def upload():
     try:
         token = uploads.save_upload(get_config(), file.stream, file.filename)
         uploads.analyse_upload(get_config(), token)
+    except uploads.Quarantined:
+        # Kept, with its page saying why it is not read (the reader is not run again).
+        return redirect(url_for("imports.mapping", token=token))
     except SurveyNodeError as exc:
         if token:
             uploads.discard_upload(get_config(), token)  # a refused file is not kept
