@@ -33,6 +33,7 @@ CHUNK = 1 << 20
 MAX_TAG = 1 << 16          # no tag of a real sheet is this long; an attribute bomb is
 MAX_MEMBERS = 10_000
 MAX_SMALL_PART = 64 << 20  # styles, theme, drawings...: calamine reads some of them whole
+MIN_CELL_BYTES = 16        # <c r="A1"><v>1</v></c> is 22
 RATIO_FROM = 16 << 20      # members smaller than this may compress as well as they like
 NESTED = (".zip", ".xlsx", ".xlsm", ".xls", ".ods", ".jar", ".gz", ".7z", ".rar")
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -174,13 +175,18 @@ def _check_xlsx(zf, infos: dict, name: str, limits: SheetLimits, budget: _Budget
             sheets.setdefault(member, PurePosixPath(member).stem)
         elif (member not in sheets and member not in shared
               and info.file_size > MAX_SMALL_PART and not member.startswith("xl/media/")):
-            raise _too_big(name, member, limits)
+            raise BadInput("%(file)s unpacks to more than %(max)s MB (%(part)s); it is refused",
+                           file=name, max=MAX_SMALL_PART >> 20, part=member)
     for member in shared:
         if member in infos:
             _check_shared_strings(zf, member, name, limits, budget)
     for member, sheet in sheets.items():
         if member in infos:
-            _SheetScan(name, sheet, limits).run(budget.chunks(zf, member), zf, member, budget)
+            # A cell holding a value takes at least MIN_CELL_BYTES of XML (and zipfile
+            # stops at the declared size), so a smaller part cannot hold too many.
+            count = infos[member].file_size > MIN_CELL_BYTES * limits.max_cells
+            _SheetScan(name, sheet, limits).run(budget.chunks(zf, member), zf, member, budget,
+                                                count)
 
 
 def _parts(zf, infos: dict) -> tuple[dict[str, str], list[str]]:
@@ -304,7 +310,7 @@ class _SheetScan:
     def __init__(self, name: str, sheet: str, limits: SheetLimits):
         self.name, self.sheet, self.limits = name, sheet, limits
 
-    def run(self, chunks, zf, member, budget) -> None:
+    def run(self, chunks, zf, member, budget, count: bool = True) -> None:
         limits = self.limits
         first = b""
         for chunk in chunks:
@@ -335,9 +341,10 @@ class _SheetScan:
                 raise _odd(self.name, member)
             if odd.search(body) is not None:
                 return _ExactScan(self).run(budget.chunks(zf, member))
-            cells += body.count(closing)
-            if cells > limits.max_cells:
-                raise self._too_many_cells()
+            if count:
+                cells += body.count(closing)
+                if cells > limits.max_cells:
+                    raise self._too_many_cells()
         return None
 
     def _check_dimension(self, ref: str) -> None:

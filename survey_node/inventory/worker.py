@@ -146,9 +146,11 @@ class _ChildReader:
 
     def failure(self) -> SurveyNodeError:
         """Why the child ended without its answer: a ReaderKilled when the file killed it."""
+        stopped_here = False
         try:
             self.proc.wait(timeout=EXIT_WAIT_S)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # it went on after its answer was refused
+            stopped_here = True
             _kill(self.proc)
         if self.timed_out.is_set():
             if self.mode == "read":
@@ -170,7 +172,7 @@ class _ChildReader:
             return ReaderKilled(N_("Reading %(file)s needed more than %(mb)s MB of memory; it was"
                                 " stopped and nothing was imported"), file=self.name,
                                 mb=self.out_of_memory or self.memory_mb)
-        if code is not None and code < 0:
+        if code is not None and code < 0 and not stopped_here:
             log.warning("registry reader of %s killed by signal %s", self.name, -code)
             log.debug("its stderr:\n%s", details)
             return ReaderKilled(N_("The reader of %(file)s was killed by signal %(signal)s;"
