@@ -24,6 +24,7 @@ from survey_node.inventory.importer import ImportOptions, run_import
 from tests.conftest import PINS
 from tests.hostile_sheets import CORPUS, build, registry, rewrite
 from tests.live import free_port, wait_for_http
+from tests.registry_files import REAL_HEADER, TITLE_ROWS, korat_rows
 
 # The web process's peak resident memory (VmHWM) after every hostile upload: about 100 MB
 # here (a node that has served the import pages and one good upload), whatever the files
@@ -71,15 +72,20 @@ def test_cli_dry_run_refuses_each_hostile_file_in_one_line(name, data_dir, tmp_p
     assert "Traceback" not in done.stderr
 
 
-def test_a_committee_list_is_checked_before_calamine_too(tmp_path):
-    path, _ = build("sparse far cell", tmp_path / "corpus")
+@pytest.mark.parametrize("name", ["sparse far cell", "memory hog"])
+def test_a_committee_list_is_checked_before_calamine_too(name, tmp_path):
+    """Read in the web process: the grid calamine would make is bounded as well."""
+    if name == "memory hog":
+        path, fragment = memory_hog(tmp_path), "CV190000"
+    else:
+        path, fragment = build(name, tmp_path / "corpus")[0], "XFD1048576"
     done = subprocess.run([sys.executable, "-c", (
         "import sys\nfrom survey_node.errors import BadInput\n"
         "from survey_node.selection.committee import read_rows\n"
         "try:\n    read_rows(sys.argv[1])\nexcept BadInput as exc:\n    print(exc.line())\n"),
         str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done
-    assert "XFD1048576" in one_line(done.stdout)
+    assert fragment in one_line(done.stdout)
 
 
 def test_a_real_registry_still_imports_with_the_checks(db, tmp_path, in_child):
@@ -258,3 +264,63 @@ def test_the_web_process_never_opens_the_upload(config, tmp_path, monkeypatch):
     assert len(started) == 1
     assert uploads.analyse_upload(config, token).samples == layout.samples
     assert len(started) == 1  # the page opened again: no second read
+
+
+# -- real files as other programs write them pass the checks --------------------------------
+
+def libreoffice_ods(path: Path, rows: int) -> Path:
+    """An .ods as LibreOffice saves it: each row padded with empty repeated cells to
+    column 1024, and the sheet with one empty row repeated to row 1,048,576."""
+    from tests.registry_files import write_ods
+
+    write_ods(path, REAL_HEADER, korat_rows(rows), title_rows=TITLE_ROWS)
+    pad_row = (b'<table:table-row table:number-rows-repeated="1048000"><table:table-cell'
+               b' table:number-columns-repeated="1024"/></table:table-row>')
+    return rewrite(path, {"content.xml": lambda xml: xml.replace(
+        b"</table:table-row>", b'<table:table-cell table:number-columns-repeated="1016"/>'
+        b"</table:table-row>").replace(b"</table:table>", pad_row + b"</table:table>")})
+
+
+def prefixed_xlsx(path: Path, rows: int, extra: bytes = b"") -> Path:
+    """An .xlsx as the .NET Open XML SDK writes it: every sheet element prefixed x:."""
+    registry(path, rows=rows)
+
+    def prefix(xml: bytes) -> bytes:
+        xml = xml.replace(b"</sheetData>", extra + b"</sheetData>")
+        xml = re.sub(rb"<(/?)(?!\?)([A-Za-z]+)([\s>/])", rb"<\1x:\2\3", xml)
+        return xml.replace(b"<x:worksheet xmlns=", b"<x:worksheet xmlns:x=")
+    return rewrite(path, {SHEET: prefix})
+
+
+def shared_strings_xlsx(path: Path, rows: int) -> Path:
+    """An .xlsx with a shared-strings table, as Excel and openpyxl's normal mode write."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "กล้อง"
+    for r in [*TITLE_ROWS, REAL_HEADER, *korat_rows(rows)]:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("shape", ["libreoffice ods", "open xml sdk xlsx", "shared strings",
+                                   "xls"])
+def test_registries_as_real_programs_write_them_import_whole(shape, db, tmp_path, in_child):
+    from tests.registry_files import write_xls
+
+    path = {"libreoffice ods": lambda p: libreoffice_ods(p.with_suffix(".ods"), 500),
+            "open xml sdk xlsx": lambda p: prefixed_xlsx(p, 500),
+            "shared strings": lambda p: shared_strings_xlsx(p, 500),
+            "xls": lambda p: write_xls(p.with_suffix(".xls"), REAL_HEADER, korat_rows(500),
+                                       title_rows=TITLE_ROWS)}[shape](tmp_path / "k.xlsx")
+    report = run_import(db, path, ImportOptions(default_province="30"))
+    assert report["cameras"]["new"] == 500 and not report["rejected"]
+
+
+def test_a_far_cell_in_a_prefixed_sheet_is_refused_too(db, tmp_path, in_child):
+    path = prefixed_xlsx(tmp_path / "k.xlsx", 3,
+                         b'<x:row r="1048576"><x:c r="XFD1048576"><x:v>1</x:v></x:c></x:row>')
+    with pytest.raises(BadInput, match="XFD1048576"):
+        run_import(db, path, ImportOptions(default_province="30"))

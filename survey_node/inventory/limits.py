@@ -49,6 +49,10 @@ class SheetLimits:
     max_shared_strings: int = 2_000_000
     max_unpacked_mb: int = 512
     max_ratio: int = 100
+    # The grid calamine makes of a sheet is (last row x last column) cells of 32 bytes.
+    # 0: not checked, the reader child's memory limit bounds it (finding the last row
+    # and column costs a pass over every cell); set where a sheet is read in-process.
+    max_area: int = 0
 
     @classmethod
     def from_dict(cls, values: dict | None) -> "SheetLimits":
@@ -165,6 +169,7 @@ _REL = re.compile(rb"<(?:[\w.-]+:)?Relationship\s[^>]*>")
 _ROOT = re.compile(rb"<([\w.-]+:)?worksheet[\s>]")
 _DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\s[^>]*?ref="([^"]*)"')
 _REF = re.compile(r"^\$?([A-Za-z]{1,4})\$?(\d{1,9})$")
+_VALUE_REF = re.compile(rb'<(?:[\w.-]+:)?c r="([A-Z]+)(\d+)"[^>]*(?<!/)>')
 _SST_COUNT = re.compile(rb'<(?:[\w.-]+:)?sst\s[^>]*>')
 
 
@@ -345,7 +350,27 @@ class _SheetScan:
                 cells += body.count(closing)
                 if cells > limits.max_cells:
                     raise self._too_many_cells()
+            if limits.max_area:
+                self._extend(_VALUE_REF.findall(body))
+        self._check_area()
         return None
+
+    corner = (0, 0)  # (last row, last column) of the cells holding a value
+
+    def _extend(self, refs: list) -> None:
+        if refs:
+            row = max(int(number) for _, number in refs)
+            col = max(column_number(letters.decode("ascii"))
+                      for letters in {letters for letters, _ in refs})
+            self.corner = (max(self.corner[0], row), max(self.corner[1], col))
+
+    def _check_area(self) -> None:
+        rows, cols = self.corner
+        if self.limits.max_area and rows * cols > self.limits.max_area:
+            raise BadInput("%(file)s, sheet %(sheet)s: its cells reach %(cell)s, a grid of more"
+                           " than %(max)s cells; delete what is past the data and save it again",
+                           file=self.name, sheet=self.sheet, max=self.limits.max_area,
+                           cell=f"{column_letters(cols)}{rows}")
 
     def _check_dimension(self, ref: str) -> None:
         corner = ref.split(":")[-1]
@@ -402,6 +427,7 @@ class _ExactScan:
         except expat.ExpatError:
             raise BadInput("%(file)s cannot be read: the file is damaged or truncated",
                            file=self.scan.name) from None
+        self.scan._check_area()
 
     def _no_dtd(self, *args) -> None:
         raise _odd(self.scan.name, self.scan.sheet)
@@ -421,6 +447,7 @@ class _ExactScan:
             else:
                 self.col, row = self.col + 1, self.row
             self.ref = f"{column_letters(self.col)}{row}"
+            self.cell_row = row
             limits = self.scan.limits
             self.beyond = self.col > limits.max_columns or row > limits.max_rows
             self.in_cell, self.cell_has_value = True, False
@@ -431,6 +458,8 @@ class _ExactScan:
             if self.cell_has_value:
                 if self.beyond:
                     raise self.scan._beyond(self.ref)
+                self.scan.corner = (max(self.scan.corner[0], self.cell_row),
+                                    max(self.scan.corner[1], self.col))
                 self.cells += 1
                 if self.cells > self.scan.limits.max_cells:
                     raise self.scan._too_many_cells()
@@ -451,6 +480,7 @@ class _OdsScan:
         self.row_repeat = 1
         self.cell = None  # (repeat, has value) of the open cell
         self.row_last = 0  # columns the open row holds values up to
+        self.reach = (0, 0)  # (last row, last column) holding a value in this sheet
         self.cells = 0
 
     def run(self, chunks) -> None:
@@ -474,7 +504,7 @@ class _OdsScan:
 
     def _start(self, tag: str, attrs: dict) -> None:
         if tag == "table:table":
-            self.sheet, self.row = attrs.get("table:name", ""), 0
+            self.sheet, self.row, self.reach = attrs.get("table:name", ""), 0, (0, 0)
         elif tag == "table:table-row":
             self.col, self.row_last = 0, 0
             self.row_repeat = self._repeat(attrs, "table:number-rows-repeated")
@@ -492,7 +522,9 @@ class _OdsScan:
             if has_value:
                 self.row_last = self.col
                 self.cells += repeat * self.row_repeat
-                self._check(self.row + self.row_repeat, self.col)
+                self.reach = (max(self.reach[0], self.row + self.row_repeat),
+                              max(self.reach[1], self.col))
+                self._check(*self.reach)
         elif tag == "table:table-row":
             self.row += self.row_repeat
 
@@ -507,6 +539,11 @@ class _OdsScan:
         if self.cells > limits.max_cells:
             raise BadInput("%(file)s, sheet %(sheet)s holds more than %(max)s cells; it is refused",
                            file=self.name, sheet=self.sheet, max=limits.max_cells)
+        if limits.max_area and row * col > limits.max_area:
+            raise BadInput("%(file)s, sheet %(sheet)s: its cells reach %(cell)s, a grid of more"
+                           " than %(max)s cells; delete what is past the data and save it again",
+                           file=self.name, sheet=self.sheet, max=limits.max_area,
+                           cell=f"{column_letters(col)}{row}")
 
 
 def _check_ods(zf, name: str, limits: SheetLimits, budget: _Budget) -> None:

@@ -78,7 +78,9 @@ def reader_limits(config: Config) -> ReaderLimits:
 
 def sheet_limits(config: Config) -> dict:
     section = config.imports
-    return {name: getattr(section, name) for name in SheetLimits.__dataclass_fields__}
+    # max_area is not a setting: imports read in the child, whose memory limit bounds it.
+    return {name: getattr(section, name) for name in SheetLimits.__dataclass_fields__
+            if hasattr(section, name)}
 
 
 def quarantined(config: Config, meta: dict) -> dict | None:

@@ -80,12 +80,14 @@ def _read_spreadsheet(path: Path, sheet: str | None) -> list[list]:
     from ..inventory.limits import SheetLimits, check_file
     from ..inventory.readers import sniff_kind
 
-    # The registry import's limits, checked before calamine allocates from the file's
-    # claims (a committee list is a few hundred rows: the row limit is far beyond it).
+    # Checked before calamine allocates from the file's claims. This list is read in the
+    # web process, so the grid calamine makes of it is bounded too: MAX_ROWS rows of 40
+    # columns at most (128 MB), far beyond a committee's list of a few hundred cameras.
     kind = sniff_kind(path)
     if kind == "csv":
         raise BadInput("%(file)s is not a spreadsheet (xlsx, xls, ods or csv)", file=path.name)
-    check_file(path, kind, path.name, SheetLimits())
+    check_file(path, kind, path.name, SheetLimits(max_rows=MAX_ROWS, max_cells=MAX_ROWS * 40,
+                                                  max_area=MAX_ROWS * 40))
     try:
         book = CalamineWorkbook.from_path(str(path))
         if sheet:
