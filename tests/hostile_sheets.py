@@ -173,3 +173,40 @@ def build(name: str, folder: Path) -> tuple[Path, str]:
 def copy_corpus(folder: Path) -> dict[str, tuple[Path, str]]:
     return {name: build(name, folder / re.sub(r"\W+", "-", name)) for name in CORPUS}
 
+
+
+def understated(folder: Path) -> Path:
+    """A zip whose directory says its styles part unpacks to 900 bytes when it unpacks to
+    50 MB (a bomb that lies about itself, which the directory checks alone would pass;
+    calamine's zip reader also stops at the declared size)."""
+    path = registry(folder / "lying.xlsx")
+    with zipfile.ZipFile(path) as src:
+        head = src.read("xl/styles.xml").split(b"</styleSheet>")[0]
+    rewrite(path, {}, drop={"xl/styles.xml"}, big={"xl/styles.xml": (head, 50, b"</styleSheet>")})
+    data = bytearray(path.read_bytes())
+    name = b"xl/styles.xml"
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("xl/styles.xml")
+    # Local header: uncompressed size at +22 (its zip64 extra field holds the real one).
+    local = info.header_offset
+    extra_at = local + 30 + len(name)
+    data[local + 22:local + 26] = (900).to_bytes(4, "little")
+    _zip64_sizes(data, extra_at, 900)
+    central = data.find(b"PK\x01\x02")  # central directory entries: size at +24
+    while central >= 0:
+        name_len = int.from_bytes(data[central + 28:central + 30], "little")
+        if bytes(data[central + 46:central + 46 + name_len]) == name:
+            data[central + 24:central + 28] = (900).to_bytes(4, "little")
+            _zip64_sizes(data, central + 46 + name_len, 900)
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _zip64_sizes(data: bytearray, at: int, size: int) -> None:
+    """Set the uncompressed size in a zip64 extra field starting at `at`, if there is one."""
+    if data[at:at + 2] == b"\x01\x00":
+        data[at + 4:at + 12] = size.to_bytes(8, "little")
+
+
+CORPUS["understated zip directory"] = (understated, "lying.xlsx")

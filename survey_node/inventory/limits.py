@@ -192,6 +192,19 @@ def _check_xlsx(zf, infos: dict, name: str, limits: SheetLimits, budget: _Budget
             count = infos[member].file_size > MIN_CELL_BYTES * limits.max_cells
             _SheetScan(name, sheet, limits).run(budget.chunks(zf, member), zf, member, budget,
                                                 count)
+    _drain_the_rest(zf, infos, set(sheets) | set(shared), budget)
+
+
+def _drain_the_rest(zf, infos: dict, done: set, budget: _Budget) -> None:
+    """Unpack every other part calamine may read (styles, the workbook, relationships...)
+    against the byte budget: zipfile stops at a part's declared size and checks its CRC,
+    so a directory that understates a part fails here instead of inflating in calamine.
+    Pictures and embedded objects are not read by calamine and are left alone."""
+    for member in infos:
+        if member not in done and not member.startswith(("xl/media/", "xl/embeddings/",
+                                                          "Pictures/", "Thumbnails/")):
+            for _ in budget.chunks(zf, member):
+                pass
 
 
 def _parts(zf, infos: dict) -> tuple[dict[str, str], list[str]]:
@@ -547,6 +560,7 @@ class _OdsScan:
 
 
 def _check_ods(zf, name: str, limits: SheetLimits, budget: _Budget) -> None:
-    for member in ("content.xml",):
-        if member in zf.NameToInfo:
-            _OdsScan(name, limits).run(budget.chunks(zf, member))
+    infos = {info.filename: info for info in zf.infolist()}
+    if "content.xml" in infos:
+        _OdsScan(name, limits).run(budget.chunks(zf, "content.xml"))
+    _drain_the_rest(zf, infos, {"content.xml"}, budget)
