@@ -102,9 +102,10 @@ class ImportsSection:
     max_rows: int = setting(200_000, "Registry import: a sheet whose cells (with a value) or"
                             " declared range reach past this row is refused before it is read."
                             " The largest province registry is about 101,000 cameras.")
-    max_columns: int = setting(200, "Registry import: the same for columns (a registry has"
+    max_columns: int = setting(100, "Registry import: the same for columns (a registry has"
                                " 10-40). Rows x columns x 32 bytes is what the reader may"
-                               " allocate for one sheet, so keep it within reader_memory_mb.")
+                               " allocate for one sheet (640 MB at the defaults), so keep it"
+                               " within reader_memory_mb.")
     max_cells: int = setting(10_000_000, "Registry import: most cells holding a value in one"
                              " sheet (a 100,000-camera registry of 40 columns has 4 million).")
     max_shared_strings: int = setting(2_000_000, "Registry import: most shared strings an xlsx"

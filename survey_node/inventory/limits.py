@@ -44,7 +44,7 @@ class SheetLimits:
     """See `survey_node.config.ImportsSection` for what each limit is and why."""
 
     max_rows: int = 200_000
-    max_columns: int = 200
+    max_columns: int = 100
     max_cells: int = 10_000_000
     max_shared_strings: int = 2_000_000
     max_unpacked_mb: int = 512

@@ -4,8 +4,9 @@ Normalising rows is pure Python and writing them is SQLite work that needs the G
 every row it binds, so in one process they take turns. Here the child
 (``survey_node.inventory.reader_process``) reads and normalises (``reading.read_file``)
 and sends each event down its stdout; the parent writes the batches as they arrive. A
-100,000-row file imports about 1.4x faster on two cores. Small files are read in-process:
-starting a Python costs more than it saves.
+100,000-row file imports about 1.4x faster on two cores. The admin page and the CLI
+always read in a child (a file must not be able to take them down); a library caller's
+small files are read in-process, where starting a Python costs more than it saves.
 
 The child also analyses an upload for the admin page (``analyse_in_child``): the web
 process never opens a spreadsheet itself, it only receives the small layout.
