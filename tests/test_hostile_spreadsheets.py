@@ -324,3 +324,25 @@ def test_a_far_cell_in_a_prefixed_sheet_is_refused_too(db, tmp_path, in_child):
                          b'<x:row r="1048576"><x:c r="XFD1048576"><x:v>1</x:v></x:c></x:row>')
     with pytest.raises(BadInput, match="XFD1048576"):
         run_import(db, path, ImportOptions(default_province="30"))
+
+
+def test_an_import_job_that_killed_its_reader_says_why_in_thai(client, auth, db):
+    """What the job page shows when the import (not the analysis) killed the reader: the
+    quarantine and its reason, both in Thai."""
+    from survey_node.db import jobs as job_db
+    from survey_node.inventory import quarantine
+    from survey_node.inventory.worker import ReaderKilled
+    from survey_node.inventory.text import N_
+
+    killed = ReaderKilled(N_("Reading %(file)s needed more than %(mb)s MB of memory; it was"
+                             " stopped and nothing was imported"), file="hog.xlsx", mb=1024)
+    refused = quarantine.refusal({"file": "hog.xlsx", "at": "2026-12-03 09:00 UTC",
+                                  "reason": {"message": killed.message, "params": killed.params}})
+    job_id = job_db.insert_job(db, "registry_import", params={"file": "hog.xlsx"})
+    job_db.update_job(db, job_id, state="failed", error=json.dumps(
+        {"message": refused.message, "params": refused.params}, ensure_ascii=False))
+    auth.login("admin")
+    page = client.get(f"/admin/import/jobs/{job_id}").get_data(as_text=True)
+    line = page_error(page, "job-error")
+    assert "ถูกกักกันไว้" in line and "ต้องใช้หน่วยความจำเกิน 1024 MB" in line, line
+    assert "{" not in line

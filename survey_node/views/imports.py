@@ -44,6 +44,9 @@ def translate(message: str, params: dict | None) -> str:
     reason = (params or {}).get("why")
     if isinstance(reason, str):
         params = {**params, "why": gettext(reason)}  # coordinate reasons are message ids too
+    elif isinstance(reason, dict) and isinstance(reason.get("message"), str):
+        # A whole message of its own (why a file is quarantined), translated the same way.
+        params = {**params, "why": translate(reason["message"], reason.get("params"))}
     try:
         return text % params if params else text
     except (KeyError, ValueError, TypeError):
