@@ -346,3 +346,22 @@ def test_an_import_job_that_killed_its_reader_says_why_in_thai(client, auth, db)
     line = page_error(page, "job-error")
     assert "ถูกกักกันไว้" in line and "ต้องใช้หน่วยความจำเกิน 1024 MB" in line, line
     assert "{" not in line
+
+
+@pytest.mark.parametrize(("cell", "refused"), [
+    ("CV200000", False), ("CV200001", True), ("CW5", True), ("AAA5", True), ("cw5", True),
+    ("CV0200000", False), ("A1999999", True)])
+def test_the_limits_hold_exactly_at_their_edge(cell, refused, tmp_path):
+    """A value at the last row and column allowed passes; one past either is refused
+    (references written in lower case or with leading zeros are read as calamine reads them)."""
+    from survey_node.inventory.limits import check_file
+
+    path = registry(tmp_path / "edge.xlsx", rows=1)
+    row = re.sub(r"^[A-Za-z]+0*", "", cell)
+    rewrite(path, {SHEET: lambda xml: xml.replace(b"</sheetData>", (
+        f'<row r="{row}"><c r="{cell}" t="n"><v>7</v></c></row></sheetData>').encode())})
+    if refused:
+        with pytest.raises(BadInput, match=f"cell {cell.upper()} is beyond the limit"):
+            check_file(path, "xlsx", "edge.xlsx")
+    else:
+        check_file(path, "xlsx", "edge.xlsx")

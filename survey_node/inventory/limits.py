@@ -264,7 +264,8 @@ def _check_shared_strings(zf, member: str, name: str, limits: SheetLimits, budge
         # calamine reserves the table from these numbers before it reads one string.
         for key, value in _ATTR.findall(tag):
             if key in (b"count", b"uniqueCount") and (
-                    not value.isdigit() or len(value) > 12 or int(value) > limits.max_shared_strings):
+                    not value.isdigit() or len(value) > 12
+                    or int(value) > limits.max_shared_strings):
                 raise _too_many_strings(name, value.decode("ascii", "replace"), limits)
     opening = (b"<" + prefix + b"si>", b"<" + prefix + b"si ")
     count = 0
@@ -305,7 +306,8 @@ def _up_to_number(limit: int) -> str:
     for i, ch in enumerate(text):
         low = 1 if i == 0 else 0
         if int(ch) > low:
-            options.append(text[:i] + "[%d-%d]" % (low, int(ch) - 1) + r"\d{%d}" % (len(text) - i - 1))
+            rest = len(text) - i - 1
+            options.append(text[:i] + "[%d-%d]" % (low, int(ch) - 1) + r"\d{%d}" % rest)
     options.append(text)
     return "(?:%s)" % "|".join(options)
 
@@ -316,7 +318,8 @@ def _up_to_letters(limit: int) -> str:
     options = ["[A-Z]{1,%d}" % (len(text) - 1)] if len(text) > 1 else []
     for i, ch in enumerate(text):
         if ch != "A":
-            options.append(text[:i] + "[A-%s]" % chr(ord(ch) - 1) + "[A-Z]{%d}" % (len(text) - i - 1))
+            rest = len(text) - i - 1
+            options.append(text[:i] + "[A-%s]" % chr(ord(ch) - 1) + "[A-Z]{%d}" % rest)
     options.append(text)
     return "(?:%s)" % "|".join(options)
 
@@ -499,7 +502,7 @@ class _OdsScan:
     def run(self, chunks) -> None:
         parser = expat.ParserCreate()
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-        parser.StartDoctypeDeclHandler = lambda *a: (_ for _ in ()).throw(_odd(self.name, "content.xml"))
+        parser.StartDoctypeDeclHandler = self._no_dtd
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
         try:
@@ -509,6 +512,9 @@ class _OdsScan:
         except expat.ExpatError:
             raise BadInput("%(file)s cannot be read: the file is damaged or truncated",
                            file=self.name) from None
+
+    def _no_dtd(self, *args) -> None:
+        raise _odd(self.name, "content.xml")  # no spreadsheet has one; entities are a bomb
 
     @staticmethod
     def _repeat(attrs: dict, key: str) -> int:

@@ -64,5 +64,6 @@ class Quarantined(BadInput):
 def refusal(record: dict, file_name: str | None = None) -> Quarantined:
     """The one line saying the file is quarantined, and why."""
     return Quarantined(N_("%(file)s is quarantined: it stopped its reader on %(when)s"
-                       " (%(why)s); it is not read again"), file=file_name or record.get("file", "?"),
-                    when=record.get("at", ""), why=record.get("reason") or {})
+                       " (%(why)s); it is not read again"),
+                       file=file_name or record.get("file", "?"),
+                       when=record.get("at", ""), why=record.get("reason") or {})
