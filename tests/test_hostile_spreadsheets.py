@@ -365,3 +365,24 @@ def test_the_limits_hold_exactly_at_their_edge(cell, refused, tmp_path):
             check_file(path, "xlsx", "edge.xlsx")
     else:
         check_file(path, "xlsx", "edge.xlsx")
+
+
+def test_uploads_are_checked_one_at_a_time(client, auth, tmp_path, monkeypatch):
+    """While one upload is being read, the next waits, then is told in Thai to try again
+    (two big readers at once could exhaust a small node and get a good file quarantined)."""
+    monkeypatch.setattr(worker, "ANALYSIS_QUEUE_S", 0.1)
+    auth.login("admin")
+    path = registry(tmp_path / "k.xlsx")
+    assert worker._ANALYSES.acquire(timeout=1)  # another upload's reader is running
+    try:
+        with open(path, "rb") as fh:
+            response = client.post("/admin/import/", data={"file": (fh, "k.xlsx")},
+                                   content_type="multipart/form-data")
+    finally:
+        worker._ANALYSES.release()
+    assert response.status_code == 409
+    assert "ลองใหม่อีกสักครู่" in page_error(response.get_data(as_text=True), "upload-error")
+    with open(path, "rb") as fh:
+        response = client.post("/admin/import/", data={"file": (fh, "k.xlsx")},
+                               content_type="multipart/form-data")
+    assert response.status_code == 302  # and then it is

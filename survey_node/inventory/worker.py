@@ -33,7 +33,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from ..errors import BadInput, SurveyNodeError
+from ..errors import BadInput, Conflict, SurveyNodeError
 from .reader_process import receive, send
 from .text import N_
 
@@ -46,6 +46,8 @@ READ_DEADLINE_S = 30 * 60   # 100,000 rows take ~2 s here; a slow SD card is slo
 EXIT_WAIT_S = 5
 PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size
 LAYOUT_MAX_BYTES = 8 << 20  # an analysis answer: headers and five sample rows
+ANALYSIS_QUEUE_S = 30       # an upload waits this long for the one before it
+_ANALYSES = threading.BoundedSemaphore(1)
 
 
 @dataclass(frozen=True)
@@ -86,15 +88,22 @@ def analyse_in_child(path: Path, options: ImportOptions, limits: ReaderLimits | 
     from .reading import Layout
 
     limits = limits or ReaderLimits()
-    reader = _ChildReader(Path(path), options, "analyse", limits.memory_mb, limits.analyse_s,
-                          max_bytes=LAYOUT_MAX_BYTES)
+    # One at a time: two readers of big files at once could together exhaust a small
+    # node's memory, and the kernel's victim (a reader) would quarantine a good file.
+    if not _ANALYSES.acquire(timeout=ANALYSIS_QUEUE_S):
+        raise Conflict("Another upload is being checked; try again in a moment")
     try:
-        for event in reader:
-            if event[0] == "layout":
-                return Layout(**event[1])
-        raise reader.failure()
+        reader = _ChildReader(Path(path), options, "analyse", limits.memory_mb,
+                              limits.analyse_s, max_bytes=LAYOUT_MAX_BYTES)
+        try:
+            for event in reader:
+                if event[0] == "layout":
+                    return Layout(**event[1])
+            raise reader.failure()
+        finally:
+            reader.close()
     finally:
-        reader.close()
+        _ANALYSES.release()
 
 
 class _ChildReader:
