@@ -83,9 +83,11 @@ def _read_spreadsheet(path: Path, sheet: str | None) -> list[list]:
     # Checked before calamine allocates from the file's claims. This list is read in the
     # web process, so the grid calamine makes of it is bounded too: MAX_ROWS rows of 40
     # columns at most (128 MB), far beyond a committee's list of a few hundred cameras.
-    kind = sniff_kind(path)
-    if kind == "csv":
-        raise BadInput("%(file)s is not a spreadsheet (xlsx, xls, ods or csv)", file=path.name)
+    # (Bytes that are no archive at all are left to calamine, which refuses them at once.)
+    try:
+        kind = sniff_kind(path)
+    except BadInput:
+        kind = "csv"
     check_file(path, kind, path.name, SheetLimits(max_rows=MAX_ROWS, max_cells=MAX_ROWS * 40,
                                                   max_area=MAX_ROWS * 40))
     try:
