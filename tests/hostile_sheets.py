@@ -105,10 +105,10 @@ def xlsx_named_csv(folder: Path) -> Path:
 
 
 def csv_named_xlsx(folder: Path) -> Path:
-    """Text, called .xlsx, whose header line runs to 100,000 columns."""
+    """Text, called .xlsx, whose header line has a value in column 100,008."""
     path = folder / "wide.xlsx"
-    path.write_text(",".join(REAL_HEADER) + "," * 100_000 + "\n1,ใช้งานได้,แยก,ถนน,ทางแยก,14.97,102.09,สภ.\n",
-                    encoding="utf-8")
+    path.write_text(",".join(REAL_HEADER) + "," * 100_000 + "หมายเหตุ\n"
+                    "1,ใช้งานได้,แยก,ถนน,ทางแยก,14.97,102.09,สภ.\n", encoding="utf-8")
     return path
 
 

@@ -386,3 +386,15 @@ def test_uploads_are_checked_one_at_a_time(client, auth, tmp_path, monkeypatch):
         response = client.post("/admin/import/", data={"file": (fh, "k.xlsx")},
                                content_type="multipart/form-data")
     assert response.status_code == 302  # and then it is
+
+
+def test_a_csv_with_excels_trailing_empty_columns_imports(db, tmp_path, in_child):
+    """Excel writes a delimiter for every formatted column of its used range: 300 empty
+    fields after the data are no reason to refuse a registry."""
+    from tests.registry_files import write_csv
+
+    rows = [[*r, *([""] * 300)] for r in korat_rows(50)]
+    path = write_csv(tmp_path / "k.csv", [*REAL_HEADER, *([""] * 300)], rows,
+                     title_rows=TITLE_ROWS)
+    report = run_import(db, path, ImportOptions(default_province="30"))
+    assert report["cameras"]["new"] == 50 and not report["rejected"]

@@ -396,8 +396,9 @@ class _SheetScan:
         if (column_number(match.group(1)) > self.limits.max_columns
                 or int(match.group(2)) > self.limits.max_rows):
             raise BadInput("%(file)s, sheet %(sheet)s: it declares its cells reach %(cell)s,"
-                           " beyond the limit of %(rows)s rows and %(columns)s columns; save"
-                           " it again in Excel or LibreOffice", file=self.name, sheet=self.sheet,
+                           " beyond the limit of %(rows)s rows and %(columns)s columns; clear"
+                           " the contents and formatting past the data and save it again",
+                           file=self.name, sheet=self.sheet,
                            cell=corner, rows=self.limits.max_rows,
                            columns=self.limits.max_columns)
 

@@ -178,9 +178,7 @@ class Workbook:
                     if progress is not None and i % 2000 == 0:
                         progress(raw.tell() / size)
                     if len(cells) > max_columns:
-                        raise BadInput("%(file)s line %(line)s has %(count)s columns, more than"
-                                       " the limit of %(max)s; it is refused", file=self.name,
-                                       line=line, count=len(cells), max=max_columns)
+                        cells = _within_columns(cells, max_columns, self.name, line)
                     yield line, cells
                     line = reader.line_num + 1
             except UnicodeDecodeError:
@@ -189,6 +187,19 @@ class Workbook:
             except csv.Error as exc:
                 raise BadInput("%(file)s line %(line)s is not valid CSV: %(why)s",
                                file=self.name, line=line, why=str(exc)) from None
+
+
+def _within_columns(cells: list, max_columns: int, name: str, line: int) -> list:
+    """The line's cells up to `max_columns`, when all past it are empty (Excel writes a
+    delimiter for every formatted column of its used range); else BadInput."""
+    last = len(cells)
+    while last > max_columns and not cells[last - 1].strip():
+        last -= 1
+    if last > max_columns:
+        raise BadInput("%(file)s line %(line)s has a value in column %(count)s, past the limit"
+                       " of %(max)s columns; it is refused", file=name, line=line, count=last,
+                       max=max_columns)
+    return cells[:max_columns]
 
 
 def _first_bad_line(path: Path, encoding: str) -> int:
