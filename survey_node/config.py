@@ -100,6 +100,31 @@ class HotspotSection:
 
 
 @dataclass
+class ImportsSection:
+    max_rows: int = setting(200_000, "Registry import: a sheet whose cells (with a value) or"
+                            " declared range reach past this row is refused before it is read."
+                            " The largest province registry is about 101,000 cameras.")
+    max_columns: int = setting(100, "Registry import: the same for columns (a registry has"
+                               " 10-40). Rows x columns x 32 bytes is what the reader may"
+                               " allocate for one sheet (640 MB at the defaults), so keep it"
+                               " within reader_memory_mb.")
+    max_cells: int = setting(10_000_000, "Registry import: most cells holding a value in one"
+                             " sheet (a 100,000-camera registry of 40 columns has 4 million).")
+    max_shared_strings: int = setting(2_000_000, "Registry import: most shared strings an xlsx"
+                                      " may declare or hold (the reader reserves them up front).")
+    max_unpacked_mb: int = setting(512, "Registry import: most megabytes an xlsx/ods may unpack"
+                                    " to, and largest .xls file.")
+    max_ratio: int = setting(100, "Registry import: highest compression ratio of a part over"
+                             " 16 MB (real sheets compress 5-15 to 1; a zip bomb about 1000).")
+    reader_memory_mb: int = setting(1024, "Address space (RLIMIT_AS) of the reader process that"
+                                    " analyses and reads registry files, in megabytes.")
+    analysis_timeout_s: float = setting(120.0, "Deadline of the reader process analysing an"
+                                        " upload for the import page, in seconds.")
+    read_timeout_minutes: int = setting(30, "Deadline of the reader process of an import from"
+                                        " the admin page or the CLI, in minutes.")
+
+
+@dataclass
 class SelectionSection:
     target_fraction: float = setting(0.2, "Share of registered cameras to survey (the 20 % target), for the quota of a committee list.")
     match_radius_m: float = setting(30.0, "A committee list row without a known id matches a camera of the same site name within this many metres.")
@@ -234,6 +259,7 @@ class Config:
     survey: SurveySection = field(default_factory=SurveySection)
     demo: DemoSection = field(default_factory=DemoSection)
     hotspot: HotspotSection = field(default_factory=HotspotSection)
+    imports: ImportsSection = field(default_factory=ImportsSection)
     selection: SelectionSection = field(default_factory=SelectionSection)
     exports: ExportsSection = field(default_factory=ExportsSection)
     streamcheck: StreamCheckSection = field(default_factory=StreamCheckSection)

@@ -10,7 +10,7 @@ import click
 
 from .. import db as database
 from ..errors import BadInput
-from ..inventory import columns, coords
+from ..inventory import columns, coords, quarantine, uploads
 from ..inventory.importer import ImportOptions, public_report, run_import
 from . import data_dir_option, json_option, main
 from .core import _require_init
@@ -38,12 +38,14 @@ def import_registry(data_dir, file, sheet, mapping_file, crs, dry_run, as_json):
     except coords.CoordinateError:
         raise BadInput("--crs %(crs)s is not one of EPSG:32647, 32648, 24047, 24048", crs=crs) from None
     options = ImportOptions.from_mapping(spec, sheet=sheet, crs=crs_code, dry_run=dry_run,
-                                         default_province=cfg.node.province_code, actor="cli")
+                                         default_province=cfg.node.province_code, actor="cli",
+                                         limits=uploads.sheet_limits(cfg))
     work_dir = cfg.data_dir / "tmp"
     work_dir.mkdir(exist_ok=True)
     db = database.connect(cfg.db_path)
     try:
-        report = _run_with_bar(db, file, options, work_dir, show=not as_json and sys.stderr.isatty())
+        report = _run_with_bar(db, file, options, work_dir, cfg,
+                               show=not as_json and sys.stderr.isatty())
     finally:
         db.close()
     if as_json:
@@ -52,14 +54,18 @@ def import_registry(data_dir, file, sheet, mapping_file, crs, dry_run, as_json):
     _print_report(report)
 
 
-def _run_with_bar(db, file, options, work_dir, *, show: bool):
+def _run_with_bar(db, file, options, work_dir, cfg, *, show: bool):
+    # Always in a reader child (memory limit, deadline): a file that kills it is
+    # quarantined, as from the admin page, and refused at once the next time.
+    extra = {"work_dir": work_dir, "child": True, "reader": uploads.reader_limits(cfg),
+             "quarantine_dir": quarantine.folder(cfg.data_dir)}
     if not show:
-        return run_import(db, file, options, work_dir=work_dir)
+        return run_import(db, file, options, **extra)
     with click.progressbar(length=1000, label="importing", file=sys.stderr) as bar:
         def progress(fraction, _message):
             bar.update(int(fraction * 1000) - bar.pos)
 
-        return run_import(db, file, options, progress=progress, work_dir=work_dir)
+        return run_import(db, file, options, progress=progress, **extra)
 
 
 def _print_report(report: dict) -> None:

@@ -26,7 +26,7 @@ from sqlite_utils import Database
 
 from ..db import imports as import_db
 from ..errors import BadInput
-from . import worker
+from . import quarantine, worker
 from .options import ImportOptions
 from .text import N_
 
@@ -50,20 +50,33 @@ def analyse(path: Path, options: ImportOptions):
 
 
 def run_import(db: Database, path: Path, options: ImportOptions, *,
-               progress: Progress | None = None, work_dir: Path | None = None) -> dict:
+               progress: Progress | None = None, work_dir: Path | None = None,
+               child: bool | None = None, reader: worker.ReaderLimits | None = None,
+               quarantine_dir: Path | None = None) -> dict:
     """Import (or with ``dry_run`` only count) the file; returns the full report.
 
     The file is read by :func:`survey_node.inventory.reading.read_file`: in a child
     process for a large file (see ``survey_node.inventory.worker``), so that normalising
     rows and writing them use both cores, else in this one. `work_dir` is where imports of
     earlier versions kept a staging file; what a killed one left there is removed.
+
+    `child` forces the reader child (with `reader`'s memory limit and deadline) on or off.
+    With `quarantine_dir`, a quarantined file is refused before it is read, and a file
+    that kills its reader is quarantined.
     """
     path = Path(path)
     tick = progress or (lambda fraction, message: None)
     tick(0.0, N_("Reading the file"))
-    events = worker.read_events(path, options)
-    try:
+    name = options.display_name or path.name
+    sha256 = None
+    if quarantine.anything_in(quarantine_dir):  # hashed first only when it can matter
         sha256 = file_sha256(path)
+        record = quarantine.find(quarantine_dir, sha256)
+        if record is not None:
+            raise quarantine.refusal(record, name)
+    events = worker.read_events(path, options, child=child, limits=reader)
+    try:
+        sha256 = sha256 or file_sha256(path)
         if work_dir is not None:
             remove_stale(Path(work_dir), "import-*", STALE_STAGING_S)
     except BaseException:
@@ -98,6 +111,12 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
             "rejected": summary["rejected"], "warnings": summary["warnings"],
             "notes": summary["notes"],
         })
+    except worker.ReaderKilled as exc:
+        writer.abort()
+        if quarantine_dir is None:
+            raise
+        record = quarantine.mark(quarantine_dir, sha256, name, exc)
+        raise quarantine.refusal(record, name) from None
     except BaseException:
         writer.abort()
         raise

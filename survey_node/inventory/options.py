@@ -17,6 +17,7 @@ class ImportOptions:
     default_province: str = ""
     actor: str | None = None
     display_name: str | None = None               # the name the user gave the file
+    limits: dict = field(default_factory=dict)    # limits.SheetLimits fields (config [imports])
 
     @classmethod
     def from_mapping(cls, spec: dict | None, **kwargs) -> "ImportOptions":

@@ -27,12 +27,15 @@ def send(out, event) -> None:
     out.write(blob)
 
 
-def receive(stream):
-    """The next event, or None when the stream ended or was cut short."""
+def receive(stream, max_bytes: int | None = None):
+    """The next event, or None when the stream ended, was cut short or is bigger than
+    `max_bytes` (the web process takes only small answers)."""
     head = stream.read(LENGTH.size)
     if len(head) < LENGTH.size:
         return None
     (size,) = LENGTH.unpack(head)
+    if max_bytes is not None and size > max_bytes:
+        return None
     blob = stream.read(size)
     if len(blob) < size:
         return None
@@ -42,8 +45,25 @@ def receive(stream):
         return None
 
 
+def limit_memory(megabytes: int | None) -> None:
+    """RLIMIT_AS for this process: an allocation past it fails (calamine then aborts,
+    Python raises MemoryError) instead of the machine swapping. And if the kernel must
+    kill something for memory, let it be this reader rather than the web server."""
+    import resource
+
+    if megabytes:
+        limit = int(megabytes) << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+    except OSError:  # not Linux, or not allowed: the limit above is what matters
+        pass
+
+
 def main() -> int:
     from ..errors import SurveyNodeError
+    from .limits import SheetLimits
     from .readers import Workbook
 
     # This process lives for one file and makes no reference cycles worth collecting; the
@@ -52,23 +72,36 @@ def main() -> int:
     request = receive(sys.stdin.buffer)
     if request is None:
         return 2
-    path, options = request
+    path, options, mode, memory_mb = request
+    limit_memory(memory_mb)
     out = sys.stdout.buffer
     try:
-        book = Workbook(Path(path), options["display_name"])
-        # Loading the sheet is most of the wait and calamine lets go of the GIL meanwhile:
-        # the rest of the reader (geothai's tables, pyproj) is imported beside it.
-        loading = threading.Thread(target=book.preload, args=(options["sheet"],), daemon=True)
-        loading.start()
-        from .reading import ImportOptions, read_file
+        book = Workbook(Path(path), options["display_name"],
+                        SheetLimits.from_dict(options.get("limits")))
+        if mode == "analyse":
+            from .reading import ImportOptions, layout_of
 
-        loading.join()
-        for event in read_file(Path(path), ImportOptions(**options), book=book):
-            send(out, event)
-            if event[0] != "progress":
-                out.flush()
+            send(out, ("layout", layout_of(book, ImportOptions(**options))))
+        else:
+            # Loading the sheet is most of the wait and calamine lets go of the GIL
+            # meanwhile: the rest of the reader (geothai's tables, pyproj) is imported
+            # beside it.
+            loading = threading.Thread(target=book.preload, args=(options["sheet"],),
+                                       daemon=True)
+            loading.start()
+            from .reading import ImportOptions, read_file
+
+            loading.join()
+            for event in read_file(Path(path), ImportOptions(**options), book=book):
+                send(out, event)
+                if event[0] != "progress":
+                    out.flush()
     except SurveyNodeError as exc:
         send(out, ("error", exc.message, exc.params))
+    except MemoryError:
+        # What is left after the failed allocation is enough to say so; the parent
+        # quarantines the file.
+        send(out, ("out_of_memory", memory_mb))
     except BrokenPipeError:  # the parent gave up: nobody to tell
         return 1
     out.flush()

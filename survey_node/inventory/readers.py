@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import BadInput
+from .limits import SheetLimits, check_file
 
 SNIFF_BYTES = 1 << 20
 CHUNK_ROWS = 2000
@@ -30,9 +31,10 @@ csv.field_size_limit(FIELD_LIMIT)
 SNIFF_LINE_CHARS = 64 << 10  # a sample line is cut here: the delimiter shows in the first cells
 
 
-def sniff_kind(path: Path) -> str:
-    """'xlsx' | 'ods' | 'xls' | 'csv', or BadInput saying why the file is not one."""
-    name = path.name
+def sniff_kind(path: Path, name: str | None = None) -> str:
+    """'xlsx' | 'ods' | 'xls' | 'csv', or BadInput saying why the file (called `name`,
+    else by its path's name) is not one."""
+    name = name or path.name
     size = path.stat().st_size
     if size == 0:
         raise BadInput("%(file)s is empty", file=name)
@@ -63,10 +65,12 @@ def sniff_kind(path: Path) -> str:
 class Workbook:
     """An open registry file. Use as a context manager."""
 
-    def __init__(self, path: Path, display_name: str | None = None):
+    def __init__(self, path: Path, display_name: str | None = None,
+                 limits: SheetLimits | None = None):
         self.path = Path(path)
         self.name = display_name or self.path.name
-        self.kind = sniff_kind(self.path)
+        self.limits = limits or SheetLimits()
+        self.kind = sniff_kind(self.path, self.name)
         self._book = None
         self._loaded = None
         self.encoding = ""
@@ -76,6 +80,8 @@ class Workbook:
             self.delimiter = sniff_delimiter(self.path, self.encoding)
             self.sheet_names = [""]
         else:
+            # Before calamine sees the file: it allocates from what the file claims.
+            check_file(self.path, self.kind, self.name, self.limits)
             import python_calamine
 
             try:
@@ -170,10 +176,13 @@ class Workbook:
             text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
             reader = csv.reader(text, delimiter=self.delimiter)
             line = 1
+            max_columns = self.limits.max_columns
             try:
                 for i, cells in enumerate(reader):
                     if progress is not None and i % 2000 == 0:
                         progress(raw.tell() / size)
+                    if len(cells) > max_columns:
+                        cells = _within_columns(cells, max_columns, self.name, line)
                     yield line, cells
                     line = reader.line_num + 1
             except UnicodeDecodeError:
@@ -187,6 +196,19 @@ class Workbook:
                                    limit=f"{FIELD_LIMIT:,}") from None
                 raise BadInput("%(file)s line %(line)s is not valid CSV: %(why)s",
                                file=self.name, line=line, why=str(exc)) from None
+
+
+def _within_columns(cells: list, max_columns: int, name: str, line: int) -> list:
+    """The line's cells up to `max_columns`, when all past it are empty (Excel writes a
+    delimiter for every formatted column of its used range); else BadInput."""
+    last = len(cells)
+    while last > max_columns and not cells[last - 1].strip():
+        last -= 1
+    if last > max_columns:
+        raise BadInput("%(file)s line %(line)s has a value in column %(count)s, past the limit"
+                       " of %(max)s columns; it is refused", file=name, line=line, count=last,
+                       max=max_columns)
+    return cells[:max_columns]
 
 
 def _first_bad_line(path: Path, encoding: str) -> int:

@@ -8,6 +8,7 @@ Nothing here touches the database, so this runs in a child process during an imp
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import operator
@@ -18,6 +19,7 @@ from typing import Iterator
 
 from ..errors import BadInput
 from . import columns, coords, places
+from .limits import SheetLimits
 from .options import ImportOptions
 from .province import ProvinceInference
 from .readers import Workbook
@@ -71,9 +73,16 @@ class Layout:
 
 def analyse(path: Path, options: ImportOptions) -> Layout:
     """Find the sheet, header row and mapping (what the admin page shows before importing)."""
-    with Workbook(path, options.display_name) as book:
+    with Workbook(path, options.display_name, SheetLimits.from_dict(options.limits)) as book:
         layout, _ = _locate(book, options)
         return layout
+
+
+def layout_of(book: Workbook, options: ImportOptions) -> dict:
+    """`analyse` of an open book, as plain data another process can rebuild a Layout from."""
+    with book:
+        layout, _ = _locate(book, options)
+        return dataclasses.asdict(layout)
 
 
 def _locate(book: Workbook, options: ImportOptions, progress=None):
@@ -156,7 +165,8 @@ def read_file(path: Path, options: ImportOptions, *, book: Workbook | None = Non
     """
     report = _Report()
     pending: list[float] = []
-    with book or Workbook(path, options.display_name) as book:
+    with book or Workbook(path, options.display_name,
+                          SheetLimits.from_dict(options.limits)) as book:
         layout, body = _locate(book, options, pending.append)
         columns.check_mapping(layout.mapping, book.name)
         province = ProvinceInference(layout, options.default_province)

@@ -77,6 +77,19 @@ def read_rows(path: Path, *, sheet: str | None = None) -> list[tuple[int, list[s
 def _read_spreadsheet(path: Path, sheet: str | None) -> list[list]:
     from python_calamine import CalamineWorkbook
 
+    from ..inventory.limits import SheetLimits, check_file
+    from ..inventory.readers import sniff_kind
+
+    # Checked before calamine allocates from the file's claims. This list is read in the
+    # web process, so the grid calamine makes of it is bounded too: MAX_ROWS rows of 40
+    # columns at most (128 MB), far beyond a committee's list of a few hundred cameras.
+    # (Bytes that are no archive at all are left to calamine, which refuses them at once.)
+    try:
+        kind = sniff_kind(path)
+    except BadInput:
+        kind = "csv"
+    check_file(path, kind, path.name, SheetLimits(max_rows=MAX_ROWS, max_cells=MAX_ROWS * 40,
+                                                  max_area=MAX_ROWS * 40))
     try:
         book = CalamineWorkbook.from_path(str(path))
         if sheet:

@@ -13,7 +13,6 @@ from ..db import imports as import_db
 from ..db import jobs as job_db
 from ..errors import SurveyNodeError
 from ..inventory import columns, coords, uploads
-from ..inventory.importer import analyse
 from ..inventory.text import N_
 from . import require_role
 
@@ -45,6 +44,9 @@ def translate(message: str, params: dict | None) -> str:
     reason = (params or {}).get("why")
     if isinstance(reason, str):
         params = {**params, "why": gettext(reason)}  # coordinate reasons are message ids too
+    elif isinstance(reason, dict) and isinstance(reason.get("message"), str):
+        # A whole message of its own (why a file is quarantined), translated the same way.
+        params = {**params, "why": translate(reason["message"], reason.get("params"))}
     try:
         return text % params if params else text
     except (KeyError, ValueError, TypeError):
@@ -92,8 +94,10 @@ def upload():
     token = None
     try:
         token = uploads.save_upload(get_config(), file.stream, file.filename)
-        path, meta = uploads.load_upload(get_config(), token)
-        analyse(path, uploads.options_for(get_config(), meta, dry_run=True, actor=None))
+        uploads.analyse_upload(get_config(), token)
+    except uploads.Quarantined:
+        # Kept, with its page saying why it is not read (the reader is not run again).
+        return redirect(url_for("imports.mapping", token=token))
     except SurveyNodeError as exc:
         if token:
             uploads.discard_upload(get_config(), token)  # a refused file is not kept
@@ -116,10 +120,10 @@ def _recent_jobs(db) -> list[dict]:
 
 @bp.get("/upload/<token>")
 def mapping(token: str):
-    path, meta = uploads.load_upload(get_config(), token)
+    _, meta = uploads.load_upload(get_config(), token)
     error = None
     try:
-        layout = analyse(path, uploads.options_for(get_config(), meta, dry_run=True, actor=None))
+        layout = uploads.analyse_upload(get_config(), token)
         missing = None
         try:
             columns.check_mapping(layout.mapping, meta["name"])
@@ -169,8 +173,13 @@ def run(token: str):
 
 
 def _start(token: str, action: str):
-    job_id = uploads.start_job(get_config(), token, dry_run=action != "import",
-                               actor=g.user["name"])
+    try:
+        job_id = uploads.start_job(get_config(), token, dry_run=action != "import",
+                                   actor=g.user["name"])
+    except SurveyNodeError as exc:
+        if exc.status != 400:
+            raise
+        return redirect(url_for("imports.mapping", token=token))  # it says why (quarantine)
     return redirect(url_for("imports.job", job_id=job_id))
 
 
