@@ -37,11 +37,16 @@ def scope_for(db: Database, show: str, user_name: str) -> tuple[str, list]:
 
 def scope_filter(*, scope_sql: str = "", scope_params: list | None = None, amphoe: str = "",
                  search: str = "", state: str = "") -> tuple[str, list]:
-    """One SQL condition on `c` from the scope and the user's filters."""
-    clauses, params = ["c.removed = 0"], []
+    """One SQL condition on `c` from the scope and the user's filters.
+
+    A camera a later import marked removed stays in my assignments and in the survey set
+    (its work exists; the list flags it), and leaves only the list of all cameras."""
+    clauses, params = [], []
     if scope_sql:
         clauses.append(f"({scope_sql})")
         params.extend(scope_params or [])
+    else:
+        clauses.append("c.removed = 0")
     if amphoe:
         clauses.append("c.amphoe_code = ?")
         params.append(amphoe)

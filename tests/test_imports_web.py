@@ -195,3 +195,73 @@ def test_a_csv_cell_over_the_field_limit_is_one_line_on_the_web_and_the_cli(
     result = cli("import", "--data-dir", tmp_path / "node", path, "--dry-run")
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "registry.csv line 3 has a cell longer than 1,048,576 characters" in result.output
+
+
+def _import_file(admin, path, *, confirm: int | None = None):
+    """Upload, preview and import `path` as the admin page does; returns (preview page,
+    report page). With `confirm`, the preview's removal box is ticked for that count."""
+    mapping_url = upload(admin, path).headers["Location"]
+    token = mapping_url.rstrip("/").rsplit("/", 1)[-1]
+    response = admin.post(f"/admin/import/upload/{token}/run", data={"action": "preview"})
+    job_url = response.headers["Location"]
+    assert wait_for_job(admin, job_url)["state"] == "done"
+    preview = admin.get(job_url).get_data(as_text=True)
+    data = {"action": "import"}
+    if confirm is not None:
+        data.update(remove_missing="1", expected_removals=str(confirm))
+    response = admin.post(f"/admin/import/upload/{token}/run", data=data)
+    status = wait_for_job(admin, response.headers["Location"])
+    assert status["state"] == "done", status
+    return preview, admin.get(status["done_url"]).get_data(as_text=True), status
+
+
+def test_a_partial_file_cannot_empty_the_worklists_and_an_import_can_be_undone(
+        admin, db, config, tmp_path):
+    from survey_node import accounts, demo
+
+    accounts.add_user(db, config.security, name="surveyor2", role="surveyor", pin="482913")
+    demo.seed_demo(db, count=30, streams_port=1)
+    demo.prepare_selection(db)
+    before = {r[0]: r[1] for r in db.execute("SELECT camera_id, site_name FROM cameras")}
+    preview, report, _ = _import_file(admin, write_xlsx(tmp_path / "korat.xlsx", REAL_HEADER,
+                                                        korat_rows(3)))
+    # The preview puts the 30 missing cameras first, in a warning, with the work they hold.
+    warning = preview.index('data-testid="missing-warning"')
+    assert warning < preview.index('data-testid="counts"')
+    assert "30 กล้อง" in preview[warning:warning + 600]
+    assert 'data-testid="remove-missing"' in preview
+    # Importing without ticking it keeps them all.
+    assert db.execute("SELECT count(*) FROM cameras WHERE removed = 1").fetchone()[0] == 0
+    assert camera_db.count_cameras(db) == 33
+    # Undo: the three added cameras go, the registry is as before; audited.
+    import_id = int(report.split('action="/admin/import/')[1].split("/undo")[0])
+    done = admin.post(f"/admin/import/{import_id}/undo")
+    assert done.status_code == 302
+    after = {r[0]: r[1] for r in db.execute("SELECT camera_id, site_name FROM cameras")}
+    assert after == before
+    assert 'data-testid="import-undone"' in admin.get(f"/admin/import/{import_id}").get_data(
+        as_text=True)
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'cameras.import_undo'"
+                      ).fetchone()[0] == 1
+
+
+def test_removals_need_the_box_ticked_and_selected_cameras_stay_flagged(
+        admin, client, db, config, tmp_path, auth):
+    rows = korat_rows(4)
+    _import_file(admin, write_xlsx(tmp_path / "v1.xlsx", REAL_HEADER, rows))
+    gone = db.execute("SELECT camera_id FROM cameras WHERE site_name = ?",
+                      [rows[3][2]]).fetchone()[0]
+    db.execute("INSERT INTO assignments (camera_id, user_name, how, assigned_by, assigned_at)"
+               " VALUES (?, 'surveyor', 'hand', 'admin', '2026-12-01T00:00:00Z')", [gone])
+    db.conn.commit()
+    remaining = rows[:3]  # the file no longer lists the fourth camera
+    _, report, status = _import_file(admin, write_xlsx(tmp_path / "v2.xlsx", REAL_HEADER,
+                                                       remaining), confirm=1)
+    assert 'data-testid="removed"' in report
+    assert db.execute("SELECT removed FROM cameras WHERE camera_id = ?", [gone]).fetchone()[0] == 1
+    # The surveyor still has it, flagged, and its page says so.
+    auth.login("surveyor")
+    mine = client.get("/api/v1/worklist?show=mine").get_json()
+    flagged = [i for i in mine["items"] if i["camera_id"] == gone]
+    assert flagged and flagged[0]["removed"] == 1
+    assert 'data-testid="camera-removed"' in client.get(f"/survey/{gone}").get_data(as_text=True)

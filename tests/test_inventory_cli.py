@@ -9,7 +9,7 @@ from survey_node import db as database
 from tests.registry_files import REAL_HEADER, TITLE_ROWS, korat_rows, write_csv, write_xlsx
 
 JSON_KEYS = {"file", "sha256", "sheet", "rows_read", "cameras", "rejected", "warnings", "mapping",
-             "notes"}
+             "notes", "missing"}
 
 
 def test_import_json_has_exactly_the_promised_shape(cli, data_dir, tmp_path):

@@ -78,7 +78,11 @@ def test_reimport_reports_new_changed_unchanged_removed(db, tmp_path):
     newer[0][1] = "ชำรุด"                      # status changed: same camera, changed
     newer[1][7] = "อบจ.นครราชสีมา"              # agency changed: identity changes
     newer.append([6, "ใช้งานได้", "แยกจอหอ", "ถนนมิตรภาพ", "ทางแยก", 15.0300, 102.1200, "สภ.จอหอ"])
-    report = do_import(db, write_xlsx(tmp_path / "v2.xlsx", REAL_HEADER, newer))
+    # Without the removal asked for, the two cameras the file lacks stay, and are counted.
+    kept = do_import(db, write_xlsx(tmp_path / "v2.xlsx", REAL_HEADER, newer), dry_run=True)
+    assert kept["cameras"]["removed"] == 0 and kept["missing"]["count"] == 2
+    report = do_import(db, write_xlsx(tmp_path / "v2.xlsx", REAL_HEADER, newer),
+                       remove_missing=True)
     assert report["cameras"] == {"new": 2, "changed": 1, "unchanged": 2, "removed": 2}
     assert report["changes"][0]["fields"] == ["registry_status"]
     after = cameras(db)
@@ -258,7 +262,8 @@ def test_demo_seeded_cameras_are_marked_removed_not_deleted(db, tmp_path):
     from survey_node import demo
 
     demo.seed_demo(db, count=10, streams_port=1)
-    report = do_import(db, write_xlsx(tmp_path / "k.xlsx", REAL_HEADER, korat_rows(2)))
+    report = do_import(db, write_xlsx(tmp_path / "k.xlsx", REAL_HEADER, korat_rows(2)),
+                       remove_missing=True)
     assert report["cameras"]["removed"] == 10
     assert len(cameras(db)) == 12
 
@@ -314,3 +319,61 @@ def test_nearest_first_follows_positions_across_reimports(db, tmp_path):
     again = do_import(db, write_xlsx(tmp_path / "v3.xlsx", header, newer))
     assert again["cameras"]["unchanged"] == 40
     check_nearest([(15.05, 102.2), (14.98, 102.1)])
+
+
+def test_a_district_file_keeps_the_other_districts_and_says_what_removal_would_hide(
+        db, config, tmp_path):
+    from survey_node import accounts
+
+    for name in ("surveyor", "surveyor2"):
+        accounts.add_user(db, config.security, name=name, role="surveyor", pin="482913")
+    """Importing one district's file into a whole province marked every other camera removed
+    and emptied the surveyors' worklists. Now they stay unless removal is asked for, and the
+    report says how many the file lacks, how many are in the survey set or surveyed."""
+    from survey_node import demo
+    from survey_node import survey as survey_svc
+
+    demo.seed_demo(db, count=60, streams_port=1)
+    demo.prepare_selection(db)
+    one = db.execute("SELECT camera_id FROM assignments ORDER BY camera_id LIMIT 1").fetchone()[0]
+    owner = db.execute("SELECT user_name FROM assignments WHERE camera_id = ?", [one]).fetchone()[0]
+    survey_svc.start_or_resume(db, config, camera_id=one,
+                               user={"name": owner, "role": "surveyor"})
+    report = do_import(db, write_xlsx(tmp_path / "korat.xlsx", REAL_HEADER, korat_rows(3)))
+    assert report["cameras"]["removed"] == 0
+    missing = report["missing"]
+    assert missing["count"] == 60 and missing["outside_file_districts"] == 60
+    assert missing["selected"] >= 1 and missing["surveyed"] == 1
+    assert db.execute("SELECT count(*) FROM cameras WHERE removed = 1").fetchone()[0] == 0
+    # A count confirmed earlier that no longer holds is refused, changing nothing.
+    from survey_node.errors import BadInput
+
+    with pytest.raises(BadInput, match="59"):
+        do_import(db, write_xlsx(tmp_path / "korat2.xlsx", REAL_HEADER, korat_rows(3)),
+                  remove_missing=True, expected_removals=59)
+    assert db.execute("SELECT count(*) FROM cameras WHERE removed = 1").fetchone()[0] == 0
+
+
+def test_undo_puts_back_changed_removed_and_added_cameras(db, tmp_path):
+    from survey_node.errors import Conflict
+    from survey_node.inventory.importer import undo_import
+
+    rows = korat_rows(4)
+    do_import(db, write_xlsx(tmp_path / "v1.xlsx", REAL_HEADER, rows))
+    before = {c["camera_id"]: {k: c[k] for k in ("site_name", "registry_status", "removed")}
+              for c in cameras(db).values()}
+    newer = [list(r) for r in rows[:3]]
+    newer[0][1] = "ชำรุด"
+    newer.append([9, "ใช้งานได้", "แยกจอหอ", "ถนนมิตรภาพ", "ทางแยก", 15.03, 102.12, "สภ.จอหอ"])
+    report = do_import(db, write_xlsx(tmp_path / "v2.xlsx", REAL_HEADER, newer),
+                       remove_missing=True)
+    assert report["cameras"] == {"new": 1, "changed": 1, "unchanged": 2, "removed": 1}
+    with pytest.raises(Conflict):
+        undo_import(db, report["import_id"] - 1, actor="admin")  # not the latest
+    counts = undo_import(db, report["import_id"], actor="admin")
+    assert counts == {"restored": 1, "deleted": 1, "kept_removed": 0, "back": 1}
+    after = {c["camera_id"]: {k: c[k] for k in ("site_name", "registry_status", "removed")}
+             for c in cameras(db).values()}
+    assert after == before
+    with pytest.raises(Conflict):
+        undo_import(db, report["import_id"], actor="admin")  # once only

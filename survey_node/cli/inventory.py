@@ -26,8 +26,12 @@ from .core import _require_init
 @click.option("--crs", help="Coordinate system of UTM values: EPSG:32647/32648 (WGS84, the"
                             " default) or EPSG:24047/24048 (Indian 1975).")
 @click.option("--dry-run", is_flag=True, help="Read and count everything, change nothing.")
+@click.option("--remove-missing", is_flag=True,
+              help="Also mark the cameras that are not in FILE removed from the registry."
+                   " Without it they stay (a file of some districts or agencies must not empty"
+                   " the others' worklists).")
 @json_option
-def import_registry(data_dir, file, sheet, mapping_file, crs, dry_run, as_json):
+def import_registry(data_dir, file, sheet, mapping_file, crs, dry_run, remove_missing, as_json):
     """Import the camera registry FILE (xlsx, xls, ods or csv), all or nothing."""
     cfg = _require_init(data_dir)
     if not file.exists():
@@ -39,7 +43,8 @@ def import_registry(data_dir, file, sheet, mapping_file, crs, dry_run, as_json):
         raise BadInput("--crs %(crs)s is not one of EPSG:32647, 32648, 24047, 24048", crs=crs) from None
     options = ImportOptions.from_mapping(spec, sheet=sheet, crs=crs_code, dry_run=dry_run,
                                          default_province=cfg.node.province_code, actor="cli",
-                                         limits=uploads.sheet_limits(cfg))
+                                         limits=uploads.sheet_limits(cfg),
+                                         remove_missing=remove_missing)
     work_dir = cfg.data_dir / "tmp"
     work_dir.mkdir(exist_ok=True)
     db = database.connect(cfg.db_path)
@@ -75,6 +80,12 @@ def _print_report(report: dict) -> None:
                f" {report['rows_read']} rows read")
     click.echo(f"cameras: {c['new']} new, {c['changed']} changed, {c['unchanged']} unchanged,"
                f" {c['removed']} removed from the registry")
+    missing = report.get("missing") or {}
+    if missing.get("count") and not report.get("removals_applied"):
+        click.echo(f"{missing['count']} cameras are not in the file and were kept"
+                   f" ({missing['selected']} in the survey set, {missing['surveyed']} with"
+                   f" surveys, {missing['outside_file_districts']} outside the file's"
+                   " districts); --remove-missing marks them removed")
     for change in report["changes"][:50]:
         click.echo(f"  changed {change['camera_id']} (row {change['row']}):"
                    f" {', '.join(change['fields'])}")

@@ -17,6 +17,7 @@ import json
 
 from sqlite_utils import Database
 
+from ..errors import BadInput
 from . import audit, now_iso, row, rows
 
 # Camera columns an import writes; a staged row is (camera_id, row_no, *IMPORT_FIELDS, raw).
@@ -45,9 +46,14 @@ class CameraImport:
     removed at the end.
     """
 
-    def __init__(self, db: Database, *, actor: str | None, dry_run: bool):
+    def __init__(self, db: Database, *, actor: str | None, dry_run: bool,
+                 remove_missing: bool = False, expected_removals: int | None = None):
         self.db, self.conn = db, db.conn
         self.actor, self.dry_run = actor, dry_run
+        # Cameras missing from the file are only marked removed when asked to (a district's
+        # or an agency's file would otherwise empty every other worklist); with
+        # `expected_removals` the count must still be the one the admin confirmed.
+        self.remove_missing, self.expected_removals = remove_missing, expected_removals
         self.started = False
         self.first = False
         self.stamp = now_iso()
@@ -184,6 +190,8 @@ class CameraImport:
     def _finish(self, import_row: dict) -> dict:
         db = self.db
         removed: list[str] = []
+        missing = {"count": 0, "selected": 0, "surveyed": 0, "outside_file_districts": 0,
+                   "sample": []}
         if self.first:
             new, unchanged = self.written, 0
         else:
@@ -192,10 +200,18 @@ class CameraImport:
             seen = db.execute("SELECT count(*) FROM temp.import_seen WHERE is_new >= 0"
                               ).fetchone()[0]
             unchanged = seen - new - len(self.changes)
-            removed = sorted(r[0] for r in db.execute(
-                "UPDATE cameras SET removed = 1, updated_at = ? WHERE removed = 0"
-                " AND camera_id NOT IN (SELECT camera_id FROM temp.import_seen)"
-                " RETURNING camera_id", [self.stamp]).fetchall())
+            missing = self._missing()
+            if self.remove_missing and missing["count"]:
+                if self.expected_removals is not None \
+                        and self.expected_removals != missing["count"]:
+                    raise BadInput("The cameras have changed since the check: %(now)s would be"
+                                   " marked removed, not the %(then)s you confirmed; check the"
+                                   " file again", now=missing["count"],
+                                   then=self.expected_removals)
+                removed = sorted(r[0] for r in db.execute(
+                    "UPDATE cameras SET removed = 1, updated_at = ? WHERE removed = 0"
+                    " AND camera_id NOT IN (SELECT camera_id FROM temp.import_seen)"
+                    " RETURNING camera_id", [self.stamp]).fetchall())
         counts = {"new": new, "changed": len(self.changes), "unchanged": unchanged,
                   "removed": len(removed)}
         record = {k: (json.dumps(v, ensure_ascii=False) if k in JSON_COLUMNS else v)
@@ -207,12 +223,49 @@ class CameraImport:
         cols = list(record)
         db.execute(f"UPDATE imports SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?",
                    [*(record[c] for c in cols), self.import_id])
+        self._keep_undo()
         audit(db, actor=self.actor, action="cameras.import", entity="imports",
               entity_id=self.import_id,
               detail={"file": import_row.get("file_name"), "sha256": import_row.get("sha256"),
                       **counts, "rejected": import_row.get("rejected_count", 0)})
         return {"import_id": self.import_id, "counts": counts, "changes": self.changes,
-                "removed": removed}
+                "removed": removed, "missing": missing}
+
+    def _keep_undo(self) -> None:
+        """Keep what undoing this import needs: the old rows of the cameras it changed and
+        the ids of those it added (in the same transaction as the import)."""
+        db = self.db
+        if not self.first:
+            columns = [r[1] for r in db.execute("PRAGMA table_info(cameras)")]
+            as_json = ", ".join(f"'{c}', {c}" for c in columns)
+            db.execute(f"INSERT OR REPLACE INTO import_undo (import_id, camera_id, before)"
+                       f" SELECT ?, camera_id, json_object({as_json}) FROM temp.import_before",
+                       [self.import_id])
+        db.execute("INSERT OR IGNORE INTO import_undo (import_id, camera_id, before)"
+                   " SELECT ?, camera_id, NULL FROM cameras WHERE import_id = ? AND created_at = ?",
+                   [self.import_id, self.import_id, self.stamp])
+
+    def _missing(self) -> dict:
+        """The cameras the file does not have: how many, how many of them are in the survey
+        set in force or have surveys (work a removal would hide), and how many lie outside
+        every district the file covers (the sign of a partial file)."""
+        db = self.db
+        not_seen = ("c.removed = 0 AND c.camera_id NOT IN"
+                    " (SELECT camera_id FROM temp.import_seen)")
+        count, selected, surveyed, outside = db.execute(
+            "SELECT count(*),"
+            " sum(EXISTS (SELECT 1 FROM selection s WHERE s.camera_id = c.camera_id"
+            "   AND s.status = 'selected'"
+            "   AND s.run_id = (SELECT max(id) FROM selection_runs))),"
+            " sum(EXISTS (SELECT 1 FROM surveys v WHERE v.camera_id = c.camera_id)),"
+            " sum(c.amphoe_code IS NULL OR c.amphoe_code NOT IN (SELECT k.amphoe_code FROM"
+            "   cameras k JOIN temp.import_seen t ON t.camera_id = k.camera_id"
+            "   WHERE k.amphoe_code IS NOT NULL))"
+            f" FROM cameras c WHERE {not_seen}").fetchone()
+        sample = [r[0] for r in db.execute(
+            f"SELECT c.camera_id FROM cameras c WHERE {not_seen} ORDER BY c.camera_id LIMIT 20")]
+        return {"count": count, "selected": selected or 0, "surveyed": surveyed or 0,
+                "outside_file_districts": outside or 0, "sample": sample}
 
 
 def rows_imports(db: Database, *, limit: int = 50) -> list[dict]:
@@ -227,3 +280,51 @@ def get_import(db: Database, import_id: int) -> dict | None:
         for key in JSON_COLUMNS:
             found[key] = json.loads(found[key] or "null")
     return found
+
+
+def get_latest_import(db: Database) -> dict | None:
+    return row(db, "SELECT id, undone_at FROM imports WHERE undone_at IS NULL AND file_name != ''"
+                   " ORDER BY id DESC LIMIT 1")
+
+
+def undo_import(db: Database, import_id: int, *, actor: str | None) -> dict:
+    """Put the cameras back as they were before this import (call inside a transaction):
+    changed ones get their old rows, removed ones come back, added ones are deleted unless
+    work refers to them (then they are marked removed, so nothing surveyed is lost)."""
+    found = row(db, "SELECT id, removed FROM imports WHERE id = ?", [import_id])
+    columns = [r[1] for r in db.execute("PRAGMA table_info(cameras)") if r[1] != "id"]
+    sets = ", ".join(f"{c} = json_extract(u.before, '$.{c}')" for c in columns
+                     if c != "camera_id")
+    restored = db.execute(
+        f"UPDATE cameras SET {sets} FROM import_undo u WHERE u.import_id = ?"
+        f" AND u.before IS NOT NULL AND u.camera_id = cameras.camera_id", [import_id]).rowcount
+    added = [r[0] for r in db.execute("SELECT camera_id FROM import_undo WHERE import_id = ?"
+                                      " AND before IS NULL", [import_id])]
+    in_use = ("EXISTS (SELECT 1 FROM surveys s WHERE s.camera_id = cameras.camera_id)"
+              " OR EXISTS (SELECT 1 FROM selection s WHERE s.camera_id = cameras.camera_id)"
+              " OR EXISTS (SELECT 1 FROM replacements r WHERE r.camera_id = cameras.camera_id"
+              "  OR r.replacement_camera_id = cameras.camera_id)"
+              " OR EXISTS (SELECT 1 FROM assignments a WHERE a.camera_id = cameras.camera_id)"
+              " OR EXISTS (SELECT 1 FROM stream_checks k WHERE k.camera_id = cameras.camera_id)")
+    kept = deleted = 0
+    for start in range(0, len(added), 500):
+        chunk = added[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        kept += db.execute(f"UPDATE cameras SET removed = 1, updated_at = ? WHERE camera_id IN"
+                           f" ({marks}) AND ({in_use})", [now_iso(), *chunk]).rowcount
+        deleted += db.execute(f"DELETE FROM cameras WHERE camera_id IN ({marks})"
+                              f" AND NOT ({in_use})", chunk).rowcount
+    back = json.loads(found["removed"] or "[]")
+    returned = 0
+    for start in range(0, len(back), 500):
+        chunk = back[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        returned += db.execute(f"UPDATE cameras SET removed = 0 WHERE camera_id IN ({marks})",
+                               chunk).rowcount
+    db.execute("UPDATE imports SET undone_at = ?, undone_by = ? WHERE id = ?",
+               [now_iso(), actor, import_id])
+    counts = {"restored": restored, "deleted": deleted, "kept_removed": kept,
+              "back": returned}
+    audit(db, actor=actor, action="cameras.import_undo", entity="imports", entity_id=import_id,
+          detail=counts)
+    return counts

@@ -538,3 +538,22 @@ def m0410_stream_check_rates(db: Database) -> None:
         ALTER TABLE stream_checks ADD COLUMN contrast REAL;
         """
     )
+
+
+@migrations()
+def m0420_import_undo(db: Database) -> None:
+    # What an import changed, so that it can be undone from its report: the row each changed
+    # camera had before it (JSON of every column), and NULL for a camera it added. Cameras it
+    # marked removed are already listed in imports.removed.
+    db.executescript(
+        """
+        CREATE TABLE import_undo (
+            import_id INTEGER NOT NULL REFERENCES imports(id),
+            camera_id TEXT NOT NULL,
+            before TEXT,
+            PRIMARY KEY (import_id, camera_id)
+        ) WITHOUT ROWID;
+        ALTER TABLE imports ADD COLUMN undone_at TEXT;
+        ALTER TABLE imports ADD COLUMN undone_by TEXT;
+        """
+    )

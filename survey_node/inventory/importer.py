@@ -82,7 +82,9 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
     except BaseException:
         events.close()
         raise
-    writer = import_db.CameraImport(db, actor=options.actor, dry_run=options.dry_run)
+    writer = import_db.CameraImport(db, actor=options.actor, dry_run=options.dry_run,
+                                    remove_missing=options.remove_missing,
+                                    expected_removals=options.expected_removals)
     try:
         summary = None
         for event in events:
@@ -132,7 +134,27 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
         "import_id": None if options.dry_run else merged["import_id"],
         "dry_run": options.dry_run, "kind": summary["kind"], "header_row": summary["header_row"],
         "changes": merged["changes"], "removed": merged["removed"],
+        "missing": merged["missing"], "removals_applied": options.remove_missing,
     }
+
+
+def undo_import(db: Database, import_id: int, *, actor: str | None) -> dict:
+    """Undo the latest import that is not undone yet (an older one would undo over a newer
+    one's changes); all in one transaction, audited."""
+    from ..db import transaction
+    from ..errors import Conflict, NotFound
+
+    with transaction(db):
+        found = import_db.get_import(db, import_id)
+        if found is None:
+            raise NotFound("Import %(id)s does not exist", id=import_id)
+        if found.get("undone_at"):
+            raise Conflict("Import %(id)s was already undone", id=import_id)
+        latest = import_db.get_latest_import(db)
+        if latest is None or latest["id"] != import_id:
+            raise Conflict("Only the latest import can be undone: undo import %(latest)s first",
+                           latest=latest["id"] if latest else "-")
+        return import_db.undo_import(db, import_id, actor=actor)
 
 
 def remove_stale(folder: Path, pattern: str, age_s: float) -> None:
@@ -160,5 +182,7 @@ def public_report(report: dict) -> dict:
         "mapping": report["mapping"],
         # Lines about the whole file (the province inferred, or why none was).
         "notes": [n["reason"] for n in report["notes"]],
+        # Cameras the file lacks: kept unless --remove-missing (then they are "removed").
+        "missing": {k: v for k, v in (report.get("missing") or {}).items() if k != "sample"},
     }
 

@@ -18,6 +18,10 @@ class ImportOptions:
     actor: str | None = None
     display_name: str | None = None               # the name the user gave the file
     limits: dict = field(default_factory=dict)    # limits.SheetLimits fields (config [imports])
+    # Cameras missing from the file stay unless this is set (and, from the admin page, the
+    # count it confirmed still holds): see db.imports.CameraImport.
+    remove_missing: bool = False
+    expected_removals: int | None = None
 
     @classmethod
     def from_mapping(cls, spec: dict | None, **kwargs) -> "ImportOptions":

@@ -146,14 +146,18 @@ def update_upload(config: Config, token: str, **changes) -> dict:
     return meta
 
 
-def options_for(config: Config, meta: dict, *, dry_run: bool, actor: str | None) -> ImportOptions:
+def options_for(config: Config, meta: dict, *, dry_run: bool, actor: str | None,
+                remove_missing: bool = False,
+                expected_removals: int | None = None) -> ImportOptions:
     return ImportOptions(sheet=meta.get("sheet"), columns=meta.get("columns") or {},
                          header_row=meta.get("header_row"), crs=meta.get("crs"),
                          dry_run=dry_run, default_province=config.node.province_code,
-                         actor=actor, display_name=meta["name"], limits=sheet_limits(config))
+                         actor=actor, display_name=meta["name"], limits=sheet_limits(config),
+                         remove_missing=remove_missing, expected_removals=expected_removals)
 
 
-def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None) -> str:
+def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None,
+              remove_missing: bool = False, expected_removals: int | None = None) -> str:
     """Queue a preview or an import of the upload and run it in a background thread."""
     path, meta = load_upload(config, token)
     record = quarantined(config, meta)
@@ -172,8 +176,10 @@ def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None) -
     finally:
         db.close()
     thread = threading.Thread(target=_run, name=f"import-{job_id[:8]}", daemon=True,
-                              args=(config, job_id, path, options_for(config, meta, dry_run=dry_run,
-                                                                       actor=actor)))
+                              args=(config, job_id, path, options_for(
+                                  config, meta, dry_run=dry_run, actor=actor,
+                                  remove_missing=remove_missing,
+                                  expected_removals=expected_removals)))
     thread.start()
     return job_id
 
@@ -194,7 +200,8 @@ def _run(config: Config, job_id: str, path: Path, options: ImportOptions) -> Non
                             child=True, reader=reader_limits(config),
                             quarantine_dir=quarantine.folder(config.data_dir))
         summary = {k: report[k] for k in ("file", "sheet", "rows_read", "cameras", "import_id",
-                                         "dry_run", "header_row", "notes")}
+                                         "dry_run", "header_row", "notes", "missing",
+                                         "removals_applied")}
         summary["rejected"] = report["rejected"][:500]
         summary["warnings"] = report["warnings"][:500]
         summary["more_rejected"] = max(0, len(report["rejected"]) - 500)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext
 
 from ..app import get_config, get_db
@@ -173,9 +174,13 @@ def run(token: str):
 
 
 def _start(token: str, action: str):
+    # Removals only when the preview's box was ticked, for the count it showed.
+    remove = action == "import" and request.form.get("remove_missing") == "1"
     try:
         job_id = uploads.start_job(get_config(), token, dry_run=action != "import",
-                                   actor=g.user["name"])
+                                   actor=g.user["name"], remove_missing=remove,
+                                   expected_removals=request.form.get("expected_removals",
+                                                                      type=int) if remove else None)
     except SurveyNodeError as exc:
         if exc.status != 400:
             raise
@@ -232,5 +237,22 @@ def report(import_id: int):
     found = import_db.get_import(get_db(), import_id)
     if found is None:
         abort(404)
+    latest = import_db.get_latest_import(get_db())
     return render_template("imports/report.html", imp=found, change_labels=change_labels,
-                           field_label=field_label)
+                           field_label=field_label,
+                           can_undo=latest is not None and latest["id"] == found["id"])
+
+
+@bp.post("/<int:import_id>/undo")
+def undo(import_id: int):
+    """Put the cameras back as they were before this import (the latest one only)."""
+    from ..inventory.importer import undo_import
+
+    try:
+        counts = undo_import(get_db(), import_id, actor=g.user["name"])
+    except SurveyNodeError as exc:
+        flash(exc.line(gettext), "error")
+        return redirect(url_for("imports.report", import_id=import_id))
+    flash(gettext("Import %(id)s undone: %(restored)s cameras restored, %(deleted)s added ones"
+                  " deleted, %(back)s back in the registry.", id=import_id, **counts))
+    return redirect(url_for("imports.report", import_id=import_id))

@@ -1,6 +1,20 @@
 // Polls an import job until it ends, moving the progress bar; then shows the result page.
+// On a preview: removing the cameras the file lacks asks once more before it is sent.
 (function () {
   "use strict";
+  var undo = document.getElementById("undo-form");
+  if (undo) {
+    undo.addEventListener("submit", function (event) {
+      if (!window.confirm(undo.querySelector("button").dataset.confirm)) event.preventDefault();
+    });
+  }
+  var form = document.getElementById("import-form");
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      var box = form.querySelector("input[name=remove_missing]");
+      if (box && box.checked && !window.confirm(box.dataset.confirm)) event.preventDefault();
+    });
+  }
   var box = document.getElementById("job");
   if (!box || (box.dataset.state !== "queued" && box.dataset.state !== "running")) return;
   var bar = document.getElementById("job-progress");

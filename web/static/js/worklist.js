@@ -66,7 +66,11 @@
         el("a", { href: `/survey/${encodeURIComponent(item.camera_id)}`, class: "camera-link" },
           el("div", { class: "camera-main" },
             el("strong", { class: "site" }, item.site_name || item.place_name || item.camera_id),
-            badge, el("span", { class: "distance" }, where)),
+            badge,
+            // A later registry file no longer lists it: the work stays, flagged.
+            item.removed ? el("span", { class: "badge badge-removed", "data-testid": "removed-flag" },
+                              t("removed_from_registry")) : null,
+            el("span", { class: "distance" }, where)),
           el("div", { class: "camera-meta" },
             el("span", { class: "tag" }, item.camera_id), el("span", {}, item.agency || ""),
             el("span", {}, [item.tambon_name, item.amphoe_name].filter(Boolean).join(" · "))),
