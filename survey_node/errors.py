@@ -105,3 +105,16 @@ class TooLarge(SurveyNodeError):
 
     status = 413
     code = "too_large"
+
+
+class Busy(SurveyNodeError):
+    """The node cannot take this now (its memory budget is in use); the client retries.
+
+    `retry_after` (seconds) becomes the answer's Retry-After header."""
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 5, **params: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **params)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (Flask, g, jsonify, make_response, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import SurveyNodeError
+from ..errors import Busy, SurveyNodeError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,10 @@ def _refuse(status: int, code: str, message: str):
 
 def handle_error(exc: Exception):
     if isinstance(exc, SurveyNodeError):
-        return _refuse(exc.status, exc.code, exc.line(gettext))
+        response = make_response(_refuse(exc.status, exc.code, exc.line(gettext)))
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, CSRFError):
         return _refuse(400, "csrf", gettext("This form has expired. Reload the page and try again."))
     if isinstance(exc, HTTPException):
