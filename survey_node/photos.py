@@ -29,7 +29,7 @@ from PIL import ExifTags, Image, TiffImagePlugin, features
 from .db import audit, transaction
 from .doctor import Check, check
 from .db import evidence as evidence_db
-from . import heif_box
+from . import heif_box, png_data
 from .errors import BadInput
 from .i18n import N_
 from .evidence import EvidenceStore
@@ -176,9 +176,19 @@ def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
     layout = None
     if source_mime in HEIF_FAMILY:
         layout = check_container(data, name or "The photo")
-        if layout.size:
-            _check_pixels(layout.size, max_pixels, name or "The photo")
+        for declared in (layout.size, layout.canvas):
+            if declared:
+                _check_pixels(declared, max_pixels, name or "The photo")
+        if layout.size and layout.canvas and layout.size != layout.canvas:
+            # libheif would decode the grid's size and only then refuse the mismatch.
+            raise BadInput("%(name)s is damaged and cannot be read", name=name or "The photo")
     img = open_image(data, max_pixels=max_pixels, name=name, mime=source_mime)
+    if source_mime == "image/png":
+        try:
+            png_data.check_complete(data)
+        except png_data.Incomplete:
+            raise BadInput("%(name)s is damaged and cannot be read",
+                           name=name or "The photo") from None
     width, height = img.size
     if source_mime == "image/jpeg" and max(width, height) > max_long_side:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale almost for free; accept a scale that

@@ -59,6 +59,13 @@ def exif_with(orientation=None, *, maker_note_bytes: int = 0) -> bytes:
     return exif.tobytes()
 
 
+def exif_orientation_entry(kind: int, count: int, value: bytes) -> bytes:
+    """EXIF whose only entry is an Orientation of any TIFF type and count, written by hand
+    (Pillow writes only a well-formed SHORT): ASCII "6", a LONG, three SHORTs..."""
+    entry = struct.pack("<HHI", 0x0112, kind, count) + value.ljust(4, b"\0")[:4]
+    return b"Exif\0\0II*\0" + struct.pack("<I", 8) + struct.pack("<H", 1) + entry + bytes(4)
+
+
 def gif() -> bytes:
     frames = [Image.new("P", (64, 64), i) for i in range(3)]
     out = io.BytesIO()
@@ -83,16 +90,67 @@ def html() -> bytes:
     return b"\n  <!DOCTYPE html><html><body><script>alert(1)</script></body></html>\n"
 
 
-def heic_grid_declaring(width: int, height: int) -> bytes:
-    """An iPhone-shaped HEIC (a grid of 512 px tiles) whose grid claims another output size
-    while its `ispe` keeps the real one: libheif would allocate the claimed size."""
+def heic_huge_grid(rows: int, columns: int) -> bytes:
+    """An iPhone-shaped HEIC whose grid is rows x columns of its six 512 px tiles, each used
+    again and again: a file of a few KB that decodes to rows*512 x columns*512 pixels, while
+    its `ispe` still says 1536x1024 (what a header check sees)."""
     from tests import phone_photos
+    from survey_node import heif_box
 
     data = phone_photos.iphone_heic((1536, 1024), 1)
-    # The grid item's body: version 0, flags 0 (16-bit sizes), 2 rows, 3 columns, 1536x1024.
-    real = bytes([0, 0, 1, 2]) + struct.pack(">HH", 1536, 1024)
-    assert data.count(real) == 1
-    return data.replace(real, bytes([0, 0, 1, 2]) + struct.pack(">HH", width, height))
+    meta = next((p, e) for k, p, e in heif_box._boxes(data, 0, len(data)) if k == b"meta")
+    children = {k: (p, e) for k, p, e in heif_box._boxes(data, meta[0] + 4, meta[1])}
+    idat, iref, iloc = children[b"idat"], children[b"iref"], children[b"iloc"]
+    grid = bytes([0, 0, rows - 1, columns - 1]) + struct.pack(">HH", columns * 512, rows * 512)
+    assert data[idat[0]:idat[1]][:4] == bytes([0, 0, 1, 2]) and idat[1] - idat[0] == 8
+    # iref (version 0): dimg from item 1 to tiles 2..7 becomes rows*columns references.
+    body = data[iref[0]:iref[1]]
+    dimg = body.index(b"dimg")
+    tiles = rows * columns
+    refs = struct.pack(">HH", 1, tiles) + b"".join(struct.pack(">H", 2 + i % 6)
+                                                   for i in range(tiles))
+    old_len = struct.unpack(">I", body[dimg - 4:dimg])[0]
+    new_dimg = struct.pack(">I", 8 + len(refs)) + b"dimg" + refs
+    body = body[:dimg - 4] + new_dimg + body[dimg - 4 + old_len:]
+    grow = len(body) - (iref[1] - iref[0])
+    out = bytearray(data[:iref[0]] + body + data[iref[1]:])
+    out[iref[0] - 8:iref[0] - 4] = struct.pack(">I", len(body) + 8)
+    out[meta[0] - 8:meta[0] - 4] = struct.pack(">I", meta[1] - meta[0] + 8 + grow)
+    out[idat[0]:idat[1]] = grid
+    _shift_iloc(out, iloc, grow)
+    return bytes(out)
+
+
+def _shift_iloc(out: bytearray, iloc: tuple[int, int], grow: int) -> None:
+    """Move every file-offset extent (construction method 0) by `grow` bytes."""
+    pos = iloc[0]
+    version = out[pos]
+    sizes, more = out[pos + 4], out[pos + 5]
+    offset_size, length_size, base_size = sizes >> 4, sizes & 15, more >> 4
+    index_size = more & 15 if version in (1, 2) else 0
+    pos += 6
+    count_size = 2 if version < 2 else 4
+    count = int.from_bytes(out[pos:pos + count_size], "big")
+    pos += count_size
+    for _ in range(count):
+        pos += count_size  # item id
+        method = 0
+        if version in (1, 2):
+            method = int.from_bytes(out[pos:pos + 2], "big") & 15
+            pos += 2
+        pos += 2  # data reference index
+        base = int.from_bytes(out[pos:pos + base_size], "big")
+        if method == 0 and base_size:
+            out[pos:pos + base_size] = (base + grow).to_bytes(base_size, "big")
+        pos += base_size
+        extents = int.from_bytes(out[pos:pos + 2], "big")
+        pos += 2
+        for _ in range(extents):
+            pos += index_size
+            offset = int.from_bytes(out[pos:pos + offset_size], "big")
+            if method == 0 and not base_size:
+                out[pos:pos + offset_size] = (offset + grow).to_bytes(offset_size, "big")
+            pos += offset_size + length_size
 
 
 def heic_declaring(width: int, height: int) -> bytes:
