@@ -45,6 +45,7 @@ def check_complete(data: bytes) -> None:
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
     need = expected_bytes(width, height, depth, colour, bool(interlace))
     inflater = zlib.decompressobj()
+    view = memoryview(data)  # chunks are read in place, not copied out of the upload
     got = 0
     pos = 8
     while pos + 8 <= len(data) and got < need:
@@ -52,7 +53,7 @@ def check_complete(data: bytes) -> None:
         if kind == b"IEND":
             break
         if kind == b"IDAT":
-            pending = data[pos + 8:pos + 8 + length]
+            pending = view[pos + 8:pos + 8 + length]
             try:
                 while pending and got < need:
                     got += len(inflater.decompress(pending, PIECE))
