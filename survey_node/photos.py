@@ -29,7 +29,7 @@ from PIL import ExifTags, Image, TiffImagePlugin, features
 from .db import audit, transaction
 from .doctor import Check, check
 from .db import evidence as evidence_db
-from . import heif_box, png_data
+from . import heif_box, jpeg_data, png_data
 from .errors import BadInput
 from .i18n import N_
 from .evidence import EvidenceStore
@@ -183,10 +183,13 @@ def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
             # libheif would decode the grid's size and only then refuse the mismatch.
             raise BadInput("%(name)s is damaged and cannot be read", name=name or "The photo")
     img = open_image(data, max_pixels=max_pixels, name=name, mime=source_mime)
-    if source_mime == "image/png":
+    # Pillow keeps what a lying or cut file lacks (black PNG rows, libjpeg's grey blocks):
+    # judged from the coded data before anything is decoded.
+    checker = {"image/png": png_data, "image/jpeg": jpeg_data}.get(source_mime)
+    if checker is not None:
         try:
-            png_data.check_complete(data)
-        except png_data.Incomplete:
+            checker.check_complete(data)
+        except checker.Incomplete:
             raise BadInput("%(name)s is damaged and cannot be read",
                            name=name or "The photo") from None
     width, height = img.size

@@ -42,6 +42,9 @@ REFUSED = {
                                             400, DAMAGED),
     "PNG with a forged IHDR (bad CRC)": (hi.png(1000, 800, ihdr_crc=1234), 400, DAMAGED),
     "JPEG declaring 12000x9000": (hi.jpeg_declaring(12000, 9000), 400, "12000x9000 พิกเซล"),
+    "JPEG declaring 8000x8000 over 64x48 of data": (hi.jpeg_declaring(8000, 8000), 400,
+                                                     DAMAGED),
+    "JPEG declaring 1200x900 over 64x48 of data": (hi.jpeg_declaring(1200, 900), 400, DAMAGED),
     "JPEG declaring 65000x65000": (hi.jpeg_declaring(65000, 65000), 400, "ใหญ่เกินกว่าจะเปิดได้"),
     "HEIC declaring 60000x60000": (hi.heic_declaring(60000, 60000), 400, "60000x60000 พิกเซล"),
     "HEIC grid of 31x32 reused tiles": (hi.heic_huge_grid(31, 32), 400, "16384x15872 พิกเซล"),
@@ -168,3 +171,58 @@ def test_an_interlaced_png_is_stored_and_one_missing_its_last_rows_refused(tmp_p
     with pytest.raises(BadInput, match="damaged") as info:
         photos.process(short, position=None, node_id="n", name="scan.png")
     assert "\n" not in str(info.value)
+
+
+# -- JPEG coded-data floor, against other encoders' files ------------------------------
+
+
+def _pillow_jpeg(size, mode, *, flat, **kw):
+    img = Image.new("RGB", size, (128, 128, 128)) if flat else Image.effect_noise(size, 50)
+    out = io.BytesIO()
+    img.convert(mode).save(out, "JPEG", **kw)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", ((1, 1), (7, 9), (4000, 3000)))
+@pytest.mark.parametrize("flat", (True, False), ids=("flat", "texture"))
+@pytest.mark.parametrize("options", (
+    {"mode": "RGB", "subsampling": 0}, {"mode": "RGB", "subsampling": 2, "optimize": True},
+    {"mode": "L", "optimize": True, "quality": 5}, {"mode": "CMYK"},
+    {"mode": "RGB", "progressive": True}), ids=str)
+def test_complete_jpegs_pass_the_coded_data_floor(size, flat, options):
+    # A flat picture with optimised tables sits exactly on the floor (2 bits a block).
+    options = dict(options)
+    data = _pillow_jpeg(size, options.pop("mode"), flat=flat, **options)
+    photo = photos.process(data, position=None, node_id="n")
+    assert photo.width / photo.height == pytest.approx(size[0] / size[1], rel=0.02)
+
+
+def test_opencv_and_ffmpeg_jpegs_pass_the_coded_data_floor(tmp_path):
+    import cv2
+    import numpy as np
+
+    require_system("ffmpeg")
+    files = {"opencv flat": cv2.imencode(".jpg", np.zeros((3000, 4000, 3), np.uint8))[1],
+             "opencv grey q5": cv2.imencode(".jpg", np.full((2160, 3840), 255, np.uint8),
+                                            [cv2.IMWRITE_JPEG_QUALITY, 5])[1]}
+    files = {what: array.tobytes() for what, array in files.items()}
+    for huffman in ("default", "optimal"):  # ffmpeg's mjpeg: standard or per-frame tables
+        path = tmp_path / f"{huffman}.jpg"
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        "color=c=gray:s=3840x2160", "-frames:v", "1", "-c:v", "mjpeg",
+                        "-huffman", huffman, "-q:v", "31", str(path)], check=True, timeout=60)
+        files[f"ffmpeg {huffman} tables"] = path.read_bytes()
+    for what, data in files.items():
+        photo = photos.process(data, position=None, node_id="n", name=what)
+        source = Image.open(io.BytesIO(data)).size
+        assert photo.width / photo.height == pytest.approx(source[0] / source[1], rel=0.01)
+
+
+def test_a_jpeg_cut_to_its_first_blocks_and_closed_again_is_refused():
+    # A cut file with an end-of-image marker put back: libjpeg would fill the rest grey and
+    # call it a photo. The floor (2-4 bits a block) catches a file holding far less data
+    # than its blocks need, as here (1 %); a photo cut nearer its end stays undetected.
+    data = _pillow_jpeg((2400, 1800), "RGB", flat=False, quality=90)
+    cut = data[:len(data) // 100] + b"\xff\xd9"
+    with pytest.raises(BadInput, match="damaged"):
+        photos.process(cut, position=None, node_id="n", name="IMG_7.jpg")
