@@ -16,7 +16,9 @@ import pytest
 import requests
 from PIL import Image
 
+from survey_node import photos
 from survey_node.db import evidence as evidence_db
+from survey_node.errors import BadInput
 from tests import hostile_images as hi
 from tests import phone_photos
 from tests.conftest import PINS
@@ -128,6 +130,46 @@ def test_a_photo_bigger_than_the_whole_budget_is_refused_at_once(client, auth, d
     message = response.get_json()["message"]
     assert "big.png" in message and "480 MB" in message and "\n" not in message
     assert db.execute("select count(*) from evidence").fetchone()[0] == 0
+
+
+def test_the_budget_admits_in_arrival_order_and_frees_on_every_exit():
+    import threading
+
+    from survey_node.photo_memory import DecodeBudget
+
+    budget = DecodeBudget(400 * MB, wait_s=60)
+    admitted = []
+
+    def decode(label, cost, hold=None):
+        with budget.reserve(cost, name=label):
+            admitted.append(label)
+            if hold is not None:
+                hold.wait(60)
+
+    first_release = threading.Event()
+    first = threading.Thread(target=decode, args=("64 MP PNG", 300 * MB, first_release))
+    first.start()
+    while budget.in_use == 0:
+        threading.Event().wait(0.01)
+    # A second big one queues; a small one behind it would fit now but keeps its place.
+    big = threading.Thread(target=decode, args=("second PNG", 200 * MB))
+    big.start()
+    while len(budget._queue) < 1:
+        threading.Event().wait(0.01)
+    small = threading.Thread(target=decode, args=("phone JPEG", 50 * MB))
+    small.start()
+    while len(budget._queue) < 2:
+        threading.Event().wait(0.01)
+    assert admitted == ["64 MP PNG"]
+    first_release.set()
+    for thread in (first, big, small):
+        thread.join(60)
+    assert admitted == ["64 MP PNG", "second PNG", "phone JPEG"] and budget.in_use == 0
+    # A decode that fails (a JPEG cut short fails in libjpeg, inside its reservation) gives
+    # its share back too.
+    with pytest.raises(BadInput, match="damaged"):
+        photos.process(hi.jpeg()[:-2000], name="x.jpg", budget=budget)
+    assert budget.in_use == 0
 
 
 # -- the estimate against a real decode ------------------------------------------------
