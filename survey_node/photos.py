@@ -171,17 +171,18 @@ def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
     room, or is refused: see photo_memory); the header has been read by then, nothing else.
     """
     source_mime = sniff(data, name)
+    label = name or "The photo"
     # A HEIF-family container is checked first: bytes missing at the end are refused, and
     # so is a size beyond the bound, before libheif reads anything.
     layout = None
     if source_mime in HEIF_FAMILY:
-        layout = check_container(data, name or "The photo")
+        layout = check_container(data, label)
         for declared in (layout.size, layout.canvas):
             if declared:
-                _check_pixels(declared, max_pixels, name or "The photo")
+                _check_pixels(declared, max_pixels, label)
         if layout.size and layout.canvas and layout.size != layout.canvas:
             # libheif would decode the grid's size and only then refuse the mismatch.
-            raise BadInput("%(name)s is damaged and cannot be read", name=name or "The photo")
+            raise BadInput("%(name)s is damaged and cannot be read", name=label)
     img = open_image(data, max_pixels=max_pixels, name=name, mime=source_mime)
     # Pillow keeps what a lying or cut file lacks (black PNG rows, libjpeg's grey blocks):
     # judged from the coded data before anything is decoded.
@@ -190,8 +191,7 @@ def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
         try:
             checker.check_complete(data)
         except checker.Incomplete:
-            raise BadInput("%(name)s is damaged and cannot be read",
-                           name=name or "The photo") from None
+            raise BadInput("%(name)s is damaged and cannot be read", name=label) from None
     width, height = img.size
     if source_mime == "image/jpeg" and max(width, height) > max_long_side:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale almost for free; accept a scale that
@@ -200,7 +200,6 @@ def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
         # decode + encode of the original.
         scale = max_long_side * DRAFT_SLACK / max(width, height)
         img.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
-    label = name or "The photo"
     reservation = contextlib.nullcontext()
     if budget is not None:
         # img.size is the size it will decode at (after the draft scale above).
