@@ -11,10 +11,11 @@ VENDOR := web/static/vendor
 # Chromium for Playwright, systemd-analyze and shellcheck for the appliance files.
 APT_PACKAGES := gpsd gpsd-clients ffmpeg chromium python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
-	gstreamer1.0-plugins-bad gstreamer1.0-tools systemd shellcheck poppler-utils libheif-examples
+	gstreamer1.0-plugins-bad gstreamer1.0-tools systemd shellcheck poppler-utils libheif-examples \
+	optipng
 # Exception classes whose first argument is a message id to translate.
 ERROR_CLASSES := SurveyNodeError BadInput NotFound Conflict Forbidden TooManyAttempts ConfigError DeviceUnavailable \
-	InvalidStreamUrl ChecksBusy Unauthorized TooLarge GaveUp
+	InvalidStreamUrl ChecksBusy Unauthorized TooLarge GaveUp Busy
 MO := survey_node/translations/th/LC_MESSAGES/messages.mo
 
 .PHONY: install system-packages assets translations demo test bench wheel clean messages

@@ -208,6 +208,13 @@ class CameraSection:
     max_pixels: int = setting(64_000_000, "Largest image (width x height) accepted for decoding;"
                               " bigger ones are refused as a likely decompression bomb (checked"
                               " from the header, for HEIC from its boxes, before decoding).")
+    decode_budget_mb: int = setting(
+        480, "Memory all photo decodes at once may take, in MB, estimated from each photo's"
+        " header (a 64 MP PNG about 385 MB, a 48 MP iPhone HEIC 410 MB, a 12 MP phone JPEG 40"
+        " MB). Fits a 1 GB Pi; raise it on a 2-8 GB one. A photo needing more is refused.")
+    decode_wait_s: float = setting(
+        15.0, "How long a photo waits for room in decode_budget_mb before the upload is"
+        " answered busy (503, try again), seconds.")
 
 
 @dataclass

@@ -119,3 +119,16 @@ class DiskFull(SurveyNodeError):
 
     status = 507
     code = "disk_full"
+
+
+class Busy(SurveyNodeError):
+    """The node cannot take this now (its memory budget is in use); the client retries.
+
+    `retry_after` (seconds) becomes the answer's Retry-After header."""
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 5, **params: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **params)

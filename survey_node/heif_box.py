@@ -39,6 +39,10 @@ class Layout:
     primary_item: int | None
     transformed: bool           # the primary image has irot or imir
     size: tuple[int, int] | None = None  # the primary image's ispe (before any rotation)
+    # The output size a grid or overlay primary image declares in its own body. libheif
+    # allocates that before it compares the result with `ispe`: a few KB of tiles used again
+    # and again can claim 16384 px under an ispe of 1536 (see photos.process).
+    canvas: tuple[int, int] | None = None
 
 
 def brands(data: bytes) -> set[bytes]:
@@ -121,7 +125,7 @@ def inspect(data: bytes) -> Layout:
         raise ContainerError("there is no meta box")
     start, end = meta[0] + 4, meta[1]  # meta is a full box: skip version and flags
     primary = _primary_item(data, start, end)
-    _check_extents(data, start, end)
+    locations = _check_extents(data, start, end)
     properties = _properties_of(data, start, end, primary) if primary is not None else {}
     size = None
     if b"ispe" in properties:
@@ -129,7 +133,7 @@ def inspect(data: bytes) -> Layout:
         read.uint(4)  # version and flags
         size = (read.uint(4), read.uint(4))
     return Layout(mime=mime, primary_item=primary, transformed=bool(properties.keys() & TRANSFORMS),
-                  size=size)
+                  size=size, canvas=_derived_size(data, start, end, primary, locations))
 
 
 def _primary_item(data: bytes, start: int, end: int) -> int | None:
@@ -142,8 +146,12 @@ def _primary_item(data: bytes, start: int, end: int) -> int | None:
     return read.uint(2 if version == 0 else 4)
 
 
-def _check_extents(data: bytes, start: int, end: int) -> None:
-    """Every item stored in the file (construction method 0) must lie inside it."""
+def _check_extents(data: bytes, start: int, end: int) -> dict:
+    """Every item stored in the file (construction method 0) must lie inside it.
+
+    Returns {item id: (construction method, [(start, length), ...])}, starts counted from
+    the file (method 0) or from the `idat` payload (method 1)."""
+    locations: dict = {}
     found = _child(data, start, end, b"iloc")
     if found is None:
         raise ContainerError("there is no item location box")
@@ -155,15 +163,73 @@ def _check_extents(data: bytes, start: int, end: int) -> None:
     sizes = read.uint(1)
     base_size, index_size = sizes >> 4, (sizes & 0x0F) if version in (1, 2) else 0
     for _ in range(read.uint(2 if version < 2 else 4)):
-        read.uint(2 if version < 2 else 4)  # item id
+        item_id = read.uint(2 if version < 2 else 4)
         method = read.uint(2) & 0x0F if version in (1, 2) else 0
         read.uint(2)  # data reference index
         base = read.uint(base_size)
+        extents = []
         for _ in range(read.uint(2)):
             read.uint(index_size)
             offset, length = read.uint(offset_size), read.uint(length_size)
             if method == 0 and base + offset + length > len(data):
                 raise ContainerError("image data lies past the end of the file", cut_short=True)
+            extents.append((base + offset, length))
+        locations[item_id] = (method, extents)
+    return locations
+
+
+def _item_type(data: bytes, start: int, end: int, item: int) -> bytes | None:
+    """The 4-letter type of `item` from `iinf` (infe version 2 or 3)."""
+    iinf = _child(data, start, end, b"iinf")
+    if iinf is None:
+        return None
+    read = _Reader(data, *iinf)
+    version = read.uint(1)
+    read.uint(3)
+    read.uint(2 if version == 0 else 4)  # entry count
+    for kind, payload, box_end in _boxes(data, read.pos, iinf[1]):
+        if kind != b"infe":
+            continue
+        entry = _Reader(data, payload, box_end)
+        infe_version = entry.uint(1)
+        entry.uint(3)
+        if infe_version < 2:
+            continue
+        if entry.uint(2 if infe_version == 2 else 4) == item:
+            entry.uint(2)  # protection index
+            return entry.uint(4).to_bytes(4, "big")
+    return None
+
+
+def _derived_size(data: bytes, start: int, end: int, item: int | None,
+                  locations: dict) -> tuple[int, int] | None:
+    """The output size a `grid` or `iovl` primary item declares in its own body."""
+    if item is None or item not in locations:
+        return None
+    kind = _item_type(data, start, end, item)
+    if kind not in (b"grid", b"iovl"):
+        return None
+    method, extents = locations[item]
+    if method == 1:
+        idat = _child(data, start, end, b"idat")
+        if idat is None:
+            raise ContainerError("an item lies in a missing idat box")
+        origin, limit = idat
+    elif method == 0:
+        origin, limit = 0, len(data)
+    else:
+        raise ContainerError(f"construction method {method} is not supported")
+    if not extents:
+        raise ContainerError("a derived image has no data")
+    offset, length = extents[0]
+    read = _Reader(data, origin + offset, min(origin + offset + length, limit))
+    read.uint(1)  # version
+    wide = read.uint(1) & 1  # 32-bit sizes
+    if kind == b"grid":
+        read.uint(2)  # rows - 1, columns - 1
+    else:
+        read.uint(8)  # the canvas fill colour (4 x 16 bits)
+    return read.uint(4 if wide else 2), read.uint(4 if wide else 2)
 
 
 def _properties_of(data: bytes, start: int, end: int, item: int) -> dict:

@@ -147,7 +147,14 @@ def openapi_document() -> dict:
                     "required": True, "content": {"multipart/form-data": {"schema": {
                         "type": "object", "properties": {
                             "photo": {"type": "string", "format": "binary"},
-                            "source": {"type": "string", "enum": ["camera"]}}}}}}}},
+                            "source": {"type": "string", "enum": ["camera"]}}}}}},
+                "responses": {**_op("", status="201")["responses"],
+                              "413": {"description": "Needs more memory to decode than the"
+                                      " node's whole photo budget (camera.decode_budget_mb)",
+                                      "content": {"application/json": {"schema": ERROR}}},
+                              "503": {"description": "Busy: other photos hold the memory"
+                                      " budget; retry after the Retry-After seconds",
+                                      "content": {"application/json": {"schema": ERROR}}}}}},
             "/api/v1/sync/jobs/{job_id}": {"get": _op(
                 "A sync job's progress (the sync page polls it)",
                 params=[_path("job_id", "The job id")], tag="sync")},

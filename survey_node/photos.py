@@ -15,6 +15,7 @@ with green), and it tells whether the EXIF Orientation still has to be applied (
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.metadata
@@ -28,10 +29,11 @@ from PIL import ExifTags, Image, TiffImagePlugin, features
 from .db import audit, transaction
 from .doctor import Check, check
 from .db import evidence as evidence_db
-from . import heif_box
+from . import heif_box, jpeg_data, png_data
 from .errors import BadInput
 from .i18n import N_
 from .evidence import EvidenceStore
+from .photo_memory import DecodeBudget, decode_cost
 
 # Only the primary image is ever stored: embedded thumbnails, depth maps and auxiliary images
 # (HDR gain maps, portrait mattes) are not read at all. libheif applies irot/imir on decode
@@ -103,8 +105,9 @@ def sniff(data: bytes, name: str = "") -> str:
         return heif_mime
     if not data:
         raise BadInput("%(name)s is empty", name=label)
+    head = data[:4096].lstrip()  # (a slice: stripping a 25 MB upload would copy it)
     for magic, message in KNOWN_OTHERS:
-        if data.lstrip()[:len(magic)] == magic:
+        if head[:len(magic)] == magic:
             raise BadInput(message, name=label)
     raise BadInput("%(name)s is not a photo (JPEG, PNG, WebP or HEIC)", name=label)
 
@@ -161,17 +164,34 @@ def _orientation(img: Image.Image, layout: heif_box.Layout | None, source_mime: 
 def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
             max_pixels: int = 64_000_000, taken_at: dt.datetime | None = None,
             position: dict | None = None, node_id: str = "", name: str = "",
-            thumb_size: int = 320) -> Photo:
-    """Turn any accepted picture into the stored JPEG (+ its thumbnail)."""
+            thumb_size: int = 320, budget: DecodeBudget | None = None) -> Photo:
+    """Turn any accepted picture into the stored JPEG (+ its thumbnail).
+
+    With a `budget`, the decode first reserves its estimated memory from it (and waits for
+    room, or is refused: see photo_memory); the header has been read by then, nothing else.
+    """
     source_mime = sniff(data, name)
+    label = name or "The photo"
     # A HEIF-family container is checked first: bytes missing at the end are refused, and
     # so is a size beyond the bound, before libheif reads anything.
     layout = None
     if source_mime in HEIF_FAMILY:
-        layout = check_container(data, name or "The photo")
-        if layout.size:
-            _check_pixels(layout.size, max_pixels, name or "The photo")
+        layout = check_container(data, label)
+        for declared in (layout.size, layout.canvas):
+            if declared:
+                _check_pixels(declared, max_pixels, label)
+        if layout.size and layout.canvas and layout.size != layout.canvas:
+            # libheif would decode the grid's size and only then refuse the mismatch.
+            raise BadInput("%(name)s is damaged and cannot be read", name=label)
     img = open_image(data, max_pixels=max_pixels, name=name, mime=source_mime)
+    # Pillow keeps what a lying or cut file lacks (black PNG rows, libjpeg's grey blocks):
+    # judged from the coded data before anything is decoded.
+    checker = {"image/png": png_data, "image/jpeg": jpeg_data}.get(source_mime)
+    if checker is not None:
+        try:
+            checker.check_complete(data)
+        except checker.Incomplete:
+            raise BadInput("%(name)s is damaged and cannot be read", name=label) from None
     width, height = img.size
     if source_mime == "image/jpeg" and max(width, height) > max_long_side:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale almost for free; accept a scale that
@@ -180,11 +200,27 @@ def process(data: bytes, *, max_long_side: int = 2048, quality: int = 88,
         # decode + encode of the original.
         scale = max_long_side * DRAFT_SLACK / max(width, height)
         img.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+    reservation = contextlib.nullcontext()
+    if budget is not None:
+        # img.size is the size it will decode at (after the draft scale above).
+        cost = decode_cost(mime=source_mime, mode=img.mode, size=img.size,
+                           has_alpha="transparency" in img.info, max_long_side=max_long_side)
+        reservation = budget.reserve(cost, name=label)
+    with reservation:
+        return _decode(img, layout, source_mime, data, max_long_side=max_long_side,
+                       quality=quality, taken_at=taken_at, position=position, node_id=node_id,
+                       label=label, thumb_size=thumb_size)
+
+
+def _decode(img: Image.Image, layout: heif_box.Layout | None, source_mime: str, data: bytes, *,
+            max_long_side: int, quality: int, taken_at: dt.datetime | None,
+            position: dict | None, node_id: str, label: str, thumb_size: int) -> Photo:
+    """Decode, convert, bound, orient, encode: the part that takes the memory."""
     try:
         orientation = _orientation(img, layout, source_mime)
         img.load()
     except DECODE_ERRORS:
-        raise BadInput("%(name)s is damaged and cannot be read", name=name or "The photo") from None
+        raise BadInput("%(name)s is damaged and cannot be read", name=label) from None
     img = _to_rgb(img)
     if max(img.size) > max_long_side:
         ratio = max_long_side / max(img.size)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (Flask, g, jsonify, make_response, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..diskspace import NODE_DISK_FULL, is_disk_full
-from ..errors import SurveyNodeError
+from ..errors import Busy, SurveyNodeError
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,10 @@ def _refuse(status: int, code: str, message: str, field: str | None = None):
 
 def handle_error(exc: Exception):
     if isinstance(exc, SurveyNodeError):
-        return _refuse(exc.status, exc.code, exc.line(gettext), exc.field)
+        response = make_response(_refuse(exc.status, exc.code, exc.line(gettext), exc.field))
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, CSRFError):
         return _refuse(400, "csrf", gettext("This form has expired. Reload the page and try again."))
     if isinstance(exc, HTTPException):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from flask import Blueprint, g, jsonify, request, send_file, url_for
+from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
 from flask_babel import gettext
 
 from .. import photos, positioning
@@ -19,6 +19,7 @@ from ..devices import build_camera, build_gps
 from ..diskspace import is_disk_full
 from ..errors import BadInput, DeviceUnavailable, NotFound
 from ..evidence import EvidenceStore
+from ..photo_memory import MB, DecodeBudget, return_large_frees_to_os
 
 bp = Blueprint("devices", __name__)
 STALE_TEMP_S = 600  # a temp file untouched this long belongs to a crashed writer
@@ -33,6 +34,16 @@ def _repair_store(state) -> None:
     removed = EvidenceStore(config.evidence_dir).remove_temporaries(older_than_s=STALE_TEMP_S)
     if removed:
         state.app.logger.warning("removed %d unfinished evidence file(s)", removed)
+
+
+@bp.record_once
+def _make_decode_budget(state) -> None:
+    """One decode budget for the app: memory is the process's, whatever thread decodes;
+    and freed decode buffers go back to the system, or the budget would bound nothing."""
+    return_large_frees_to_os()
+    camera_cfg = state.app.extensions["survey_config"].camera
+    state.app.extensions["photo_budget"] = DecodeBudget(camera_cfg.decode_budget_mb * MB,
+                                                        camera_cfg.decode_wait_s)
 
 
 def gps_reader():
@@ -120,7 +131,8 @@ def photo_upload():
     cam = cfg.camera
     photo = photos.process(data, max_long_side=cam.max_long_side, quality=cam.jpeg_quality,
                            max_pixels=cam.max_pixels, taken_at=taken_at, position=position,
-                           node_id=cfg.node.id, name=name, thumb_size=cam.thumb_size)
+                           node_id=cfg.node.id, name=name, thumb_size=cam.thumb_size,
+                           budget=current_app.extensions["photo_budget"])
     record = photos.save_photo(get_db(), store(), photo, source=source, taken_at=taken_at,
                                position=position, node_id=cfg.node.id,
                                actor=g.user["name"], original_name=name)
