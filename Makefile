@@ -15,7 +15,7 @@ APT_PACKAGES := gpsd gpsd-clients ffmpeg chromium python3-gi gir1.2-gst-rtsp-ser
 	optipng
 # Exception classes whose first argument is a message id to translate.
 ERROR_CLASSES := SurveyNodeError BadInput NotFound Conflict Forbidden TooManyAttempts ConfigError DeviceUnavailable \
-	InvalidStreamUrl ChecksBusy Unauthorized TooLarge GaveUp Busy
+	InvalidStreamUrl ChecksBusy Unauthorized TooLarge GaveUp Busy DiskFull
 MO := survey_node/translations/th/LC_MESSAGES/messages.mo
 
 .PHONY: install system-packages assets translations demo test bench wheel clean messages
