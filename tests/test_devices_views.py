@@ -175,3 +175,28 @@ def test_app_start_removes_temp_files_left_by_a_crash(config, users):
     os.utime(crashed, (old, old))
     create_app(config, devices={}, testing=True)
     assert not crashed.exists() and live.exists()
+
+
+def test_a_photo_sent_late_from_the_outbox_keeps_its_time_and_no_node_position(
+        client, auth, devices, db):
+    """The tablet kept it while the node was out of reach; where the node is now is not
+    where it was taken. The same bytes sent twice (an answer lost) make one photo."""
+    import datetime as dt
+
+    auth.login()
+    wait_until(lambda: devices["gps"].status().state == "fix_3d")
+    data = a_jpeg()
+    taken = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=12)).replace(microsecond=0)
+    response = client.post("/api/v1/photos", content_type="multipart/form-data", data={
+        "photo": (io.BytesIO(data), "IMG_0042.JPG"), "taken_at": taken.isoformat()})
+    assert response.status_code == 201, response.get_json()
+    record = response.get_json()
+    assert record["lat"] is None
+    assert dt.datetime.fromisoformat(record["taken_at"]) == taken
+    resent = client.post("/api/v1/photos", content_type="multipart/form-data", data={
+        "photo": (io.BytesIO(data), "IMG_0042.JPG"), "taken_at": taken.isoformat()})
+    assert resent.status_code == 200 and resent.get_json()["sha256"] == record["sha256"]
+    assert db.execute("SELECT count(*) FROM evidence WHERE kind = 'photo'").fetchone()[0] == 1
+    # A fresh photo (no time, or the tablet's time of just now) gets the node's fix.
+    fresh = upload(client, a_jpeg((1200, 900)))
+    assert fresh.get_json()["lat"] == pytest.approx(13.6, abs=0.01)

@@ -86,11 +86,16 @@ def test_the_tablet_says_the_disk_is_full_and_keeps_what_was_typed(full_node, tm
         assert page.locator("[data-testid=notes]").input_value() == NOTES
         assert node_notes(cfg) in (None, "")
 
-        # Space again: the next autosave delivers the notes, the photo goes in.
+        # Space again: the next autosave delivers the notes, and the photo, which waited in
+        # the tablet's outbox, goes in by itself.
         filler.free()
-        page.wait_for_function("document.querySelector('[data-testid=save-status]')"
-                               ".className.includes('ok')", timeout=20_000)
+        # (Polled through the page: a plain sleep here would stall the page's requests,
+        # which Playwright routes through this thread.)
+        for _ in range(150):
+            if node_notes(cfg) == NOTES:
+                break
+            page.wait_for_timeout(200)
         assert node_notes(cfg) == NOTES
-        page.set_input_files("[data-testid=photo-camera]", str(photo))
-        page.wait_for_selector("#thumbs img")
+        page.wait_for_selector("#thumbs img", timeout=30_000)
+        assert page.locator("[data-testid=photo-waiting]").count() == 0
         assert page.outside_requests == []

@@ -62,9 +62,11 @@ def test_a_photo_over_the_memory_budget_gets_one_thai_line(small_budget_node, tm
         page.goto(f"{base}/survey/{camera_id}")
         page.wait_for_selector("[data-testid=state-badge]")
         page.set_input_files("[data-testid=photo-installation]", photo)
-        page.wait_for_selector("[data-testid=page-error]:visible")
-        error = page.inner_text("[data-testid=page-error]")
+        page.wait_for_selector("[data-testid=error-photos]:visible")
+        error = page.inner_text("[data-testid=error-photos]")
         assert error.startswith("IMG_5120.JPG ") and "หน่วยความจำ" in error, error
         assert "20 MB" in error and "\n" not in error
         assert page.locator("#thumbs figure").count() == 0
+        # Refused for good (not a busy moment): it does not wait in the tablet's outbox.
+        assert page.locator("[data-testid=photo-waiting]").count() == 0
         assert page.outside_requests == []

@@ -152,3 +152,33 @@ def _jpeg(path):
     Image.new("RGB", (1200, 900), (90, 120, 90)).save(buffer, "JPEG")
     path.write_bytes(buffer.getvalue())
     return str(path)
+
+
+def test_a_photo_taken_without_the_node_waits_in_the_tablet_and_is_sent_later(demo_data):
+    root, pins, cameras, env = demo_data
+    camera_id = cameras[1]
+    with running_node(root, command="demo", env=env) as base, tablet_browser() as page:
+        _open(page, base, pins, camera_id)
+        page.wait_for_selector("[data-testid=gps-live].ok", timeout=20_000)
+        page.context.set_offline(True)
+        page.set_input_files("[data-testid=photo-installation]", _jpeg(root.parent / "pole.jpg"))
+        # Kept in the tablet and shown as waiting; the banner says the node is not there.
+        page.wait_for_selector("[data-testid=photo-waiting]")
+        assert "รอส่ง" in page.inner_text("[data-testid=photo-waiting]")
+        page.wait_for_selector("[data-testid=offline-banner]:visible")
+        assert page.locator("#thumbs figure").count() == 0
+        # The page is closed while still offline; the photo stays in the tablet.
+        context = page.context
+        page.close()
+        context.set_offline(False)
+        again = context.new_page()  # the same tablet, still logged in
+        again.goto(f"{base}/survey/{camera_id}")
+        again.wait_for_selector("#thumbs figure[data-role=installation]", timeout=30_000)
+        assert again.locator("[data-testid=photo-waiting]").count() == 0
+    conn = sqlite3.connect(root / "survey.db")
+    rows = conn.execute(
+        "SELECT e.lat, e.taken_at FROM survey_evidence se JOIN evidence e ON e.sha256 = se.sha256"
+        " JOIN surveys s ON s.id = se.survey_id WHERE s.camera_id = ? AND se.role = 'installation'",
+        [camera_id]).fetchall()
+    conn.close()
+    assert len(rows) == 1  # sent once, attached once

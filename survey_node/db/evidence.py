@@ -35,6 +35,12 @@ def get_evidence(db: Database, sha256: str) -> dict | None:
     return row(db, "SELECT * FROM evidence WHERE sha256 = ?", [sha256])
 
 
+def get_evidence_by_original(db: Database, original_sha256: str, node_id: str) -> dict | None:
+    """The photo this node already made from these exact uploaded bytes, if any."""
+    return row(db, "SELECT * FROM evidence WHERE original_sha256 = ? AND node_id = ?"
+                   " AND kind = 'photo' ORDER BY created_at LIMIT 1", [original_sha256, node_id])
+
+
 def rows_evidence(db: Database, sha256s: list[str]) -> list[dict]:
     if not sha256s:
         return []

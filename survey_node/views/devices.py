@@ -7,6 +7,7 @@ changes under its hash, so it is cached privately for a year (ETag = the hash).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 
 from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
@@ -120,14 +121,27 @@ def photo_upload():
             raise BadInput("%(name)s is larger than %(mb)s MB", name=upload.filename,
                            mb=cfg.web.max_upload_mb)
         name, source = upload.filename, "upload"
+        # The same bytes sent again (the tablet's outbox retrying after an answer it never
+        # got): the photo made the first time, not a second copy.
+        again = evidence_db.get_evidence_by_original(
+            get_db(), hashlib.sha256(data).hexdigest(), cfg.node.id)
+        if again is not None and store().exists(again["sha256"]):
+            again["url"] = url_for("devices.evidence_file", sha256=again["sha256"])
+            again["thumb_url"] = url_for("devices.evidence_thumb", sha256=again["sha256"])
+            return jsonify(again), 200
     status = gps_reader().status()
     position = None
-    if status.fix is not None and status.state in ("fix_2d", "fix_3d"):
+    taken_at = dt.datetime.now(dt.timezone.utc)
+    late = _taken_earlier(request.form.get("taken_at"), taken_at)
+    if late is not None:
+        # Taken while the node could not be reached and sent now: the tablet's time of the
+        # shot, and no node position (where the node is now is not where the photo was).
+        taken_at, status = late, None
+    if status is not None and status.fix is not None and status.state in ("fix_2d", "fix_3d"):
         fix = status.fix
         position = {"lat": fix.lat, "lon": fix.lon, "alt": fix.alt, "mode": fix.mode,
                     "eph": fix.eph, "hdop": fix.hdop, "sats_used": fix.sats_used,
                     "time": fix.gps_time}
-    taken_at = dt.datetime.now(dt.timezone.utc)
     cam = cfg.camera
     photo = photos.process(data, max_long_side=cam.max_long_side, quality=cam.jpeg_quality,
                            max_pixels=cam.max_pixels, taken_at=taken_at, position=position,
@@ -139,6 +153,25 @@ def photo_upload():
     record["url"] = url_for("devices.evidence_file", sha256=photo.sha256)
     record["thumb_url"] = url_for("devices.evidence_thumb", sha256=photo.sha256)
     return jsonify(record), 201
+
+
+LATE_AFTER_S = 60  # a photo the tablet kept longer than this was taken somewhere else
+
+
+def _taken_earlier(text: str | None, now: dt.datetime) -> dt.datetime | None:
+    """The tablet's time of a photo it kept in its outbox, when it is plausibly earlier
+    than now by more than a minute (and not more than a week: a tablet with a wrong clock
+    gets the node's time instead)."""
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    age = (now - when).total_seconds()
+    return when if LATE_AFTER_S < age < 7 * 86400 else None
 
 
 @bp.get("/evidence/<sha256>")

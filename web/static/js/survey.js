@@ -277,27 +277,87 @@
   });
 
   // -- photos -------------------------------------------------------------------------
+  // A photo goes into the tablet's outbox first, then to the node; it leaves the outbox
+  // only when the node has it attached. Offline it waits there (shown as waiting) and is
+  // sent when the node answers again, on this page or the next time the survey opens.
   document.querySelectorAll('input[type=file][data-role]').forEach((input) => {
     input.addEventListener("change", async () => {
       const file = input.files[0];
       if (!file) return;
-      const form = new FormData();
-      form.append("photo", file);
-      const label = input.closest(".photo-button");
-      label.classList.add("busy");
+      input.value = "";
       try {
-        const stored = await call("POST", "/api/v1/photos", form, { timeoutMs: 120000 });
-        await act(call("POST", `/api/v1/surveys/${survey.id}/photos`,
-                       { sha256: stored.sha256, role: input.dataset.role }), "photos");
-      } catch (err) {
-        if (err.offline) reachable(false);
-        else showError(err.message, placeOf(err, "photos"));
-      } finally {
-        label.classList.remove("busy");
-        input.value = "";
+        await PhotoOutbox.add(survey.id, input.dataset.role, file);
+      } catch {
+        // No IndexedDB (private mode): send it directly, as before.
+        return sendPhoto({ role: input.dataset.role, blob: file, name: file.name }, input);
       }
+      await sendOutbox(input);
     });
   });
+
+  async function sendPhoto(item, input) {
+    const form = new FormData();
+    form.append("photo", item.blob, item.name);
+    if (item.takenAt) form.append("taken_at", item.takenAt);
+    const label = input && input.closest(".photo-button");
+    if (label) label.classList.add("busy");
+    try {
+      const stored = await call("POST", "/api/v1/photos", form, { timeoutMs: 120000 });
+      await act(call("POST", `/api/v1/surveys/${survey.id}/photos`,
+                     { sha256: stored.sha256, role: item.role }), "photos");
+      return "sent";
+    } catch (err) {
+      if (err.offline) {
+        reachable(false);
+        return "wait";
+      }
+      if (err.status >= 500) {
+        // Busy, or the node's disk is full: said here, and the photo stays in the outbox
+        // for the next round.
+        showError(err.message, "photos");
+        return "wait";
+      }
+      showError(err.message, placeOf(err, "photos"));
+      return "refused";
+    } finally {
+      if (label) label.classList.remove("busy");
+    }
+  }
+
+  let sending = false;
+  async function sendOutbox(input) {
+    if (sending || !survey) return;
+    sending = true;
+    try {
+      for (const item of await PhotoOutbox.list(survey.id)) {
+        const outcome = await sendPhoto(item, input);
+        if (outcome === "wait") break;
+        await PhotoOutbox.remove(item.id);  // sent, or refused with its line shown
+      }
+    } catch {
+      // IndexedDB unavailable: nothing is kept there to send.
+    } finally {
+      sending = false;
+      await showWaiting();
+    }
+  }
+
+  async function showWaiting() {
+    const box = $("waiting-thumbs");
+    let items = [];
+    try {
+      items = await PhotoOutbox.list(survey.id);
+    } catch {
+      items = [];
+    }
+    for (const img of box.querySelectorAll("img")) URL.revokeObjectURL(img.src);
+    box.replaceChildren(...items.map((item) => el("figure", {
+      class: "thumb waiting", "data-testid": "photo-waiting", "data-role": item.role },
+      el("img", { src: URL.createObjectURL(item.blob), alt: item.role }),
+      el("figcaption", {}, t("photo_waiting")))));
+  }
+  window.addEventListener("online", () => sendOutbox());
+  setInterval(() => sendOutbox(), 10000);
 
   const nodeCamera = $("node-camera");
   if (nodeCamera) {
@@ -405,6 +465,7 @@
         : await call("POST", `/api/v1/cameras/${encodeURIComponent(cameraId)}/survey`);
       render();
       flush();
+      sendOutbox();  // photos kept from an earlier visit without the node
     } catch (err) {
       showError(err.message);
       app.querySelectorAll("button, input, textarea").forEach((n) => { n.disabled = true; });
