@@ -307,3 +307,38 @@ def test_the_registry_has_a_home_a_language_switch_and_says_who_sent_a_revision(
     page = client.get(f"/review/{sid}").get_data(as_text=True)
     history = page[page.index('data-testid="history"'):]
     assert "· node-a · Received from the node" in history and " ·  · " not in history
+
+
+def test_a_survey_approved_on_the_node_shows_approved_on_the_registry_after_sync(tmp_path):
+    """One review state across node and registry: the supervisor who approved on the node
+    is not asked again at the registry, and the decision does not come back to the node."""
+    from survey_node import review as review_svc
+
+    registry_dir = tmp_path / "registry"
+    with running_registry(registry_dir) as url:
+        cfg = make_node(tmp_path / "node-a", "node-a", surveys=2, registry_url=url)
+        add_token(registry_dir, cfg)
+        assert run_sync(cfg).returncode == 0
+        db = database.connect(cfg.db_path)
+        try:
+            approved, other = sorted(i for (i,) in db.execute("SELECT id FROM surveys"))
+            review_svc.decide(db, approved, user={"name": "supervisor", "role": "supervisor"},
+                              decision="approved")
+        finally:
+            db.close()
+        second = json.loads(run_sync(cfg).stdout)
+        assert second["decisions_sent"] == 1 and second["decisions_received"] == 0
+        assert second["errors"] == []
+        add_registry_users(registry_dir)
+        web = requests.Session()
+        page = web.get(f"{url}/review/login", timeout=10).text
+        web.post(f"{url}/review/login", data={"name": "supervisor", "pin": PINS["supervisor"],
+                                              "csrf_token": CSRF.search(page).group(1)},
+                 timeout=10)
+        pending = web.get(f"{url}/review/", timeout=10).text
+        assert other in pending and approved not in pending
+        assert approved in web.get(f"{url}/review/?status=approved", timeout=10).text
+        shown = web.get(f"{url}/review/{approved}", timeout=10).text
+        assert "supervisor (node-a)" in shown
+        third = json.loads(run_sync(cfg).stdout)
+        assert third["decisions_sent"] == 0 and third["decisions_received"] == 0

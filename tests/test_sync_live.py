@@ -16,7 +16,8 @@ from tests.sync_helpers import (SURVEYOR, FaultProxy, add_token, make_node, node
                                 registry_truth, run_sync, running_registry)
 
 SUMMARY_KEYS = {"batches", "surveys_sent", "surveys_acknowledged", "evidence_sent",
-                "evidence_skipped", "bytes_sent", "decisions_received", "errors"}
+                "evidence_skipped", "bytes_sent", "decisions_sent", "decisions_received",
+                "errors"}
 
 
 def _assert_exact(cfg, registry_dir):

@@ -557,3 +557,10 @@ def m0420_import_undo(db: Database) -> None:
         ALTER TABLE imports ADD COLUMN undone_by TEXT;
         """
     )
+
+
+@migrations()
+def m0430_review_pushed(db: Database) -> None:
+    # A decision made on this node is sent to the registry at the next sync (then stamped
+    # here), so the registry shows the same review state and nobody decides twice.
+    db.executescript("ALTER TABLE reviews ADD COLUMN pushed_at TEXT;")

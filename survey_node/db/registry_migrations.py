@@ -212,3 +212,10 @@ def r0730_node_province(db: Database) -> None:
     # province's cameras. Null for nodes registered before: they are refused the camera pull
     # (one line saying how to name it) rather than reading every province.
     db.executescript("ALTER TABLE nodes ADD COLUMN province_code TEXT;")
+
+
+@migrations()
+def r0740_decision_origin(db: Database) -> None:
+    # A decision a supervisor made on a node arrives with the node's next sync: it is kept
+    # with the node it came from, shown as decided there, and not sent back to that node.
+    db.executescript("ALTER TABLE decisions ADD COLUMN origin_node TEXT;")

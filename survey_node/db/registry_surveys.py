@@ -55,17 +55,20 @@ def count_survey_revisions(db: Database) -> int:
 
 
 def insert_decision(db: Database, *, survey_id: str, node_id: str, revision: int, state: str,
-                    reason: str, decided_by: str, flags: list[str] | tuple = ()) -> int:
+                    reason: str, decided_by: str, flags: list[str] | tuple = (),
+                    origin_node: str | None = None, decided_at: str | None = None) -> int:
     cursor = db.execute(
         "INSERT INTO decisions (survey_id, node_id, revision, state, reason, decided_by,"
-        " decided_at, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [survey_id, node_id, revision, state, reason, decided_by, now_iso(),
-         json.dumps(list(flags), ensure_ascii=False)])
+        " decided_at, flags, origin_node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [survey_id, node_id, revision, state, reason, decided_by, decided_at or now_iso(),
+         json.dumps(list(flags), ensure_ascii=False), origin_node])
     return cursor.lastrowid
 
 
 def rows_decisions(db: Database, *, node_id: str, since: int, limit: int) -> list[dict]:
-    return rows(db, "SELECT * FROM decisions WHERE node_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    """Decisions for a node to pull: not the ones that came from that node."""
+    return rows(db, "SELECT * FROM decisions WHERE node_id = ? AND seq > ?"
+                    " AND origin_node IS NOT node_id ORDER BY seq LIMIT ?",
                 [node_id, since, limit])
 
 

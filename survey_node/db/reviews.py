@@ -145,3 +145,19 @@ def get_stream_check(db: Database, check_id: int | None) -> dict | None:
     from .streamchecks import get_stream_check as get_check
 
     return None if check_id is None else get_check(db, check_id)
+
+
+def rows_unpushed_reviews(db: Database, *, limit: int = 500) -> list[dict]:
+    """Decisions made on this node that the registry has not recorded yet, oldest first."""
+    found = rows(db, "SELECT * FROM reviews WHERE source = 'node' AND pushed_at IS NULL"
+                     " ORDER BY id LIMIT ?", [limit])
+    for r in found:
+        r["flags"] = json.loads(r.get("flags") or "[]")
+    return found
+
+
+def mark_reviews_pushed(db: Database, review_ids: list[int]) -> None:
+    for start in range(0, len(review_ids), 500):
+        chunk = review_ids[start:start + 500]
+        db.execute(f"UPDATE reviews SET pushed_at = ? WHERE id IN ({', '.join('?' * len(chunk))})",
+                   [now_iso(), *chunk])

@@ -47,7 +47,8 @@ from ..evidence import EvidenceStore
 from . import protocol
 
 SUMMARY_KEYS = ("batches", "surveys_sent", "surveys_acknowledged", "evidence_sent",
-                "evidence_skipped", "bytes_sent", "decisions_received", "errors")
+                "evidence_skipped", "bytes_sent", "decisions_sent", "decisions_received",
+                "errors")
 RETRY_STATUSES = {429, 500, 502, 503, 504, 507}
 NETWORK_BACKOFF_S = 5.0  # a dropped connection: the network comes back soon, ask again soon
 FIRST_BACKOFF_S = 0.2
@@ -212,6 +213,7 @@ class SyncClient:
                 finished = False
                 try:
                     self._push(db, run_id)
+                    self._push_decisions(db)
                     self._pull_decisions(db)
                     self._pull_cameras(db)
                     finished = True
@@ -356,6 +358,29 @@ class SyncClient:
         self.summary["surveys_acknowledged"] += apply_receipt(db, manifest, receipt)
 
     # -- pulls -----------------------------------------------------------------------
+
+    def _push_decisions(self, db) -> None:
+        """Decisions made on this node go to the registry, so it shows them and nobody
+        decides twice; one about a survey the registry does not hold yet waits for the next
+        sync (its survey goes first)."""
+        while True:
+            pending = review_db.rows_unpushed_reviews(db, limit=200)
+            if not pending:
+                return
+            body = {"decisions": [{"ref": r["id"], "survey_id": r["survey_id"],
+                                   "revision": r["revision"], "state": r["decision"],
+                                   "reason": r["reason"], "flags": r["flags"],
+                                   "decided_by": r["reviewer"], "decided_at": r["decided_at"]}
+                                  for r in pending]}
+            payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            reply = self._call("POST", "/api/v1/decisions", data=payload,
+                               headers={"Content-Type": "application/json"})
+            done = [item["ref"] for item in reply.get("recorded", []) if "ref" in item]
+            with transaction(db):
+                review_db.mark_reviews_pushed(db, done)
+            self.summary["decisions_sent"] += len(done)
+            if len(done) < len(pending):
+                return  # the rest are about surveys the registry lacks: next time
 
     def _pull_decisions(self, db) -> None:
         self.progress(0.92, "decisions")

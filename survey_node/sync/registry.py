@@ -288,6 +288,47 @@ class Registry:
                 "revision": survey["revision"], "state": state, "reason": reason,
                 "flags": flags}
 
+    def receive_node_decisions(self, node_id: str, body) -> dict:
+        """Review decisions a supervisor made on the node, for surveys that node sent: kept
+        as decided there (so the registry's queue no longer asks for them), never sent back
+        to it. A decision about a survey or revision the registry lacks is named, not kept."""
+        from ..review import FLAGS
+
+        items = body.get("decisions") if isinstance(body, dict) else None
+        if not isinstance(items, list) or len(items) > PULL_LIMIT:
+            raise BadInput("decisions must be a list of at most %(n)s", n=PULL_LIMIT)
+        recorded, unknown = [], []
+        with self.db() as db, transaction(db):
+            for index, item in enumerate(items):
+                where = f"decisions[{index}]"
+                if not isinstance(item, dict):
+                    raise BadInput("%(where)s must be an object", where=where)
+                survey_id, revision = item.get("survey_id"), item.get("revision")
+                state = item.get("state")
+                if state not in DECISION_STATES or not isinstance(revision, int):
+                    raise BadInput("%(where)s needs a state (%(known)s) and a revision",
+                                   where=where, known=", ".join(DECISION_STATES))
+                survey = survey_db.get_registry_survey(db, str(survey_id or ""))
+                if survey is None or not survey_db.get_survey_revision(db, survey["id"], revision):
+                    unknown.append(str(survey_id))
+                    continue
+                if survey["node_id"] != node_id:
+                    raise Forbidden("Survey %(survey_id)s was sent by another node",
+                                    survey_id=survey["id"])
+                flags = [f for f in (item.get("flags") or []) if f in FLAGS][:10]
+                reviewer = str(item.get("decided_by") or "")[:100]
+                seq = survey_db.insert_decision(
+                    db, survey_id=survey["id"], node_id=node_id, revision=revision, state=state,
+                    reason=str(item.get("reason") or "")[:2000],
+                    decided_by=f"{reviewer} ({node_id})", flags=flags, origin_node=node_id,
+                    decided_at=str(item.get("decided_at") or "")[:40] or None)
+                audit(db, actor=f"{reviewer}@{node_id}", action="registry.decide",
+                      entity="survey", entity_id=survey["id"],
+                      detail={"state": state, "revision": revision, "on_node": node_id})
+                recorded.append({"survey_id": survey["id"], "revision": revision, "seq": seq,
+                                 "ref": item.get("ref")})
+        return {"recorded": recorded, "unknown": unknown}
+
     # -- history -----------------------------------------------------------------------
 
     def history(self, node_id: str | None = None, limit: int = 100) -> list[dict]:

@@ -96,6 +96,13 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
         return jsonify(registry.decisions_since(g.node_id, request.args.get("node", "").strip(),
                                                 _since()))
 
+    @app.post("/api/v1/decisions")
+    def post_decisions():
+        """Review decisions made on the node (see Registry.receive_node_decisions)."""
+        if (request.content_length or 0) > MAX_MANIFEST_BYTES:
+            raise TooLarge("The manifest is larger than %(limit)s bytes", limit=MAX_MANIFEST_BYTES)
+        return jsonify(registry.receive_node_decisions(g.node_id, _json_body()))
+
     @app.get("/api/v1/history")
     def history():
         """This node's sync history as the registry saw it."""
