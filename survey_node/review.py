@@ -149,6 +149,10 @@ def differences(camera: dict | None, survey: dict, check: dict | None, config: C
     verdict = survey.get("stream_verdict")
     add("stream", N_("Video stream"), N_("registered") if has_url else None, verdict,
         verdict is not None and verdict != "ok")
+    # A stream address found on site is a correction to the registry's (absent or wrong) one.
+    found = survey.get("found_stream_url")
+    add("stream_address", N_("Stream address"), N_("registered") if has_url else None, found,
+        bool(found))
     measured = f"{check['width']}×{check['height']}" if check and check.get("width") else None
     add("resolution", N_("Resolution"), cam.get("resolution") or None, measured,
         bool(measured and cam.get("resolution") and not _same_resolution(cam["resolution"], check)))

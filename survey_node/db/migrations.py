@@ -538,3 +538,18 @@ def m0410_stream_check_rates(db: Database) -> None:
         ALTER TABLE stream_checks ADD COLUMN contrast REAL;
         """
     )
+
+
+@migrations()
+def m0420_survey_found_stream(db: Database) -> None:
+    # A stream address found on site (maker's paths, later ONVIF) when the registry had
+    # none or a wrong one: the masked form travels to the registry as a correction; the
+    # address itself stays in the stream check that proved it (stream_checks.url_secret).
+    # found_stream_via: how it was found (the brand key, "onvif", "typed").
+    db.executescript(
+        """
+        ALTER TABLE surveys ADD COLUMN found_stream_url TEXT;
+        ALTER TABLE surveys ADD COLUMN found_stream_check_id INTEGER;
+        ALTER TABLE surveys ADD COLUMN found_stream_via TEXT;
+        """
+    )

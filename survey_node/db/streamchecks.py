@@ -1,4 +1,6 @@
-"""SQL for stream check runs. `url_secret` is read only by `get_stream_check_secret_url`."""
+"""SQL for stream check runs. `url_secret` is read only by `get_stream_check_secret_url`
+(an admin's audited reveal) and `get_stream_check_url` (the node re-checking a stream it
+found on site; the address goes to FFmpeg, never to a page)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,12 @@ def get_stream_check_secret_url(db: Database, check_id: int, *, actor: str) -> s
         audit(db, actor=actor, action="streamcheck.reveal_url", entity="stream_check",
               entity_id=check_id)
     return found["url_secret"] or found["url_masked"]
+
+
+def get_stream_check_url(db: Database, check_id: int) -> str | None:
+    """The address a check opened, for checking the same stream again."""
+    found = row(db, "SELECT url_masked, url_secret FROM stream_checks WHERE id = ?", [check_id])
+    return (found["url_secret"] or found["url_masked"]) if found else None
 
 
 def rows_stream_checks(db: Database, *, camera_id: str | None = None,
