@@ -361,7 +361,7 @@
     const showTries = (tries) => $("find-tries").replaceChildren(...(tries || []).map((tr) =>
       el("li", { class: ["ok", "black", "frozen", "blurred"].includes(tr.verdict) ? "ok" : "warn",
                  "data-verdict": tr.verdict },
-        [el("code", {}, tr.url), " — ", tr.label || tr.verdict])));
+        el("code", {}, tr.url), " — ", tr.label || tr.verdict)));
     findButton.addEventListener("click", async () => {
       const body = { host: $("find-host").value.trim(), port: $("find-port").value.trim(),
                      user: $("find-user").value, password: $("find-password").value,
