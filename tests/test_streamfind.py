@@ -218,3 +218,33 @@ def test_the_review_page_shows_the_found_address_as_a_correction(app, client, au
     row = page.split('data-key="stream_address"', 1)[1].split("</tr>", 1)[0]
     assert 'data-differs="1"' in row and outcome.masked in row.replace("&amp;", "&")
     assert check_db.get_stream_check_url(db, outcome.check_id) == outcome.url
+
+
+def test_the_registry_review_shows_the_synced_correction(tmp_path):
+    from survey_node import config as config_mod
+    from survey_node.sync.registry import Registry
+    from survey_node.sync.server import create_registry_app
+    from tests.sync_helpers import make_node
+    from tests.test_review_registry import add_registry_users, login, push
+
+    registry_dir = tmp_path / "registry"
+    registry_dir.mkdir()
+    registry = Registry(config_mod.load(registry_dir))
+    app = create_registry_app(registry.config, registry=registry)
+    add_registry_users(registry_dir)
+    node = make_node(tmp_path / "node-f", "node-f", surveys=1)
+    masked = "rtsp://admin:***@10.20.0.31:554/cam/realmonitor?channel=1&subtype=0"
+    db = database.connect(node.db_path)
+    try:
+        (sid,) = db.execute("SELECT id FROM surveys").fetchone()
+        db.execute("UPDATE surveys SET found_stream_url = ?, found_stream_via = 'dahua',"
+                   " revision = revision + 1 WHERE id = ?", [masked, sid])
+        db.conn.commit()
+    finally:
+        db.close()
+    push(app.test_client(), registry, node)
+    client = app.test_client()
+    login(client, "supervisor")
+    page = client.get(f"/review/{sid}").get_data(as_text=True)
+    row = page.split('data-key="stream_address"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-differs="1"' in row and masked in row.replace("&amp;", "&")
