@@ -145,6 +145,10 @@ class StreamCheckSection:
                                         " one try (one path on one port), in seconds.")
     find_timeout_s: float = setting(60.0, "Finding a stream by the maker's paths: deadline of the"
                                     " whole search, tries and the picture check, in seconds.")
+    onvif_timeout_s: float = setting(15.0, "Asking a camera over ONVIF (identity, clock, stream"
+                                     " address): deadline of the whole exchange, in seconds.")
+    onvif_call_timeout_s: float = setting(5.0, "Asking a camera over ONVIF: deadline of each"
+                                          " call, in seconds.")
 
 
 @dataclass

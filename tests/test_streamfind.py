@@ -248,3 +248,60 @@ def test_the_registry_review_shows_the_synced_correction(tmp_path):
     page = client.get(f"/review/{sid}").get_data(as_text=True)
     row = page.split('data-key="stream_address"', 1)[1].split("</tr>", 1)[0]
     assert 'data-differs="1"' in row and masked in row.replace("&amp;", "&")
+
+
+# -- ONVIF ---------------------------------------------------------------------------------
+
+ONVIF_USER, ONVIF_PASSWORD = "admin", "Onvif-Pa55"
+
+
+@pytest.fixture
+def onvif_camera(camera_server):
+    """An ONVIF device whose stream URIs point at the RTSP test server (no credentials in
+    them, as cameras answer), its clock 5 minutes slow."""
+    from tests.servers.onvif_device import Identity, OnvifDevice
+
+    base = f"rtsp://127.0.0.1:{camera_server.port}"
+    with OnvifDevice(RTSP_USER, RTSP_PASSWORD, identity=Identity(clock_offset_s=-300),
+                     stream_uris={"Profile_1": f"{base}/Streaming/Channels/101",
+                                  "Profile_2": f"{base}/Streaming/Channels/102"}) as device:
+        yield device
+
+
+def test_onvif_gives_identity_clock_and_the_main_stream_without_guessing(config, db,
+                                                                          onvif_camera):
+    urls = plan(brand="onvif", host="127.0.0.1", port=onvif_camera.port, user=RTSP_USER,
+                password=RTSP_PASSWORD)
+    outcome = search(config, db, urls, camera_id="CAM-HIK", actor="tester")
+    assert outcome.verdict == "ok" and outcome.url.endswith("/Streaming/Channels/101")
+    assert outcome.check.width == 2560  # the largest profile is the main stream
+    assert outcome.onvif["identity"]["model"] == "DS-2CD2143G2-IU"
+    assert -310 < outcome.onvif["clock_drift_s"] < -290
+    assert [t.verdict for t in outcome.tries] == ["ok", "ok"]
+    assert RTSP_PASSWORD not in json.dumps([t.public() for t in outcome.tries] + [outcome.onvif])
+    assert "GetStreamUri" in onvif_camera.calls and "GetDeviceInformation" in onvif_camera.calls
+    row = database.row(db, "SELECT * FROM stream_checks WHERE id = ?", [outcome.check_id])
+    assert (row["onvif_manufacturer"], row["onvif_serial"]) == (
+        "HIKVISION", "DS-2CD2143G2-IU20220315AAWRJ12345678")
+    assert -310 < row["clock_drift_s"] < -290
+
+
+def test_onvif_wrong_password_and_nothing_listening_say_so(config, db, onvif_camera):
+    wrong = search(config, db, plan(brand="onvif", host="127.0.0.1", port=onvif_camera.port,
+                                    user=RTSP_USER, password="nope"),
+                   camera_id=None, actor="tester")
+    assert wrong.verdict == "auth_failed" and wrong.url is None and len(wrong.tries) == 1
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    refused = search(config, db, plan(brand="onvif", host="127.0.0.1", port=closed),
+                     camera_id=None, actor="tester")
+    assert refused.verdict == "refused"
+    config.streamcheck.onvif_timeout_s = 3.0
+    config.streamcheck.onvif_call_timeout_s = 1.0
+    with silent_port() as port:
+        started = time.monotonic()
+        silent = search(config, db, plan(brand="onvif", host="127.0.0.1", port=port),
+                        camera_id=None, actor="tester")
+        assert time.monotonic() - started < 3.0 + 3.0  # a hang guard, not a benchmark
+    assert silent.verdict == "timeout" and silent.url is None

@@ -553,3 +553,20 @@ def m0420_survey_found_stream(db: Database) -> None:
         ALTER TABLE surveys ADD COLUMN found_stream_via TEXT;
         """
     )
+
+
+@migrations()
+def m0430_stream_check_identity(db: Database) -> None:
+    # Who the camera says it is over ONVIF (GetDeviceInformation) and how far its clock is
+    # from this node's (camera minus node, seconds), kept with the check that used the
+    # stream: the reviewer compares them with the registry's brand and model.
+    db.executescript(
+        """
+        ALTER TABLE stream_checks ADD COLUMN onvif_manufacturer TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_model TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_firmware TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_serial TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_hardware_id TEXT;
+        ALTER TABLE stream_checks ADD COLUMN clock_drift_s REAL;
+        """
+    )

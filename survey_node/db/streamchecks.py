@@ -11,7 +11,10 @@ from . import audit, now_iso, row, rows, transaction
 CHECK_FIELDS = ("camera_id", "job_id", "url_masked", "url_secret", "transport", "verdict",
                 "error", "connect_ms", "first_frame_ms", "codec", "width", "height", "fps",
                 "bitrate_kbps", "keyframe_interval_s", "luma", "contrast", "frozen_score", "blur_score", "frames", "snapshot_sha256",
-                "elapsed_ms", "probe_version", "checked_by")
+                "elapsed_ms", "probe_version", "checked_by",
+                # The camera's own word over ONVIF, when the check came from it.
+                "onvif_manufacturer", "onvif_model", "onvif_firmware", "onvif_serial",
+                "onvif_hardware_id", "clock_drift_s")
 PUBLIC_COLUMNS = ", ".join(["id", "checked_at", *(f for f in CHECK_FIELDS if f != "url_secret")])
 
 

@@ -57,6 +57,8 @@ BRANDS = {
               aliases=("axis", "แอกซิส", "แอ็กซิส", "แอคซิส")),
         Brand("tplink", N_("TP-Link VIGI / Tapo"), ("/stream1", "/stream2"),
               aliases=("tplink", "tp-link", "vigi", "tapo", "ทีพีลิงค์", "ทีพีลิ้งค์", "วีจี้")),
+        # Not a maker: ask the camera itself (ONVIF GetStreamUri) on its web port.
+        Brand("onvif", N_("Ask the camera over ONVIF (any maker)"), (), ports=(80,)),
         # Paths many OEM and ONVIF-profile cameras answer on; tried when the maker is unknown.
         Brand("generic", N_("Other or unknown maker"),
               ("/live/ch00_0", "/11", "/12", "/h264", "/live.sdp", "/onvif1",
@@ -65,6 +67,7 @@ BRANDS = {
     )
 }
 DEFAULT_BRAND = "generic"
+ONVIF = "onvif"
 
 
 def _fold(text: str) -> str:
@@ -147,4 +150,6 @@ def candidate_urls(brand: str, host: str, *, port: int | None = None, user: str 
         auth = quote(user, safe="")
         auth += f":{quote(password, safe='')}@" if password else "@"
     ports = (port,) if port else spec.ports
+    if brand == ONVIF:  # one exchange with the camera's web service, not a list of paths
+        return [f"onvif://{auth}{netloc_host}:{ports[0]}"]
     return [f"rtsp://{auth}{netloc_host}:{p}{path}" for p in ports for path in spec.paths]

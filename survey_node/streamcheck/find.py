@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 from .classify import classify_open_failure
-from .urls import mask_text, mask_url
+from .urls import InvalidStreamUrl, mask_text, mask_url, validate_url
 from .verdict import PICTURE_VERDICTS
 
 DEAD_PORT = ("refused", "timeout")
@@ -48,6 +49,7 @@ class Outcome:
     check: object = None  # the winning (or last) full check's result, if one ran
     check_id: int | None = None
     out_of_time: bool = False
+    onvif: dict | None = None  # what the camera said over ONVIF (identity, clock, URIs)
 
     @property
     def masked(self) -> str | None:
@@ -115,3 +117,48 @@ def _worse(current: str | None, new: str) -> str:
         return new
     rank = {v: i for i, v in enumerate(_RANK)}
     return new if rank.get(new, len(_RANK)) < rank.get(current, len(_RANK)) else current
+
+
+def find_by_onvif(settings, url: str, *, check, on_try=None) -> Outcome:
+    """Ask the camera (``onvif://user:password@host:port``) for its main stream's URI,
+    then run the normal check on it, with the camera's identity kept on the check."""
+    from .onvif_client import ask_camera, with_credentials
+
+    parts = urlsplit(url)
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    outcome = Outcome(url=None, verdict=None)
+
+    def record(tried: str, verdict: str, error: str | None) -> None:
+        attempt = Try(mask_url(tried), verdict, mask_text(error, tried) if error else None)
+        outcome.tries.append(attempt)
+        if on_try:
+            on_try(attempt)
+
+    answer = ask_camera(parts.hostname, parts.port or 80, user, password,
+                        timeout_s=settings.onvif_timeout_s,
+                        call_timeout_s=settings.onvif_call_timeout_s)
+    outcome.onvif = {k: v for k, v in answer.public().items() if k != "error"}
+    for key in ("stream_uri", "snapshot_uri"):  # some cameras put credentials in them
+        if outcome.onvif.get(key):
+            outcome.onvif[key] = mask_url(outcome.onvif[key])
+    outcome.verdict = answer.verdict
+    record(url, answer.verdict if answer.verdict != "ok" or answer.stream_uri else "not_found",
+           answer.error)
+    if answer.verdict != "ok" or not answer.stream_uri:
+        outcome.verdict = "not_found" if answer.verdict == "ok" else answer.verdict
+        return outcome
+    stream = with_credentials(answer.stream_uri, user, password)
+    try:
+        stream = validate_url(stream)
+    except InvalidStreamUrl as exc:
+        record(stream, "invalid_url", exc.line())
+        outcome.verdict = "invalid_url"
+        return outcome
+    identity = {f"onvif_{k}": v for k, v in answer.identity.items()}
+    identity["clock_drift_s"] = answer.clock_drift_s
+    result, check_id = check(stream, settings.timeout_s, extra=identity)
+    record(stream, result.verdict, result.error)
+    outcome.check, outcome.check_id, outcome.verdict = result, check_id, result.verdict
+    if result.verdict in PICTURE_VERDICTS:
+        outcome.url = stream
+    return outcome

@@ -19,7 +19,7 @@ from ..db import streamchecks as check_db
 from ..diskspace import NODE_DISK_FULL, is_disk_full
 from ..errors import NotFound, SurveyNodeError
 from .brands import DEFAULT_BRAND, candidate_urls, check_credentials, check_port
-from .find import Outcome, find_stream
+from .find import Outcome, find_by_onvif, find_stream
 from .runner import run_probe
 from .service import MAX_WAITING, ChecksBusy, N_, record_check, slots_for
 
@@ -42,12 +42,14 @@ def search(config, db, urls: list[str], *, camera_id: str | None, actor: str,
            keep_warm: bool = False) -> Outcome:
     settings = config.streamcheck
 
-    def check(url: str, timeout_s: float):
+    def check(url: str, timeout_s: float, extra: dict | None = None):
         result = run_probe(url, settings, timeout_s=timeout_s, keep_warm=keep_warm)
         return result, record_check(config, db, url, result, camera_id=camera_id,
-                                    job_id=job_id, actor=actor)
+                                    job_id=job_id, actor=actor, extra=extra)
 
     with slots_for(config).acquire(wait_s=settings.queue_wait_s, on_wait=on_queued):
+        if urls and urls[0].startswith("onvif://"):
+            return find_by_onvif(settings, urls[0], check=check, on_try=on_try)
         return find_stream(settings, urls, check=check, on_try=on_try)
 
 
@@ -55,7 +57,8 @@ def outcome_public(outcome: Outcome) -> dict:
     check = outcome.check.public() if outcome.check is not None else None
     return {"found_url": outcome.masked, "verdict": outcome.verdict,
             "tries": [t.public() for t in outcome.tries], "check": check,
-            "check_id": outcome.check_id, "out_of_time": outcome.out_of_time}
+            "check_id": outcome.check_id, "out_of_time": outcome.out_of_time,
+            "onvif": outcome.onvif}
 
 
 def start_find_job(config, db, camera_id: str, urls: list[str], *, brand: str, actor: str,

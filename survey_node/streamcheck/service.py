@@ -63,8 +63,9 @@ def check_url(config, db, url: str, *, camera_id: str | None = None, job_id: str
 
 
 def record_check(config, db, url: str, result: ProbeResult, *, camera_id: str | None,
-                 job_id: str | None, actor: str | None) -> int:
-    """Keep a finished check (its snapshot into the evidence store); returns its row id."""
+                 job_id: str | None, actor: str | None, extra: dict | None = None) -> int:
+    """Keep a finished check (its snapshot into the evidence store); returns its row id.
+    `extra`: more columns of the row (the camera's ONVIF identity)."""
     if result.snapshot_jpeg:
         result.snapshot_sha256 = store_snapshot(config, db, result, actor=actor)
     original = (url or "").strip()
@@ -74,7 +75,7 @@ def record_check(config, db, url: str, result: ProbeResult, *, camera_id: str | 
     check_id = check_db.insert_stream_check(db, {
         **{k: v for k, v in vars(result).items() if k != "snapshot_jpeg"},
         "camera_id": camera_id, "job_id": job_id, "url_masked": masked, "url_secret": secret,
-        "transport": config.streamcheck.transport, "checked_by": actor,
+        "transport": config.streamcheck.transport, "checked_by": actor, **(extra or {}),
     }, actor=actor)
     return check_id
 
