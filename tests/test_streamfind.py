@@ -305,3 +305,42 @@ def test_onvif_wrong_password_and_nothing_listening_say_so(config, db, onvif_cam
                         camera_id=None, actor="tester")
         assert time.monotonic() - started < 3.0 + 3.0  # a hang guard, not a benchmark
     assert silent.verdict == "timeout" and silent.url is None
+
+
+def review_row(page: str, key: str) -> str:
+    return page.split(f'data-key="{key}"', 1)[1].split("</tr>", 1)[0]
+
+
+@pytest.mark.parametrize("identity,differs", [
+    ({"clock_offset_s": -300}, {"maker": False, "model": False, "clock_drift": True}),
+    ({"manufacturer": "Dahua", "model": "IPC-HFW2431S-S-S2", "serial": "7B0A3C1PAZ12345"},
+     {"maker": True, "model": True, "clock_drift": False}),
+], ids=["same-camera-clock-off", "another-camera"])
+def test_review_compares_the_onvif_identity_with_the_registry(
+        app, client, auth, config, db, camera_server, identity, differs):
+    from tests.servers.onvif_device import Identity, OnvifDevice
+
+    with database.transaction(db):
+        camera_db.insert_cameras(db, [{"camera_id": "CAM-ID", "site_name": "หน้าโรงเรียน",
+                                       "brand": "ไฮค์วิชั่น", "model": "HIKVISION DS-2CD2143G2",
+                                       "stream_url": ""}])
+    base = f"rtsp://127.0.0.1:{camera_server.port}"
+    with OnvifDevice(RTSP_USER, RTSP_PASSWORD, identity=Identity(**identity),
+                     stream_uris={"Profile_1": f"{base}/Streaming/Channels/101",
+                                  "Profile_2": f"{base}/Streaming/Channels/102"}) as device:
+        auth.login("surveyor")
+        survey = client.post("/api/v1/cameras/CAM-ID/survey").get_json()
+        started = client.post(f"/api/v1/surveys/{survey['id']}/stream-find", json={
+            "host": "127.0.0.1", "port": str(device.port), "user": RTSP_USER,
+            "password": RTSP_PASSWORD, "brand": "onvif"})
+        job = wait_job(client, started.get_json()["job_id"])
+    assert job["state"] == "done" and job["result"]["found_url"], job
+    assert RTSP_PASSWORD not in json.dumps(job)
+    saved = client.get(f"/api/v1/surveys/{survey['id']}").get_json()
+    assert saved["found_stream_via"] == "onvif" and saved["stream_verdict"] == "ok"
+    auth.login("supervisor")
+    page = client.get(f"/review/{survey['id']}").get_data(as_text=True)
+    for key, expected in differs.items():
+        assert ('data-differs="1"' in review_row(page, key)) is expected, key
+    assert (identity.get("serial") or "DS-2CD2143G2-IU20220315AAWRJ12345678") in page
+    assert 'data-differs="1"' in review_row(page, "stream_address")
