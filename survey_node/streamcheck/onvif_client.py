@@ -17,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 IDENTITY_KEYS = ("manufacturer", "model", "firmware", "serial", "hardware_id")
 MAX_FIELD = 200  # a camera's strings are shown and synced: no megabyte "model"
+_ONE_AT_A_TIME = threading.Lock()
 
 
 @dataclass
@@ -53,11 +56,19 @@ def ask_camera(host: str, port: int, user: str, password: str, *, timeout_s: flo
                call_timeout_s: float) -> OnvifAnswer:
     """Identity, clock drift and the main profile's stream URI; never raises for the
     camera's faults: they are verdicts."""
+    started = time.monotonic()
+    # The client library keeps module-wide caches guarded by asyncio locks; two event
+    # loops (two web jobs) using them at once is not something it promises to survive.
+    if not _ONE_AT_A_TIME.acquire(timeout=timeout_s):
+        return OnvifAnswer("timeout", "another ONVIF exchange kept the client busy")
     try:
+        left = max(0.5, timeout_s - (time.monotonic() - started))
         return asyncio.run(asyncio.wait_for(
-            _ask(host, port, user, password, call_timeout_s), timeout=timeout_s))
+            _ask(host, port, user, password, min(call_timeout_s, left)), timeout=left))
     except (asyncio.TimeoutError, TimeoutError):
         return OnvifAnswer("timeout", "no ONVIF answer before the deadline")
+    finally:
+        _ONE_AT_A_TIME.release()
 
 
 async def _ask(host, port, user, password, call_s) -> OnvifAnswer:
