@@ -182,6 +182,7 @@ def _identity_rows(add, cam: dict, check: dict) -> None:
         bool(reg_model and model) and _model_differs(reg_model, model))
     add("serial", N_("Serial number"), None, check.get("onvif_serial"), False)
     add("firmware", N_("Firmware"), None, check.get("onvif_firmware"), False)
+    add("mac", N_("MAC address"), None, check.get("onvif_mac"), False)
     drift = check.get("clock_drift_s")
     add("clock_drift", N_("Camera clock off by (s)"), None, drift,
         drift is not None and abs(drift) > CLOCK_DRIFT_WARN_S)

@@ -281,8 +281,8 @@ def test_onvif_gives_identity_clock_and_the_main_stream_without_guessing(config,
     assert RTSP_PASSWORD not in json.dumps([t.public() for t in outcome.tries] + [outcome.onvif])
     assert "GetStreamUri" in onvif_camera.calls and "GetDeviceInformation" in onvif_camera.calls
     row = database.row(db, "SELECT * FROM stream_checks WHERE id = ?", [outcome.check_id])
-    assert (row["onvif_manufacturer"], row["onvif_serial"]) == (
-        "HIKVISION", "DS-2CD2143G2-IU20220315AAWRJ12345678")
+    assert (row["onvif_manufacturer"], row["onvif_serial"], row["onvif_mac"]) == (
+        "HIKVISION", "DS-2CD2143G2-IU20220315AAWRJ12345678", "44:19:b6:3a:7c:e1")
     assert -310 < row["clock_drift_s"] < -290
 
 
@@ -343,4 +343,5 @@ def test_review_compares_the_onvif_identity_with_the_registry(
     for key, expected in differs.items():
         assert ('data-differs="1"' in review_row(page, key)) is expected, key
     assert (identity.get("serial") or "DS-2CD2143G2-IU20220315AAWRJ12345678") in page
+    assert "44:19:b6:3a:7c:e1" in review_row(page, "mac")
     assert 'data-differs="1"' in review_row(page, "stream_address")

@@ -567,6 +567,7 @@ def m0430_stream_check_identity(db: Database) -> None:
         ALTER TABLE stream_checks ADD COLUMN onvif_firmware TEXT;
         ALTER TABLE stream_checks ADD COLUMN onvif_serial TEXT;
         ALTER TABLE stream_checks ADD COLUMN onvif_hardware_id TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_mac TEXT;
         ALTER TABLE stream_checks ADD COLUMN clock_drift_s REAL;
         """
     )

@@ -14,7 +14,7 @@ CHECK_FIELDS = ("camera_id", "job_id", "url_masked", "url_secret", "transport", 
                 "elapsed_ms", "probe_version", "checked_by",
                 # The camera's own word over ONVIF, when the check came from it.
                 "onvif_manufacturer", "onvif_model", "onvif_firmware", "onvif_serial",
-                "onvif_hardware_id", "clock_drift_s")
+                "onvif_hardware_id", "onvif_mac", "clock_drift_s")
 PUBLIC_COLUMNS = ", ".join(["id", "checked_at", *(f for f in CHECK_FIELDS if f != "url_secret")])
 
 

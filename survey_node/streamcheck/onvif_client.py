@@ -1,6 +1,7 @@
 """Ask a camera over ONVIF who it is and where its streams are (onvif-zeep-async).
 
-GetDeviceInformation gives maker, model, firmware, serial and hardware id, which the
+GetDeviceInformation gives maker, model, firmware, serial and hardware id
+(GetNetworkInterfaces the MAC), which the
 registry's brand/model columns are checked against; GetProfiles + GetStreamUri give the
 stream address without guessing paths, GetSnapshotUri the picture URL;
 GetSystemDateAndTime the camera's clock, compared with this node's (GNSS-disciplined)
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
-IDENTITY_KEYS = ("manufacturer", "model", "firmware", "serial", "hardware_id")
+IDENTITY_KEYS = ("manufacturer", "model", "firmware", "serial", "hardware_id", "mac")
 MAX_FIELD = 200  # a camera's strings are shown and synced: no megabyte "model"
 _ONE_AT_A_TIME = threading.Lock()
 
@@ -86,7 +87,7 @@ async def _ask(host, port, user, password, call_s) -> OnvifAnswer:
         answer.identity = {
             "manufacturer": _text(info.Manufacturer), "model": _text(info.Model),
             "firmware": _text(info.FirmwareVersion), "serial": _text(info.SerialNumber),
-            "hardware_id": _text(info.HardwareId)}
+            "hardware_id": _text(info.HardwareId), "mac": await _mac(device, call_s)}
         media = await asyncio.wait_for(camera.create_media_service(), call_s)
         profiles = await asyncio.wait_for(media.GetProfiles(), call_s)
         if not profiles:
@@ -149,6 +150,22 @@ async def _drift(device, call_s) -> float | None:
         log.debug("GetSystemDateAndTime failed", exc_info=True)
         return None
     return round((camera - dt.datetime.now(dt.timezone.utc)).total_seconds(), 1)
+
+
+async def _mac(device, call_s) -> str | None:
+    """The first enabled interface's hardware address (the label on the camera shows it)."""
+    try:
+        interfaces = await asyncio.wait_for(device.GetNetworkInterfaces(), call_s)
+    except (asyncio.TimeoutError, TimeoutError):
+        raise
+    except Exception:  # noqa: BLE001 - a camera that hides its MAC still has an identity
+        log.debug("GetNetworkInterfaces failed", exc_info=True)
+        return None
+    for interface in interfaces or []:
+        info = getattr(interface, "Info", None)
+        if getattr(interface, "Enabled", True) and info is not None and info.HwAddress:
+            return _text(info.HwAddress, 40).lower()
+    return None
 
 
 def _main_profile(profiles):

@@ -4,7 +4,7 @@ WS-UsernameToken (PasswordDigest) auth, with a stream URI that points at the tes
 server. Written from the message definitions, not from any camera's firmware.
 
 Answered operations: GetSystemDateAndTime and GetServices / GetCapabilities (pre-auth,
-as the ONVIF access classes allow), GetDeviceInformation, GetProfiles, GetStreamUri,
+as the ONVIF access classes allow), GetDeviceInformation, GetNetworkInterfaces, GetProfiles, GetStreamUri,
 GetSnapshotUri. Anything else is a SOAP fault; a wrong or missing token is the
 ter:NotAuthorized fault with HTTP 400, as the ONVIF core spec says.
 """
@@ -37,6 +37,7 @@ class Identity:
     firmware: str = "V5.7.3 build 220112"
     serial: str = "DS-2CD2143G2-IU20220315AAWRJ12345678"
     hardware_id: str = "88"
+    mac: str = "44:19:b6:3a:7c:e1"
     clock_offset_s: float = 0.0  # the camera's clock minus the true time
 
 
@@ -146,6 +147,12 @@ class _Handler(BaseHTTPRequestHandler):
                 f"<tds:SerialNumber>{escape(ident.serial)}</tds:SerialNumber>"
                 f"<tds:HardwareId>{escape(ident.hardware_id)}</tds:HardwareId>"
                 "</tds:GetDeviceInformationResponse>")
+
+    def op_GetNetworkInterfaces(self, request) -> str:  # noqa: N802
+        return ("<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token=\"eth0\">"
+                "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
+                f"<tt:HwAddress>{self.server.identity.mac}</tt:HwAddress><tt:MTU>1500</tt:MTU>"
+                "</tt:Info></tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>")
 
     # -- media service ------------------------------------------------------------------
     def op_GetProfiles(self, request) -> str:  # noqa: N802
