@@ -3,6 +3,7 @@ GStreamer RTSP server (Hikvision and Dahua mounts, digest auth) on 127.0.0.1: th
 the CLI, the survey API, the sync manifest and the review pages."""
 
 import json
+import re
 import socket
 import time
 
@@ -344,4 +345,9 @@ def test_review_compares_the_onvif_identity_with_the_registry(
         assert ('data-differs="1"' in review_row(page, key)) is expected, key
     assert (identity.get("serial") or "DS-2CD2143G2-IU20220315AAWRJ12345678") in page
     assert "44:19:b6:3a:7c:e1" in review_row(page, "mac")
+    sheet = client.get(f"/exports/sheet/{survey['id']}").get_data(as_text=True)
+    assert 'data-testid="sheet-found-stream"' in sheet and RTSP_PASSWORD not in sheet
+    identity_table = sheet.split('data-testid="sheet-identity"', 1)[1].split("</table>", 1)[0]
+    assert "44:19:b6:3a:7c:e1" in identity_table
+    assert bool(re.search(r"-30[01] วินาที", identity_table)) is differs["clock_drift"]
     assert 'data-differs="1"' in review_row(page, "stream_address")
