@@ -347,7 +347,56 @@ def test_review_compares_the_onvif_identity_with_the_registry(
     assert "44:19:b6:3a:7c:e1" in review_row(page, "mac")
     sheet = client.get(f"/exports/sheet/{survey['id']}").get_data(as_text=True)
     assert 'data-testid="sheet-found-stream"' in sheet and RTSP_PASSWORD not in sheet
-    identity_table = sheet.split('data-testid="sheet-identity"', 1)[1].split("</table>", 1)[0]
+    identity_table = sheet.split('data-testid="sheet-identity"', 1)[1].split("</p>", 1)[0]
     assert "44:19:b6:3a:7c:e1" in identity_table
     assert bool(re.search(r"-30[01] วินาที", identity_table)) is differs["clock_drift"]
     assert 'data-differs="1"' in review_row(page, "stream_address")
+
+
+def test_the_sheet_with_a_found_address_and_identity_is_still_one_a4_page(
+        config, db, camera_server, tmp_path):
+    import subprocess
+
+    from survey_node import sheets
+    from tests.conftest import require_system
+    from tests.servers.onvif_device import Identity, OnvifDevice
+
+    require_system("chromium", "pdfinfo")
+    add_camera(db, camera_id="CAM-ID", brand="ไฮค์วิชั่น")
+    base = f"rtsp://127.0.0.1:{camera_server.port}"
+    with OnvifDevice(RTSP_USER, RTSP_PASSWORD, identity=Identity(
+            model="DS-2CD2T47G2H-LISU/SL-WITH-A-VERY-LONG-SUFFIX", clock_offset_s=-3600),
+            stream_uris={"Profile_1": f"{base}/Streaming/Channels/101"}) as device:
+        outcome = search(config, db, plan(brand="onvif", host="127.0.0.1", port=device.port,
+                                          user=RTSP_USER, password=RTSP_PASSWORD),
+                         camera_id="CAM-ID", actor="tester")
+    survey = survey_svc.start_or_resume(db, config, camera_id="CAM-ID", user=SURVEYOR)
+    survey_svc.record_found_stream(db, config, survey["id"], user=SURVEYOR,
+                                   masked_url=outcome.masked, check_id=outcome.check_id,
+                                   via="onvif", verdict=outcome.verdict,
+                                   snapshot_sha256=outcome.check.snapshot_sha256)
+    # Three photos, as a finished survey has.
+    import io
+
+    from PIL import Image
+
+    from survey_node.db import evidence as evidence_db
+    from survey_node.evidence import EvidenceStore
+
+    for index, role in enumerate(("camera", "installation", "label")):
+        jpeg = io.BytesIO()
+        Image.new("RGB", (1600, 1200), (40 * index, 120, 200)).save(jpeg, "JPEG")
+        sha = EvidenceStore(config.evidence_dir).put_bytes(jpeg.getvalue())
+        with database.transaction(db):
+            evidence_db.upsert_evidence(db, {
+                "sha256": sha, "kind": "photo", "mime": "image/jpeg",
+                "bytes": len(jpeg.getvalue()), "width": 1600, "height": 1200,
+                "taken_at": database.now_iso(), "source": "upload", "created_by": "surveyor"})
+        survey_svc.add_photo(db, config, survey["id"], user=SURVEYOR, sha256=sha, role=role)
+    survey_svc.save_answers(db, config, survey["id"], user=SURVEYOR,
+                            checklist={"exists": "yes", "working": "yes"})
+    out = tmp_path / "sheet.pdf"
+    sheets.write_pdf(db, config, [survey["id"]], out)
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True,
+                          timeout=30).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M) and "(A4)" in info, info
