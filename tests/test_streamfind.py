@@ -353,8 +353,8 @@ def test_review_compares_the_onvif_identity_with_the_registry(
     assert 'data-differs="1"' in review_row(page, "stream_address")
 
 
-def test_the_sheet_with_a_found_address_and_identity_is_still_one_a4_page(
-        config, db, camera_server, tmp_path):
+def test_sheet_and_hand_in_file_carry_the_found_address_and_identity(
+        config, db, camera_server, tmp_path, cli, data_dir):
     import subprocess
 
     from survey_node import sheets
@@ -399,4 +399,21 @@ def test_the_sheet_with_a_found_address_and_identity_is_still_one_a4_page(
     sheets.write_pdf(db, config, [survey["id"]], out)
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True,
                           timeout=30).stdout
-    assert re.search(r"^Pages:\s+1$", info, re.M) and "(A4)" in info, info
+    assert re.search(r"^Pages:\s+1$", info, re.M) and "(A4)" in info, info  # still one page
+
+    survey_svc.set_position(db, config, survey["id"], user=SURVEYOR, source="tablet",
+                            fix={"lat": 13.75, "lon": 100.5})
+    survey_svc.complete(db, config, survey["id"], user=SURVEYOR)
+    csv_path = tmp_path / "handin.csv"
+    done = cli("export", "--data-dir", data_dir, "--format", "csv", "--state", "surveyed",
+               "--out", csv_path)
+    assert done.exit_code == 0, done.output
+    import csv
+
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["ที่อยู่สตรีมที่พบในพื้นที่"] == outcome.masked
+    assert row["รุ่นที่กล้องรายงาน (ONVIF)"] == "DS-2CD2T47G2H-LISU/SL-WITH-A-VERY-LONG-SUFFIX"
+    assert row["หมายเลข MAC (ONVIF)"] == "44:19:b6:3a:7c:e1"
+    assert -3602 <= float(row["นาฬิกากล้องคลาดเคลื่อน (วินาที)"]) <= -3599
+    assert RTSP_PASSWORD not in csv_path.read_text(encoding="utf-8-sig")
