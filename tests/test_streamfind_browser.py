@@ -96,3 +96,37 @@ def test_surveyor_finds_the_stream_by_brand_and_the_review_shows_the_correction(
         expect(row.get_by_test_id("found-stream-url")).to_have_text(
             camera_server.url("Streaming/Channels/101", user=RTSP_USER, password="***"))
         assert RTSP_PASSWORD not in reviewer.content()
+
+
+@pytest.mark.browser
+def test_surveyor_asks_the_camera_over_onvif_and_sees_who_it_says_it_is(
+        live_server, db, config, camera_server):
+    require_system(CHROMIUM)
+    from playwright.sync_api import expect
+
+    from tests.servers.onvif_device import Identity, OnvifDevice
+
+    with database.transaction(db):
+        camera_db.insert_cameras(db, [{"camera_id": "CAM-ONVIF", "site_name": "ตลาดเช้า",
+                                       "brand": "", "stream_url": ""}])
+    base = f"rtsp://127.0.0.1:{camera_server.port}"
+    with OnvifDevice(RTSP_USER, RTSP_PASSWORD, identity=Identity(clock_offset_s=-420),
+                     stream_uris={"Profile_1": f"{base}/Streaming/Channels/101",
+                                  "Profile_2": f"{base}/Streaming/Channels/102"}) as device, \
+            chromium() as browser:
+        page = logged_in_page(browser, live_server, "surveyor", PINS["surveyor"])
+        page.goto(f"{live_server}/survey/CAM-ONVIF")
+        expect(page.get_by_test_id("find-brand")).to_have_value("generic")  # no brand known
+        page.get_by_test_id("find-brand").select_option("onvif")
+        page.get_by_test_id("find-host").fill("127.0.0.1")
+        page.get_by_test_id("find-port").fill(str(device.port))
+        page.get_by_test_id("find-user").fill(RTSP_USER)
+        page.get_by_test_id("find-password").fill(RTSP_PASSWORD)
+        page.get_by_test_id("find-start").click()
+        expect(page.get_by_test_id("find-outcome")).to_contain_text(
+            "/Streaming/Channels/101", timeout=60_000)
+        expect(page.get_by_test_id("onvif-identity")).to_contain_text(
+            "HIKVISION DS-2CD2143G2-IU")
+        expect(page.get_by_test_id("clock-drift")).to_contain_text("-42")
+        expect(page.get_by_test_id("stream-verdict")).to_contain_text("ใช้งานได้")
+        assert RTSP_PASSWORD not in page.content()

@@ -167,6 +167,18 @@
         const snap = survey.evidence.find((e) => e.role === "snapshot");
         if (snap) streamBox.append(el("img", { src: snap.thumb_url, class: "snapshot", alt: "snapshot" }));
       }
+      const check = survey.stream_check || {};
+      if (check.onvif_manufacturer || check.onvif_model) {
+        // Who the camera says it is: the surveyor sees at once a camera that is not this one.
+        const drift = check.clock_drift_s;
+        streamBox.append(el("p", { "data-testid": "onvif-identity" }, t("camera_says", {
+          who: [check.onvif_manufacturer, check.onvif_model].filter(Boolean).join(" "),
+          serial: check.onvif_serial || "—" })));
+        if (drift != null && Math.abs(drift) > 60) {
+          streamBox.append(el("p", { class: "warn", "data-testid": "clock-drift" },
+            t("clock_off", { s: Math.round(drift) })));
+        }
+      }
       if (survey.found_stream_url) {
         streamBox.append(el("p", { "data-testid": "found-stream" },
           t("found_at", { url: survey.found_stream_url })));
