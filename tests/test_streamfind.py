@@ -417,3 +417,16 @@ def test_sheet_and_hand_in_file_carry_the_found_address_and_identity(
     assert row["หมายเลข MAC (ONVIF)"] == "44:19:b6:3a:7c:e1"
     assert -3602 <= float(row["นาฬิกากล้องคลาดเคลื่อน (วินาที)"]) <= -3599
     assert RTSP_PASSWORD not in csv_path.read_text(encoding="utf-8-sig")
+
+
+def test_cli_asks_the_camera_over_onvif(cli, data_dir, db, onvif_camera):
+    add_camera(db)
+    done = cli("stream", "find", "--data-dir", data_dir, "--camera", "CAM-HIK", "--host",
+               "127.0.0.1", "--port", str(onvif_camera.port), "--user", RTSP_USER,
+               "--password-stdin", "--brand", "onvif", input=RTSP_PASSWORD + "\n")
+    assert done.exit_code == 0, done.output
+    assert "found: rtsp://surveyor:***@127.0.0.1" in done.output
+    assert "camera model: DS-2CD2143G2-IU" in done.output
+    assert "camera mac: 44:19:b6:3a:7c:e1" in done.output
+    assert re.search(r"camera clock: -30[01] s", done.output)
+    assert RTSP_PASSWORD not in done.output

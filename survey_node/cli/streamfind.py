@@ -29,7 +29,8 @@ def stream() -> None:
 @data_dir_option
 @click.option("--camera", "camera_id", required=True, help="The camera's registry id.")
 @click.option("--host", required=True, help="The camera's IP address or host name.")
-@click.option("--port", help="RTSP port (default: the maker's usual ports, 554 first).")
+@click.option("--port", help="RTSP port (default: the maker's usual ports, 554 first); with"
+                            " --brand onvif the camera's web port (default 80).")
 @click.option("--user", default="", help="The camera's user name (often admin).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of stdin (never give it as an"
@@ -40,8 +41,9 @@ def stream() -> None:
 @json_option
 def find(data_dir, camera_id, host, port, user, password_stdin, brand, as_json):
     """Try the maker's known RTSP paths at HOST, main stream first, and run the stream check
-    on the first that opens. Prints one line per try. Exits 0 when a stream with a picture
-    was found, 1 when none was."""
+    on the first that opens; with --brand onvif, ask the camera for its stream and identity
+    instead. Prints one line per try. Exits 0 when a stream with a picture was found, 1 when
+    none was."""
     cfg = _require_init(data_dir)
     password = ""
     if password_stdin:
@@ -78,4 +80,17 @@ def find(data_dir, camera_id, host, port, user, password_stdin, brand, as_json):
                    f" {EXPLANATIONS[outcome.verdict]})")
     else:
         click.echo(f"not found: {outcome.verdict}: {EXPLANATIONS.get(outcome.verdict, '')}")
+    if outcome.onvif and not as_json:
+        _echo_identity(outcome.onvif)
     return 0 if outcome.url else 1
+
+
+def _echo_identity(onvif: dict) -> None:
+    identity = onvif.get("identity") or {}
+    for key in ("manufacturer", "model", "firmware", "serial", "hardware_id", "mac"):
+        if identity.get(key):
+            click.echo(f"  camera {key.replace('_', ' ')}: {identity[key]}")
+    if onvif.get("clock_drift_s") is not None:
+        click.echo(f"  camera clock: {onvif['clock_drift_s']:+.0f} s from this node's")
+    if onvif.get("snapshot_uri"):
+        click.echo(f"  snapshot: {onvif['snapshot_uri']}")
