@@ -430,3 +430,19 @@ def test_cli_asks_the_camera_over_onvif(cli, data_dir, db, onvif_camera):
     assert "camera mac: 44:19:b6:3a:7c:e1" in done.output
     assert re.search(r"camera clock: -30[01] s", done.output)
     assert RTSP_PASSWORD not in done.output
+
+
+def test_onvif_camera_without_getservices_is_read_through_getcapabilities(config, db,
+                                                                          camera_server):
+    from tests.servers.onvif_device import OnvifDevice
+
+    base = f"rtsp://127.0.0.1:{camera_server.port}"
+    with OnvifDevice(RTSP_USER, RTSP_PASSWORD, has_get_services=False,
+                     stream_uris={"Profile_1": f"{base}/Streaming/Channels/101",
+                                  "Profile_2": f"{base}/Streaming/Channels/102"}) as device:
+        outcome = search(config, db, plan(brand="onvif", host="127.0.0.1", port=device.port,
+                                          user=RTSP_USER, password=RTSP_PASSWORD),
+                         camera_id=None, actor="tester")
+        calls = list(device.calls)
+    assert "GetCapabilities" in calls and outcome.verdict == "ok"
+    assert outcome.url.endswith("/Streaming/Channels/101")

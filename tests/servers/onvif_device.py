@@ -54,6 +54,12 @@ def _fault(code: str, subcode: str, reason: str) -> bytes:
                      f' xml:lang="en">{escape(reason)}</s:Text></s:Reason></s:Fault>')
 
 
+class SoapFault(Exception):
+    def __init__(self, code: str, subcode: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.subcode, self.reason = code, subcode, reason
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     timeout = 10
@@ -81,7 +87,11 @@ class _Handler(BaseHTTPRequestHandler):
         answer = getattr(self, f"op_{operation}", None)
         if answer is None:
             return self._send(400, _fault("Receiver", "ter:ActionNotSupported", operation))
-        return self._send(200, _envelope(answer(request)))
+        try:
+            return self._send(200, _envelope(answer(request)))
+        except SoapFault as fault:  # SOAP 1.2 over HTTP: sender faults 400, receiver 500
+            return self._send(400 if fault.code == "Sender" else 500,
+                              _fault(fault.code, fault.subcode, fault.reason))
 
     def _authorised(self, envelope) -> bool:
         token = envelope.find(f"{{{SOAP}}}Header/{{{WSSE}}}Security/{{{WSSE}}}UsernameToken")
@@ -125,6 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "</tds:GetSystemDateAndTimeResponse>")
 
     def op_GetServices(self, request) -> str:  # noqa: N802
+        if not self.server.has_get_services:  # older firmwares: GetCapabilities only
+            raise SoapFault("Receiver", "ter:ActionNotSupported", "GetServices")
         services = "".join(
             f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{self._base()}/{path}"
             "</tds:XAddr><tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor>"
@@ -172,8 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
     def op_GetStreamUri(self, request) -> str:  # noqa: N802
         uri = self.server.stream_uris.get(self._token(request))
         if uri is None:
-            raise_fault = _fault("Sender", "ter:NoProfile", "no such profile")
-            return raise_fault.decode().split("<s:Body>", 1)[1].split("</s:Body>", 1)[0]
+            raise SoapFault("Sender", "ter:NoProfile", "no such profile")
         return ("<trt:GetStreamUriResponse><trt:MediaUri>"
                 f"<tt:Uri>{escape(uri)}</tt:Uri><tt:InvalidAfterConnect>false"
                 "</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>"
@@ -197,12 +208,13 @@ class OnvifDevice:
     """`with OnvifDevice(user, password, stream_uris={...}) as device:` -> device.port."""
 
     def __init__(self, user: str, password: str, *, stream_uris: dict[str, str],
-                 identity: Identity | None = None) -> None:
+                 identity: Identity | None = None, has_get_services: bool = True) -> None:
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.user, self.server.password = user, password
         self.server.identity = identity or Identity()
         self.server.stream_uris = dict(stream_uris)
         self.server.calls = []
+        self.server.has_get_services = has_get_services
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
                                        kwargs={"poll_interval": 0.2}, name="onvif-device")
 
