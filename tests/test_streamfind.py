@@ -446,3 +446,15 @@ def test_onvif_camera_without_getservices_is_read_through_getcapabilities(config
         calls = list(device.calls)
     assert "GetCapabilities" in calls and outcome.verdict == "ok"
     assert outcome.url.endswith("/Streaming/Channels/101")
+
+
+def test_a_stream_uri_the_check_may_not_open_is_refused_not_followed(config, db):
+    from tests.servers.onvif_device import OnvifDevice
+
+    with OnvifDevice(RTSP_USER, RTSP_PASSWORD,
+                     stream_uris={"Profile_1": "file:///etc/passwd"}) as device:
+        outcome = search(config, db, plan(brand="onvif", host="127.0.0.1", port=device.port,
+                                          user=RTSP_USER, password=RTSP_PASSWORD),
+                         camera_id=None, actor="tester")
+    assert outcome.verdict == "invalid_url" and outcome.url is None and outcome.check is None
+    assert outcome.onvif["identity"]["manufacturer"] == "HIKVISION"  # still who it is
