@@ -168,6 +168,14 @@ class StreamCheckSection:
     jpeg_quality: int = setting(85, "JPEG quality of the snapshot kept as evidence (1-100).")
     ffprobe: str = setting("ffprobe", "The ffprobe program asked when FFmpeg's own reason for a"
                            " failed connection is too vague.")
+    find_try_timeout_s: float = setting(5.0, "Finding a stream by the maker's paths: deadline of"
+                                        " one try (one path on one port), in seconds.")
+    find_timeout_s: float = setting(60.0, "Finding a stream by the maker's paths: deadline of the"
+                                    " whole search, tries and the picture check, in seconds.")
+    onvif_timeout_s: float = setting(15.0, "Asking a camera over ONVIF (identity, clock, stream"
+                                     " address): deadline of the whole exchange, in seconds.")
+    onvif_call_timeout_s: float = setting(5.0, "Asking a camera over ONVIF: deadline of each"
+                                          " call, in seconds.")
 
 
 @dataclass

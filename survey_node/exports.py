@@ -238,6 +238,13 @@ HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("exists", "พบกล้อง", lambda r: ANSWER_TH.get(r["checklist"].get("exists"), "")),
     ("working", "กล้องใช้งานได้", lambda r: ANSWER_TH.get(r["checklist"].get("working"), "")),
     ("notes", "หมายเหตุ", lambda r: r["notes"] or ""),
+    # A stream address found on site (masked) and what the camera said over ONVIF (issue 18).
+    ("found_stream_url", "ที่อยู่สตรีมที่พบในพื้นที่", lambda r: r.get("found_stream_url") or ""),
+    ("camera_maker", "ยี่ห้อที่กล้องรายงาน (ONVIF)", lambda r: r.get("check_onvif_manufacturer") or ""),
+    ("camera_model", "รุ่นที่กล้องรายงาน (ONVIF)", lambda r: r.get("check_onvif_model") or ""),
+    ("camera_serial", "หมายเลขเครื่อง (ONVIF)", lambda r: r.get("check_onvif_serial") or ""),
+    ("camera_mac", "หมายเลข MAC (ONVIF)", lambda r: r.get("check_onvif_mac") or ""),
+    ("clock_drift_s", "นาฬิกากล้องคลาดเคลื่อน (วินาที)", lambda r: _round(r.get("check_clock_drift_s"), 0)),
 ]
 HEADERS = [c[1] for c in HANDIN_COLUMNS]
 QUOTA_HEADERS = ["รหัส", "ชื่อ", "กล้องในทะเบียน", "เป้าหมาย", "คัดเลือก", "สำรวจแล้ว", "อนุมัติแล้ว",

@@ -6,6 +6,7 @@ answer. A test compares it with the app's URL map, and another fuzzes the API fr
 
 from __future__ import annotations
 
+from .streamcheck.brands import BRANDS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 SURVEY = {"$ref": "#/components/schemas/Survey"}
@@ -100,6 +101,13 @@ def openapi_document() -> dict:
             "/api/v1/surveys/{survey_id}/stream-check": {"post": _op(
                 "Check the camera's stream; the result joins the survey when the job ends",
                 params=[SURVEY_ID], status="202")},
+            "/api/v1/surveys/{survey_id}/stream-find": {"post": _op(
+                "Find the camera's stream by its maker's RTSP paths; a stream with a picture"
+                " joins the survey (masked) when the job ends", params=[SURVEY_ID],
+                status="202", body={"type": "object", "required": ["host"], "properties": {
+                    "host": {"type": "string"}, "port": {"type": "string"},
+                    "user": {"type": "string"}, "password": {"type": "string"},
+                    "brand": {"type": "string", "enum": sorted(BRANDS)}}})},
             "/api/v1/surveys/{survey_id}/photos": {"post": _op(
                 "Attach a stored photo to the survey", params=[SURVEY_ID], answer=SURVEY, body={
                     "type": "object", "required": ["sha256", "role"], "properties": {

@@ -19,6 +19,7 @@ from .db import reviews as review_db
 from .db import surveys as survey_db
 from .errors import BadInput, Conflict, Forbidden, NotFound
 from .i18n import N_
+from .streamcheck.brands import match_brand
 
 DECISIONS = {
     "approved": N_("Approve"),
@@ -149,6 +150,11 @@ def differences(camera: dict | None, survey: dict, check: dict | None, config: C
     verdict = survey.get("stream_verdict")
     add("stream", N_("Video stream"), N_("registered") if has_url else None, verdict,
         verdict is not None and verdict != "ok")
+    # A stream address found on site is a correction to the registry's (absent or wrong) one.
+    found = survey.get("found_stream_url")
+    add("stream_address", N_("Stream address"), N_("registered") if has_url else None, found,
+        bool(found))
+    _identity_rows(add, cam, check or {})
     measured = f"{check['width']}×{check['height']}" if check and check.get("width") else None
     add("resolution", N_("Resolution"), cam.get("resolution") or None, measured,
         bool(measured and cam.get("resolution") and not _same_resolution(cam["resolution"], check)))
@@ -159,6 +165,47 @@ def differences(camera: dict | None, survey: dict, check: dict | None, config: C
     add("damaged", N_("The camera or its housing is damaged"), None, answers.get("damaged"),
         answers.get("damaged") == "yes")
     return out
+
+
+CLOCK_DRIFT_WARN_S = 60  # a camera clock a minute off already misleads a timeline
+
+
+def _identity_rows(add, cam: dict, check: dict) -> None:
+    """What the camera said over ONVIF against the registry's brand and model."""
+    maker, model = check.get("onvif_manufacturer"), check.get("onvif_model")
+    if not (maker or model or check.get("onvif_serial")):
+        return
+    reg_brand, reg_model = cam.get("brand") or None, cam.get("model") or None
+    add("maker", N_("Maker"), reg_brand, maker,
+        bool(reg_brand and maker) and _brand_differs(reg_brand, maker))
+    add("model", N_("Model"), reg_model, model,
+        bool(reg_model and model) and _model_differs(reg_model, model))
+    add("serial", N_("Serial number"), None, check.get("onvif_serial"), False)
+    add("firmware", N_("Firmware"), None, check.get("onvif_firmware"), False)
+    add("mac", N_("MAC address"), None, check.get("onvif_mac"), False)
+    drift = check.get("clock_drift_s")
+    add("clock_drift", N_("Camera clock off by (s)"), None, drift,
+        drift is not None and abs(drift) > CLOCK_DRIFT_WARN_S)
+
+
+def _brand_differs(registered: str, said: str) -> bool:
+    known = match_brand(registered), match_brand(said)
+    if known[0] and known[1]:
+        return known[0] != known[1]
+    return _fold(registered) != _fold(said)
+
+
+def _model_differs(registered: str, said: str) -> bool:
+    # A registry cell often holds "HIKVISION DS-2CD2143G2-IU" or the model without its
+    # suffix ("DS-2CD2143G2"): one containing the other is the same camera.
+    # The maker's name in the cell ("HIKVISION", "ไฮค์วิชั่น") is not part of the model.
+    a, b = (_fold(" ".join(w for w in text.split() if match_brand(w) is None))
+            for text in (registered, said))
+    return not (a and b and (a in b or b in a))
+
+
+def _fold(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 def gps_quality(survey: dict) -> dict:

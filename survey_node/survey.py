@@ -164,6 +164,27 @@ def record_stream_check(db: Database, config: Config, survey_id: str, *, user: d
     return get(db, survey_id)
 
 
+def record_found_stream(db: Database, config: Config, survey_id: str, *, user: dict,
+                        masked_url: str, check_id: int, via: str, verdict: str,
+                        snapshot_sha256: str | None = None) -> dict:
+    """Keep a stream address found on site (and the check that proved it) with the survey.
+
+    Only the masked form is a survey field (it travels to the registry as a correction);
+    the address itself stays in the stream check's row.
+    """
+    with transaction(db):
+        survey = _editable(db, config, survey_id, user)
+        if snapshot_sha256:
+            survey_db.insert_survey_evidence(db, survey_id, snapshot_sha256, "snapshot",
+                                             user["name"])
+        _save(db, survey, user, "survey.stream_found",
+              {"found_stream_url": masked_url, "found_stream_check_id": check_id,
+               "found_stream_via": via, "stream_check_id": check_id, "stream_verdict": verdict},
+              detail={"check_id": check_id, "url": masked_url, "via": via,
+                      "verdict": verdict})
+    return get(db, survey_id)
+
+
 def save_answers(db: Database, config: Config, survey_id: str, *, user: dict,
                  checklist: dict | None = None, notes: str | None = None,
                  position_reason: str | None = None) -> dict:
@@ -207,7 +228,8 @@ def missing_for_completion(db: Database, config: Config, survey: dict) -> list[s
         missing.append(N_("Take a photo of the camera"))
     camera = camera_db.get_camera(db, survey["camera_id"], with_secrets=True) \
         if survey["camera_id"] else None
-    if camera and camera["stream_url"] and not survey["stream_verdict"]:
+    if camera and (camera["stream_url"] or survey.get("found_stream_url")) \
+            and not survey["stream_verdict"]:
         missing.append(N_("Run the stream check"))
     for key in REQUIRED_ANSWERS:
         if survey["checklist"].get(key) not in ANSWERS:

@@ -17,7 +17,10 @@ SCOPES = {
     "all": "1 = 1",
 }
 CHECK_COLUMNS = ("codec", "width", "height", "fps", "bitrate_kbps", "keyframe_interval_s", "luma", "frozen_score", "blur_score",
-                 "connect_ms", "first_frame_ms", "url_masked", "checked_at")
+                 "connect_ms", "first_frame_ms", "url_masked", "checked_at",
+                 # the camera's own word over ONVIF (issue 18)
+                 "onvif_manufacturer", "onvif_model", "onvif_serial", "onvif_mac",
+                 "clock_drift_s")
 
 
 def iter_export_rows(db: Database, *, scope: str, run_id: int | None, amphoe: str = "",
@@ -39,6 +42,7 @@ def iter_export_rows(db: Database, *, scope: str, run_id: int | None, amphoe: st
         " s.revision, s.surveyor, s.lat, s.lon, s.alt, s.eph, s.hdop, s.pdop, s.sats_used,"
         " s.fix_mode, s.samples, s.spread_m, s.position_source, s.position_reason, s.fix_time,"
         " s.distance_m, s.stream_verdict, s.completed_at, s.notes, s.checklist, s.eph_source,"
+        " s.found_stream_url,"
         " (SELECT count(*) FROM survey_evidence se WHERE se.survey_id = s.id"
         "  AND se.role != 'snapshot') AS photos,"
         " (SELECT r.reviewer FROM reviews r WHERE r.survey_id = s.id ORDER BY r.id DESC LIMIT 1)"

@@ -564,3 +564,36 @@ def m0430_review_pushed(db: Database) -> None:
     # A decision made on this node is sent to the registry at the next sync (then stamped
     # here), so the registry shows the same review state and nobody decides twice.
     db.executescript("ALTER TABLE reviews ADD COLUMN pushed_at TEXT;")
+
+
+@migrations()
+def m0440_survey_found_stream(db: Database) -> None:
+    # A stream address found on site (maker's paths, later ONVIF) when the registry had
+    # none or a wrong one: the masked form travels to the registry as a correction; the
+    # address itself stays in the stream check that proved it (stream_checks.url_secret).
+    # found_stream_via: how it was found (the brand key, "onvif", "typed").
+    db.executescript(
+        """
+        ALTER TABLE surveys ADD COLUMN found_stream_url TEXT;
+        ALTER TABLE surveys ADD COLUMN found_stream_check_id INTEGER;
+        ALTER TABLE surveys ADD COLUMN found_stream_via TEXT;
+        """
+    )
+
+
+@migrations()
+def m0450_stream_check_identity(db: Database) -> None:
+    # Who the camera says it is over ONVIF (GetDeviceInformation) and how far its clock is
+    # from this node's (camera minus node, seconds), kept with the check that used the
+    # stream: the reviewer compares them with the registry's brand and model.
+    db.executescript(
+        """
+        ALTER TABLE stream_checks ADD COLUMN onvif_manufacturer TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_model TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_firmware TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_serial TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_hardware_id TEXT;
+        ALTER TABLE stream_checks ADD COLUMN onvif_mac TEXT;
+        ALTER TABLE stream_checks ADD COLUMN clock_drift_s REAL;
+        """
+    )

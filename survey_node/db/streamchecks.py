@@ -1,4 +1,6 @@
-"""SQL for stream check runs. `url_secret` is read only by `get_stream_check_secret_url`."""
+"""SQL for stream check runs. `url_secret` is read only by `get_stream_check_secret_url`
+(an admin's audited reveal) and `get_stream_check_url` (the node re-checking a stream it
+found on site; the address goes to FFmpeg, never to a page)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from . import audit, now_iso, row, rows, transaction
 CHECK_FIELDS = ("camera_id", "job_id", "url_masked", "url_secret", "transport", "verdict",
                 "error", "connect_ms", "first_frame_ms", "codec", "width", "height", "fps",
                 "bitrate_kbps", "keyframe_interval_s", "luma", "contrast", "frozen_score", "blur_score", "frames", "snapshot_sha256",
-                "elapsed_ms", "probe_version", "checked_by")
+                "elapsed_ms", "probe_version", "checked_by",
+                # The camera's own word over ONVIF, when the check came from it.
+                "onvif_manufacturer", "onvif_model", "onvif_firmware", "onvif_serial",
+                "onvif_hardware_id", "onvif_mac", "clock_drift_s")
 PUBLIC_COLUMNS = ", ".join(["id", "checked_at", *(f for f in CHECK_FIELDS if f != "url_secret")])
 
 
@@ -43,6 +48,12 @@ def get_stream_check_secret_url(db: Database, check_id: int, *, actor: str) -> s
         audit(db, actor=actor, action="streamcheck.reveal_url", entity="stream_check",
               entity_id=check_id)
     return found["url_secret"] or found["url_masked"]
+
+
+def get_stream_check_url(db: Database, check_id: int) -> str | None:
+    """The address a check opened, for checking the same stream again."""
+    found = row(db, "SELECT url_masked, url_secret FROM stream_checks WHERE id = ?", [check_id])
+    return (found["url_secret"] or found["url_masked"]) if found else None
 
 
 def rows_stream_checks(db: Database, *, camera_id: str | None = None,

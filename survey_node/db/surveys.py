@@ -15,7 +15,7 @@ POSITION_FIELDS = ("lat", "lon", "alt", "eph", "epv", "hdop", "pdop", "sats_used
 CHANGEABLE = set(POSITION_FIELDS) | {
     "state", "review_state", "review_reason", "revision", "locked_by", "locked_at", "checklist",
     "notes", "stream_check_id", "stream_verdict", "completed_at", "synced_at", "synced_revision",
-    "new_camera",
+    "new_camera", "found_stream_url", "found_stream_check_id", "found_stream_via",
 }
 
 

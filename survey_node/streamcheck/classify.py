@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 
 from .urls import mask_text, protocol_whitelist, scheme_of
 
@@ -46,6 +47,7 @@ def classify_open_failure(url: str, *, ffprobe: str, transport: str, budget_s: f
     """
     socket_timeout = max(0.2, budget_s - 0.3)
     cmd = ffprobe_command(ffprobe, url, transport=transport, timeout_s=socket_timeout)
+    started = time.monotonic()
     try:
         done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=max(0.3, budget_s), check=False)
@@ -59,7 +61,13 @@ def classify_open_failure(url: str, *, ffprobe: str, transport: str, budget_s: f
     video = [s for s in streams if s.get("codec_type") == "video"]
     if done.returncode == 0 and video:
         return {"verdict": None, "error": None, "streams": video}
-    return {"verdict": reason(message, url), "error": last_line(message, url), "streams": video}
+    verdict = reason(message, url)
+    if verdict == "unsupported" and scheme_of(url).startswith("rtsp") \
+            and time.monotonic() - started >= socket_timeout * 0.9:
+        # FFmpeg 5.1 reports an RTSP server that accepts and never answers, once its
+        # socket timeout passes, as "Invalid data found": that is silence, not a format.
+        return {"verdict": "timeout", "error": "no answer before the deadline", "streams": []}
+    return {"verdict": verdict, "error": last_line(message, url), "streams": video}
 
 
 def reason(message: str, url: str) -> str:

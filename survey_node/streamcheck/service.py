@@ -58,6 +58,14 @@ def check_url(config, db, url: str, *, camera_id: str | None = None, job_id: str
                 on_start()
             result = run_probe(url, config.streamcheck, timeout_s=timeout_s, on_event=on_event,
                                keep_warm=keep_warm)
+    return result, record_check(config, db, url, result, camera_id=camera_id, job_id=job_id,
+                                actor=actor)
+
+
+def record_check(config, db, url: str, result: ProbeResult, *, camera_id: str | None,
+                 job_id: str | None, actor: str | None, extra: dict | None = None) -> int:
+    """Keep a finished check (its snapshot into the evidence store); returns its row id.
+    `extra`: more columns of the row (the camera's ONVIF identity)."""
     if result.snapshot_jpeg:
         result.snapshot_sha256 = store_snapshot(config, db, result, actor=actor)
     original = (url or "").strip()
@@ -67,9 +75,9 @@ def check_url(config, db, url: str, *, camera_id: str | None = None, job_id: str
     check_id = check_db.insert_stream_check(db, {
         **{k: v for k, v in vars(result).items() if k != "snapshot_jpeg"},
         "camera_id": camera_id, "job_id": job_id, "url_masked": masked, "url_secret": secret,
-        "transport": config.streamcheck.transport, "checked_by": actor,
+        "transport": config.streamcheck.transport, "checked_by": actor, **(extra or {}),
     }, actor=actor)
-    return result, check_id
+    return check_id
 
 
 def store_snapshot(config, db, result: ProbeResult, *, actor: str | None) -> str:
@@ -82,8 +90,10 @@ def store_snapshot(config, db, result: ProbeResult, *, actor: str | None) -> str
     return sha256
 
 
-def start_camera_check(config, db, camera_id: str, *, actor: str, on_done=None) -> str:
-    """Queue a check of a camera's registered stream; returns the job id at once.
+def start_camera_check(config, db, camera_id: str, *, actor: str, on_done=None,
+                       url: str | None = None) -> str:
+    """Queue a check of a camera's registered stream (or of `url`, one found on site);
+    returns the job id at once.
 
     `on_done(db, result, check_id)` runs in the job's thread once the check is recorded
     (the survey workflow uses it to attach the check to the survey).
@@ -91,7 +101,7 @@ def start_camera_check(config, db, camera_id: str, *, actor: str, on_done=None) 
     camera = camera_db.get_camera(db, camera_id, with_secrets=True)
     if camera is None:
         raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
-    url = (camera.get("stream_url") or "").strip()
+    url = (url or camera.get("stream_url") or "").strip()
     if not url:
         raise BadInput("Camera %(camera_id)s has no stream URL in the registry",
                        camera_id=camera_id)

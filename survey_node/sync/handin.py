@@ -20,7 +20,8 @@ FORMATS = ("xlsx", "csv")
 COLUMNS = [*HANDIN_COLUMNS, ("node_id", "เครื่องสำรวจ (โหนด)", lambda r: r["node_id"])]
 _CAMERA_TEXT = ("site_name", "place_name", "place_type", "agency", "province_name",
                 "amphoe_name", "tambon_name", "brand", "model", "resolution", "registry_status")
-_CHECK = ("width", "height", "fps", "bitrate_kbps", "keyframe_interval_s", "connect_ms", "luma")
+_CHECK = ("width", "height", "fps", "bitrate_kbps", "keyframe_interval_s", "connect_ms", "luma",
+          "onvif_manufacturer", "onvif_model", "onvif_serial", "onvif_mac", "clock_drift_s")
 
 
 def records(registry: Registry, *, status: str = "all") -> list[dict]:
@@ -56,7 +57,8 @@ def _record(held: dict) -> dict:
         photos=sum(1 for e in entry.get("evidence") or [] if e.get("role") != "snapshot"),
         **{key: fields.get(key) for key in ("lat", "lon", "eph", "distance_m", "position_source",
                                             "sats_used", "stream_verdict", "surveyor",
-                                            "completed_at", "notes", "eph_source")})
+                                            "completed_at", "notes", "eph_source",
+                                            "found_stream_url")})
     return found
 
 

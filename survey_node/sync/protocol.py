@@ -20,6 +20,7 @@ import re
 import uuid
 
 from ..errors import BadInput
+from ..streamcheck.urls import MAX_URL_LENGTH, mask_url
 
 PROTOCOL_VERSION = 1
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -36,8 +37,12 @@ SURVEY_FIELDS = (
     # registry's reviewer judges a fix by them, as the node's does. Optional on arrival, so a
     # batch from a node older than them still reads.
     "eph_source", "fix_status",
+    # A stream address found on site (masked: the password never leaves the node) and how
+    # (the maker's key, "onvif"...): a correction to the registry's address. Optional too.
+    "found_stream_url", "found_stream_via",
 )
-NAME_FIELDS = ("eph_source", "fix_status")  # shown as labels: lower-case names only
+NAME_FIELDS = ("eph_source", "fix_status", "found_stream_via")  # lower-case names only
+MASKED_URL_FIELDS = ("found_stream_url",)
 NAME_RE = re.compile(r"^[a-z_]{1,32}$")
 EVIDENCE_FIELDS = ("sha256", "role", "kind", "mime", "bytes", "width", "height", "taken_at",
                    "lat", "lon")
@@ -135,6 +140,12 @@ def _survey(entry, where: str) -> None:
         elif key in NAME_FIELDS and value is not None and not (
                 isinstance(value, str) and NAME_RE.match(value)):
             raise BadInput("Manifest %(where)s.fields.%(key)s must be a short name",
+                           where=where, key=key)
+        elif key in MASKED_URL_FIELDS and value is not None and not (
+                isinstance(value, str) and 0 < len(value) <= MAX_URL_LENGTH + 100
+                and mask_url(value) == value):
+            # A node that leaked a password would hand it to every registry reader.
+            raise BadInput("Manifest %(where)s.fields.%(key)s must be a masked stream address",
                            where=where, key=key)
     evidence = entry.get("evidence")
     if not isinstance(evidence, list):

@@ -17,6 +17,7 @@ from ..db import streamchecks as check_db
 from ..errors import Forbidden, NotFound
 from ..evidence import EvidenceStore
 from ..streamcheck import service
+from ..streamcheck.findjob import JOB_KIND as FIND_KIND
 from ..streamcheck.verdict import EXPLANATIONS, LABELS
 from . import role_allows
 
@@ -60,6 +61,8 @@ def job(job_id):
         result = present_check(result)
         if result.get("check_id") is not None:
             _maybe_reveal(result, result["check_id"])
+    elif result and found["kind"] == FIND_KIND:
+        result = present_find(result)
     return jsonify(id=found["id"], kind=found["kind"], state=found["state"],
                    progress=found["progress"],
                    message=_translate(found["message"]),
@@ -98,6 +101,21 @@ def present_check(check: dict) -> dict:
     check_id = data.get("check_id", data.get("id"))
     if data.get("snapshot_sha256") and check_id is not None:
         data["snapshot_url"] = url_for("streamcheck.snapshot", check_id=check_id)
+    return data
+
+
+def present_find(result: dict) -> dict:
+    """A stream search's progress or outcome: one translated line per try."""
+    data = dict(result)
+    data["tries"] = [{**t, "label": gettext(LABELS[t["verdict"]]) if t.get("verdict") in LABELS
+                      else t.get("verdict"),
+                      "explanation": gettext(EXPLANATIONS[t["verdict"]])
+                      if t.get("verdict") in EXPLANATIONS else ""}
+                     for t in data.get("tries") or []]
+    verdict = data.get("verdict")
+    if verdict:
+        data["label"] = gettext(LABELS[verdict]) if verdict in LABELS else verdict
+        data["explanation"] = gettext(EXPLANATIONS[verdict]) if verdict in EXPLANATIONS else ""
     return data
 
 

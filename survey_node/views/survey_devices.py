@@ -11,6 +11,8 @@ from .. import positioning
 from .. import survey as survey_svc
 from ..app import get_config, get_db
 from ..errors import BadInput, Conflict
+from ..db import streamchecks as check_db
+from ..streamcheck import findjob as findjob_mod
 from ..streamcheck import service as streamcheck
 from .devices import MAX_AVERAGE_S, gps_reader
 from .survey_api import survey_json
@@ -59,6 +61,44 @@ def stream_check(survey_id):
         except Conflict:
             pass  # someone else took the survey over meanwhile; the check itself is kept
 
+    # A stream found on site replaces the registry's (absent or wrong) address.
+    found = check_db.get_stream_check_url(db, survey["found_stream_check_id"]) \
+        if survey.get("found_stream_check_id") else None
     job_id = streamcheck.start_camera_check(config, db, survey["camera_id"], actor=user["name"],
-                                            on_done=attach)
+                                            on_done=attach, url=found)
+    return jsonify(job_id=job_id, state="queued"), 202
+
+
+@bp.post("/surveys/<survey_id>/stream-find")
+def stream_find(survey_id):
+    """Find the camera's stream by its maker's paths; a stream with a picture is kept with
+    the survey when the job ends. Body: host, port, user, password, brand."""
+    config, db = get_config(), get_db()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput("The request body must be a JSON object")
+    survey = survey_svc.check_editable(db, config, survey_id, user=g.user)
+    if not survey["camera_id"]:
+        raise BadInput("A camera not in the registry has no stream address to check")
+    fields = {k: body.get(k) for k in ("host", "port", "user", "password", "brand")}
+    for name in ("host", "user", "password", "brand"):
+        if fields[name] is not None and not isinstance(fields[name], str):
+            raise BadInput("%(name)s must be text", name=name).at(name)
+    brand = fields["brand"] or findjob_mod.DEFAULT_BRAND
+    urls = findjob_mod.plan(brand=brand, host=fields["host"] or "", port=fields["port"],
+                            user=fields["user"] or "", password=fields["password"] or "")
+    user = {"name": g.user["name"], "role": g.user["role"]}
+
+    def keep(job_db, outcome):
+        result = outcome.check
+        try:
+            survey_svc.record_found_stream(job_db, config, survey_id, user=user,
+                                           masked_url=outcome.masked, check_id=outcome.check_id,
+                                           via=brand, verdict=result.verdict,
+                                           snapshot_sha256=result.snapshot_sha256)
+        except Conflict:
+            pass  # someone else took the survey over meanwhile; the check itself is kept
+
+    job_id = findjob_mod.start_find_job(config, db, survey["camera_id"], urls, brand=brand,
+                                        actor=user["name"], on_found=keep)
     return jsonify(job_id=job_id, state="queued"), 202

@@ -13,8 +13,10 @@ from .. import survey as survey_svc
 from .. import worklist as worklist_svc
 from ..app import get_config, get_db
 from ..db import cameras as camera_db
+from ..db import surveys as survey_db
 from ..errors import SurveyNodeError
 from ..mbtiles import MBTiles
+from ..streamcheck.brands import BRANDS, DEFAULT_BRAND, match_brand
 
 bp = Blueprint("survey_pages", __name__)
 
@@ -34,10 +36,13 @@ def survey_page(camera_id):
     camera = camera_db.get_camera(db, camera_id)
     if camera is None:
         abort(404)
+    latest = survey_db.get_open_survey_for_camera(db, camera_id)
+    has_stream = bool(camera_db.get_camera(db, camera_id, with_secrets=True)["stream_url"]
+                      or (latest and latest.get("found_stream_url")))
     return render_template("survey/survey.html", camera=camera,
                            checklist=survey_svc.CHECKLIST, photo_roles=survey_svc.PHOTO_ROLES,
-                           has_stream=bool(camera_db.get_camera(db, camera_id, with_secrets=True)
-                                           ["stream_url"]),
+                           has_stream=has_stream, stream_brands=BRANDS,
+                           brand_guess=match_brand(camera.get("brand")) or DEFAULT_BRAND,
                            distance_warning_m=get_config().survey.distance_warning_m,
                            registry_row=worklist_svc.registry_row(db, camera_id))
 

@@ -167,6 +167,24 @@
         const snap = survey.evidence.find((e) => e.role === "snapshot");
         if (snap) streamBox.append(el("img", { src: snap.thumb_url, class: "snapshot", alt: "snapshot" }));
       }
+      const check = survey.stream_check || {};
+      if (check.onvif_manufacturer || check.onvif_model) {
+        // Who the camera says it is: the surveyor sees at once a camera that is not this one.
+        const drift = check.clock_drift_s;
+        streamBox.append(el("p", { "data-testid": "onvif-identity" }, t("camera_says", {
+          who: [check.onvif_manufacturer, check.onvif_model].filter(Boolean).join(" "),
+          serial: check.onvif_serial || "—" })));
+        if (drift != null && Math.abs(drift) > 60) {
+          streamBox.append(el("p", { class: "warn", "data-testid": "clock-drift" },
+            t("clock_off", { s: Math.round(drift) })));
+        }
+      }
+      if (survey.found_stream_url) {
+        streamBox.append(el("p", { "data-testid": "found-stream" },
+          t("found_at", { url: survey.found_stream_url })));
+        if ($("stream-check")) $("stream-check").hidden = false;
+        if ($("no-stream-note")) $("no-stream-note").hidden = true;
+      }
     }
     // Checklist
     const answers = { ...survey.checklist, ...(pending().checklist || {}) };
@@ -404,6 +422,54 @@
       } finally {
         checkButton.disabled = false;
         bar.hidden = true;
+      }
+    });
+  }
+
+  // -- find the stream by the maker's paths ---------------------------------------------
+  // One line per try as the node reports it; the password is sent once and never shown.
+  const findButton = $("find-start");
+  if (findButton) {
+    const showTries = (tries) => $("find-tries").replaceChildren(...(tries || []).map((tr) =>
+      el("li", { class: ["ok", "black", "frozen", "blurred"].includes(tr.verdict) ? "ok" : "warn",
+                 "data-verdict": tr.verdict },
+        el("code", {}, tr.url), " — ", tr.label || tr.verdict)));
+    findButton.addEventListener("click", async () => {
+      const body = { host: $("find-host").value.trim(), port: $("find-port").value.trim(),
+                     user: $("find-user").value, password: $("find-password").value,
+                     brand: $("find-brand").value };
+      findButton.disabled = true;
+      showTries([]);
+      $("find-outcome").textContent = t("find_running");
+      $("find-outcome").className = "muted";
+      try {
+        const started = await call("POST", `/api/v1/surveys/${survey.id}/stream-find`, body);
+        let job = started;
+        const deadline = Date.now() + 180000;
+        while (!["done", "failed"].includes(job.state) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 500));
+          job = await call("GET", `/api/v1/jobs/${started.job_id}`);
+          if (job.result) showTries(job.result.tries);
+        }
+        const result = job.result || {};
+        if (job.state === "failed") {
+          $("find-outcome").textContent = "";
+          showError(job.error || job.message, "stream-find");
+        } else if (result.found_url) {
+          $("find-outcome").textContent = t("found_at", { url: result.found_url });
+          $("find-outcome").className = "ok";
+          $("find-password").value = "";
+        } else {
+          $("find-outcome").textContent = t("find_none", { why: result.explanation || "" });
+          $("find-outcome").className = "warn";
+        }
+        await act(call("GET", `/api/v1/surveys/${survey.id}`), "stream");
+      } catch (err) {
+        $("find-outcome").textContent = "";
+        if (err.offline) reachable(false);
+        else showError(err.message, "stream-find");
+      } finally {
+        findButton.disabled = false;
       }
     });
   }
