@@ -21,7 +21,7 @@ from .db import evidence as evidence_db
 from .db import selection as selection_db
 from .db import surveys as survey_db
 from .diskspace import is_disk_full
-from .errors import BadInput, Conflict, Forbidden, NotFound
+from .errors import BadInput, Conflict, Forbidden, NotFound, SurveyNodeError
 from .geo import distance_m
 from .i18n import N_
 
@@ -63,6 +63,16 @@ def start_or_resume(db: Database, config: Config, *, camera_id: str, user: dict)
         # refreshing its tablet lock (the next save that fits refreshes it).
         _check_owner(db, camera_id, survey, user)  # (another tablet's live lock: Conflict
         return survey_db.get_survey(db, survey["id"])  # came before any write was tried)
+
+
+def owner_refusal(db: Database, camera_id: str, user: dict) -> SurveyNodeError | None:
+    """Why this user may not survey this camera (assigned to someone else, or another
+    surveyor's survey), or None: the page says so at once instead of asking and failing."""
+    try:
+        _check_owner(db, camera_id, survey_db.get_open_survey_for_camera(db, camera_id), user)
+    except Forbidden as exc:
+        return exc
+    return None
 
 
 def _start_or_resume(db: Database, config: Config, camera_id: str, user: dict) -> dict:

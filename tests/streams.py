@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import selectors
 import socket
 import subprocess
@@ -56,7 +55,8 @@ def clip_dir() -> Path:
     for name, (fps, gop, seconds) in CLIPS.items():
         if (folder / name).exists():
             continue
-        full, part = folder / f"full-{name}", folder / f"part-{name}"
+        # Per-process names, then one atomic rename: two test workers may make it at once.
+        full, part = folder / f"full-{os.getpid()}-{name}", folder / f"part-{os.getpid()}-{name}"
         width, height = CLIP_SIZE
         subprocess.run(
             ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
@@ -72,7 +72,7 @@ def clip_dir() -> Path:
                         "-c", "copy", "-copyinkf", str(part)],
                        check=True, timeout=60, stdin=subprocess.DEVNULL)
         full.unlink()
-        shutil.move(part, folder / name)
+        os.replace(part, folder / name)
     return folder
 
 

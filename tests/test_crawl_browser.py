@@ -56,12 +56,13 @@ def demo(tmp_path_factory):
     assert result.exit_code == 0, result.output
     pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
     conn = sqlite3.connect(root / "survey.db")
-    camera = conn.execute(
+    camera, theirs = (conn.execute(
         "SELECT c.camera_id FROM cameras c JOIN assignments a ON a.camera_id = c.camera_id"
-        " WHERE a.user_name = 'surveyor' ORDER BY c.camera_id LIMIT 1").fetchone()[0]
+        " WHERE a.user_name = ? ORDER BY c.camera_id LIMIT 1", [name]).fetchone()[0]
+        for name in ("surveyor", "surveyor2"))
     conn.close()
     with running_node(root, command="demo", env=env) as base:
-        yield base, pins, camera
+        yield base, pins, (camera, theirs)
 
 
 def _login(page, base, name, pin):
@@ -74,7 +75,7 @@ def _login(page, base, name, pin):
 
 @pytest.mark.parametrize("role", ["surveyor", "supervisor", "admin"])
 def test_every_menu_page_in_both_languages_at_three_sizes(demo, role):
-    base, pins, camera = demo
+    base, pins, (camera, theirs) = demo
     problems: list[str] = []
     with chromium() as browser:
         for lang in ("th", "en"):
@@ -98,7 +99,9 @@ def test_every_menu_page_in_both_languages_at_three_sizes(demo, role):
                     "nav.mainnav a", "els => els.map(e => e.getAttribute('href'))")
                 pages = list(dict.fromkeys(["/", *links]))
                 if role == "surveyor":
-                    pages.append(f"/survey/{camera}")
+                    # Their own camera, and one assigned to someone else (refused in the
+                    # page itself, not by a failing request of its script).
+                    pages += [f"/survey/{camera}", f"/survey/{theirs}"]
                 for path in pages:
                     where["url"] = f"{role}/{lang}/{size_name} {path}"
                     page.goto(base + path)  # waits for "load"

@@ -265,3 +265,15 @@ def test_removals_need_the_box_ticked_and_selected_cameras_stay_flagged(
     flagged = [i for i in mine["items"] if i["camera_id"] == gone]
     assert flagged and flagged[0]["removed"] == 1
     assert 'data-testid="camera-removed"' in client.get(f"/survey/{gone}").get_data(as_text=True)
+
+
+def test_the_mapping_preview_never_shows_stream_passwords(admin, tmp_path):
+    header = [*REAL_HEADER, "ลิงก์กล้อง", "รหัสผ่าน"]
+    rows = [[*r, f"rtsp://admin:Hik{n}Secret@10.30.0.{n}:554/Streaming/Channels/101", f"Pw{n}x!"]
+            for n, r in enumerate(korat_rows(3), 1)]
+    path = write_xlsx(tmp_path / "with-streams.xlsx", header, rows, title_rows=TITLE_ROWS)
+    page = admin.get(upload(admin, path).headers["Location"]).get_data(as_text=True)
+    assert "10.30.0.1" in page  # the address is shown, so the column can be mapped
+    for n in (1, 2, 3):
+        assert f"Hik{n}Secret" not in page and f"Pw{n}x!" not in page
+    assert "admin:***@" in page

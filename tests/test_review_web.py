@@ -42,6 +42,12 @@ def test_queue_filters_and_compare_page(client, auth, surveyed):
     assert 'id="review-map"' in page and "data-eph=\"3.5\"" in page
     assert "1920×1080" in page and "rtsp://***@127.0.0.1" in page and "admin:pw" not in page
     assert page.count("/evidence/") == 2  # the photo, and the stream's snapshot
+    # The check's numbers say what they are and where the verdict's line was drawn.
+    import re
+
+    text = re.sub(r"<[^>]+>", "", page)
+    assert "97 จาก 255" in text and "ต่ำกว่า 16 ถือว่าภาพดำ" in text
+    assert "4.2 · ต่ำกว่า 0.3 ถือว่าภาพค้าง" in text and "310 · ต่ำกว่า 20 ถือว่าภาพเบลอ" in text
 
 
 def test_resurvey_reaches_the_surveyor(client, auth, db, surveyed):

@@ -182,3 +182,33 @@ def test_a_photo_taken_without_the_node_waits_in_the_tablet_and_is_sent_later(de
         [camera_id]).fetchall()
     conn.close()
     assert len(rows) == 1  # sent once, attached once
+
+
+def test_a_reload_without_the_node_shows_the_survey_and_its_waiting_photo(demo_data):
+    """The offline shell (a service worker: the test's 127.0.0.1 is a secure origin, as an
+    https node would be): photo taken offline, page reloaded offline, node back: the photo
+    is on the node exactly once."""
+    root, pins, cameras, env = demo_data
+    camera_id = cameras[0]
+    with running_node(root, command="demo", env=env) as base, tablet_browser() as page:
+        _open(page, base, pins, camera_id)
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+        page.reload()  # this load goes through the worker: the shell is cached
+        page.wait_for_selector("[data-testid=state-badge]:has-text('กำลังสำรวจ')")
+        page.wait_for_selector("[data-testid=gps-live].ok", timeout=20_000)
+        page.context.set_offline(True)
+        page.set_input_files("[data-testid=photo-label]", _jpeg(root.parent / "label.jpg"))
+        page.wait_for_selector("[data-testid=photo-waiting]")
+        page.reload()
+        page.wait_for_selector("[data-testid=state-badge]:has-text('กำลังสำรวจ')")
+        page.wait_for_selector("[data-testid=photo-waiting]")
+        page.wait_for_selector("[data-testid=offline-banner]:visible")
+        page.context.set_offline(False)
+        page.wait_for_selector("#thumbs figure[data-role=label]", timeout=30_000)
+        page.wait_for_selector("[data-testid=photo-waiting]", state="detached", timeout=10_000)
+    conn = sqlite3.connect(root / "survey.db")
+    count = conn.execute(
+        "SELECT count(*) FROM survey_evidence se JOIN surveys s ON s.id = se.survey_id"
+        " WHERE s.camera_id = ? AND se.role = 'label'", [camera_id]).fetchone()[0]
+    conn.close()
+    assert count == 1

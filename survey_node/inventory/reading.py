@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import BadInput
+from ..streamcheck.urls import MASK, mask_url
 from . import columns, coords, places
 from .limits import SheetLimits
 from .options import ImportOptions
@@ -71,6 +72,21 @@ class Layout:
                             for i, h in enumerate(self.headers)]}
 
 
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_SECRET_HEADER = re.compile(r"password|passwd|pwd|\bpass\b|รหัสผ่าน", re.I)
+
+
+def shown_sample(header: str, text: str) -> str:
+    """A sample cell as the mapping page may show it: a password column masked whole, and
+    any address in a cell with its credentials masked (the page is the admin's, but it is
+    shown on a tablet in the field, and the samples are kept in the upload's sidecar)."""
+    if text and _SECRET_HEADER.search(header or ""):
+        return MASK
+    if "://" in text:
+        return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
+    return text
+
+
 def analyse(path: Path, options: ImportOptions) -> Layout:
     """Find the sheet, header row and mapping (what the admin page shows before importing)."""
     with Workbook(path, options.display_name, SheetLimits.from_dict(options.limits)) as book:
@@ -115,7 +131,8 @@ def _locate(book: Workbook, options: ImportOptions, progress=None):
         mapping = columns.apply_overrides(columns.guess_mapping(headers), headers,
                                           options.columns, book.name)
         rest = [(n, c) for n, c in head if n > header_row] + after
-        samples = [[cell_text(c) for c in cells] for _, cells in rest
+        samples = [[shown_sample(headers[i] if i < len(headers) else "", cell_text(c))
+                    for i, c in enumerate(cells)] for _, cells in rest
                    if any(cell_text(c) for c in cells)][:SAMPLE_ROWS]
         titles = [(n, " ".join(t for t in map(cell_text, c) if t)) for n, c in head
                   if n < header_row]

@@ -39,7 +39,9 @@ def survey_page(camera_id):
     latest = survey_db.get_open_survey_for_camera(db, camera_id)
     has_stream = bool(camera_db.get_camera(db, camera_id, with_secrets=True)["stream_url"]
                       or (latest and latest.get("found_stream_url")))
+    refusal = survey_svc.owner_refusal(db, camera_id, g.user)
     return render_template("survey/survey.html", camera=camera,
+                           blocked=refusal.line(gettext) if refusal else None,
                            checklist=survey_svc.CHECKLIST, photo_roles=survey_svc.PHOTO_ROLES,
                            has_stream=has_stream, stream_brands=BRANDS,
                            brand_guess=match_brand(camera.get("brand")) or DEFAULT_BRAND,
@@ -71,6 +73,19 @@ def new_camera_survey(survey_id):
                            survey_id=survey_id, checklist=survey_svc.CHECKLIST,
                            photo_roles=survey_svc.PHOTO_ROLES, has_stream=False,
                            distance_warning_m=get_config().survey.distance_warning_m)
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The survey page's offline shell (web/static/js/sw.js), served from the root so its
+    scope covers /survey/ pages; never cached itself, so a new version takes over."""
+    from ..app import web_dir
+
+    response = send_file(web_dir() / "static" / "js" / "sw.js", mimetype="text/javascript",
+                         max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.get("/tiles/<int:z>/<int:x>/<int:y>.png")

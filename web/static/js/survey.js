@@ -18,7 +18,11 @@
                           position_reason: "position", notes: "checklist", complete: "finish",
                           photo: "photos", role: "photos" };
   function showError(message, where) {
-    document.querySelectorAll(".section-error, #page-error").forEach((box) => {
+    // A new message replaces every earlier one; a success (no message) clears only the
+    // line of its own section, so a refusal elsewhere stays until it is read or replaced.
+    const boxes = message || !where ? ".section-error, #page-error"
+      : `.section-error[data-error-for="${where}"]`;
+    document.querySelectorAll(boxes).forEach((box) => {
       box.hidden = true;
       box.textContent = "";
     });
@@ -52,7 +56,7 @@
       survey = updated;
       render();
       savedNow();
-      showError("");
+      showError("", where || "page");
       reachable(true);
       return updated;
     } catch (err) {
@@ -101,6 +105,8 @@
 
   // -- rendering ----------------------------------------------------------------------
   function render() {
+    // The survey as last seen, for a start without the node (see the start below).
+    try { localStorage.setItem(`survey-snapshot:${cameraId || survey.id}`, JSON.stringify(survey)); } catch { /* full */ }
     const badge = $("state-badge");
     const stateKey = survey.review_state || survey.state;
     badge.textContent = t(stateKey);
@@ -343,15 +349,27 @@
   }
 
   let sending = false;
+  let again = false;
   async function sendOutbox(input) {
-    if (sending || !survey) return;
+    if (!survey) return;
+    if (sending) {
+      again = true;  // a photo added meanwhile goes in this round, not in ten seconds
+      return;
+    }
     sending = true;
     try {
-      for (const item of await PhotoOutbox.list(survey.id)) {
-        const outcome = await sendPhoto(item, input);
-        if (outcome === "wait") break;
-        await PhotoOutbox.remove(item.id);  // sent, or refused with its line shown
-      }
+      do {
+        again = false;
+        await showWaiting();
+        for (const item of await PhotoOutbox.list(survey.id)) {
+          const outcome = await sendPhoto(item, input);
+          if (outcome === "wait") {
+            again = false;
+            break;
+          }
+          await PhotoOutbox.remove(item.id);  // sent, or refused with its line shown
+        }
+      } while (again);
     } catch {
       // IndexedDB unavailable: nothing is kept there to send.
     } finally {
@@ -522,13 +540,31 @@
   }
 
   // -- start ----------------------------------------------------------------------------
+  // The offline shell (secure origins only: https or localhost; see sw.js).
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+  }
   (async () => {
+    if (app.dataset.blocked) {
+      // Not this user's camera: the node said why in the page; nothing to start.
+      app.querySelectorAll("button, input, textarea, select").forEach((n) => { n.disabled = true; });
+      return;
+    }
     try {
       // A registry camera: start or resume its survey (taking the lock); a camera reported
       // on site: its survey exists already.
-      survey = app.dataset.survey
-        ? await call("GET", `/api/v1/surveys/${app.dataset.survey}`)
-        : await call("POST", `/api/v1/cameras/${encodeURIComponent(cameraId)}/survey`);
+      try {
+        survey = app.dataset.survey
+          ? await call("GET", `/api/v1/surveys/${app.dataset.survey}`)
+          : await call("POST", `/api/v1/cameras/${encodeURIComponent(cameraId)}/survey`);
+      } catch (err) {
+        // Without the node (the page itself came from the offline shell): the survey as
+        // last seen; answers and photos queue in the tablet and go when the node answers.
+        const kept = err.offline && localStorage.getItem(`survey-snapshot:${cameraId || app.dataset.survey}`);
+        if (!kept) throw err;
+        survey = JSON.parse(kept);
+        reachable(false);
+      }
       render();
       flush();
       sendOutbox();  // photos kept from an earlier visit without the node
