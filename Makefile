@@ -68,7 +68,7 @@ demo: system-packages install
 	$(VENV)/bin/survey-node demo --data-dir .demo-data --host 0.0.0.0 --port 8080
 
 test: system-packages install
-	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+	$(VENV)/bin/pytest -q
 
 # Bytecode is compiled first, as an installed wheel has it (PYTHONDONTWRITEBYTECODE, set on
 # some machines, would otherwise make every timed start-up compile the package again).

@@ -94,6 +94,9 @@ def test_the_admin_uploads_a_basemap_and_the_worklist_map_uses_it(tmp_path):
         link.wait_for()
         assert link.bounding_box()["height"] >= 44
         assert "Sarabun" in link.evaluate("e => getComputedStyle(e).fontFamily")
+        href = link.get_attribute("href")
         link.click()
-        page.wait_for_selector("[data-testid=state-badge]")
+        page.wait_for_url(f"{base}{href}")
+        page.wait_for_selector("[data-testid=state-badge]:has-text('กำลังสำรวจ')",
+                               timeout=30_000)
         assert page.outside_requests == []
