@@ -137,3 +137,43 @@ def tablet_browser(viewport: dict | None = None):
     """A Playwright page in Debian's Chromium at tablet size."""
     with chromium() as browser:
         yield new_tablet_page(browser, viewport)
+
+
+def make_demo_data(root: Path, **extra_env: str) -> tuple[dict, dict]:
+    """`survey-node demo --no-serve` into `root` with its stream and registry servers on free
+    ports; returns the environment to serve it with and the demo users' PINs."""
+    import json
+
+    from click.testing import CliRunner
+
+    from survey_node.cli import main
+
+    env = {"SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
+           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port()), **extra_env}
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)], env=env)
+    assert result.exit_code == 0, result.output
+    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
+    return env, pins
+
+
+def assigned_cameras(root: Path, user: str, limit: int) -> list[str]:
+    """Camera ids assigned to `user` in a demo data dir, with a registered position."""
+    import sqlite3
+
+    conn = sqlite3.connect(root / "survey.db")
+    try:
+        return [row[0] for row in conn.execute(
+            "SELECT c.camera_id FROM cameras c JOIN assignments a ON a.camera_id = c.camera_id"
+            " WHERE a.user_name = ? AND c.registered_lat IS NOT NULL ORDER BY c.camera_id"
+            " LIMIT ?", [user, limit])]
+    finally:
+        conn.close()
+
+
+def log_in(page, base: str, name: str, pin: str) -> None:
+    """Log in through the login page and wait for the home page."""
+    page.goto(f"{base}/login")
+    page.fill("#name", name)
+    page.fill("#pin", pin)
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(f"{base}/")

@@ -7,14 +7,10 @@ The demo node's data: a surveyor's assigned camera, a completed survey to review
 
 from __future__ import annotations
 
-import json
-import sqlite3
-
 import pytest
-from click.testing import CliRunner
 
 from .conftest import require_system
-from .live import CHROMIUM, chromium, free_port, running_node
+from .live import CHROMIUM, assigned_cameras, chromium, log_in, make_demo_data, running_node
 
 pytestmark = pytest.mark.browser
 SIZES = {"tablet": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768},
@@ -47,30 +43,11 @@ CHECK_PAGE = """() => {
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     require_system(CHROMIUM)
-    from survey_node.cli import main
-
     root = tmp_path_factory.mktemp("crawl") / "node"
-    env = {"SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
-           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
-    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)], env=env)
-    assert result.exit_code == 0, result.output
-    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
-    conn = sqlite3.connect(root / "survey.db")
-    camera, theirs = (conn.execute(
-        "SELECT c.camera_id FROM cameras c JOIN assignments a ON a.camera_id = c.camera_id"
-        " WHERE a.user_name = ? ORDER BY c.camera_id LIMIT 1", [name]).fetchone()[0]
-        for name in ("surveyor", "surveyor2"))
-    conn.close()
+    env, pins = make_demo_data(root)
+    camera, theirs = (assigned_cameras(root, name, 1)[0] for name in ("surveyor", "surveyor2"))
     with running_node(root, command="demo", env=env) as base:
         yield base, pins, (camera, theirs)
-
-
-def _login(page, base, name, pin):
-    page.goto(f"{base}/login")
-    page.fill("#name", name)
-    page.fill("#pin", pin)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.mark.parametrize("role", ["surveyor", "supervisor", "admin"])
@@ -95,7 +72,7 @@ def test_every_menu_page_in_both_languages_at_three_sizes(demo, role):
                 if r.status >= 400 and r.request.resource_type in ("document", "fetch", "xhr",
                                                                      "script", "stylesheet")
                 else None)
-            _login(page, base, role, pins[role])
+            log_in(page, base, role, pins[role])
             if lang == "en":
                 page.click(".langswitch button")
                 page.wait_for_load_state()

@@ -7,15 +7,14 @@ data is served by `survey-node serve` with the gpsd backend, fed by gpsfake.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 
 from .conftest import require_system
 from .gpsfake import SAMUT_PRAKAN, epochs, gpsfake
-from .live import CHROMIUM, free_port, running_node, tablet_browser
+from .live import (CHROMIUM, assigned_cameras, log_in, make_demo_data, running_node,
+                   tablet_browser)
 
 pytestmark = pytest.mark.browser
 
@@ -23,28 +22,13 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
     require_system(CHROMIUM, "gpsfake", "gpsd")
-    from survey_node.cli import main
-
     root = tmp_path_factory.mktemp("gps-tablet") / "node"
-    env = {"SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
-           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
-    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)], env=env)
-    assert result.exit_code == 0, result.output
-    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
-    conn = sqlite3.connect(root / "survey.db")
-    cameras = [row[0] for row in conn.execute(
-        "SELECT c.camera_id FROM cameras c JOIN assignments a ON a.camera_id = c.camera_id"
-        " WHERE a.user_name = 'surveyor' ORDER BY c.camera_id LIMIT 2")]
-    conn.close()
-    return root, pins, cameras
+    _env, pins = make_demo_data(root)
+    return root, pins, assigned_cameras(root, "surveyor", 2)
 
 
 def _open_survey(page, base, pins, camera_id):
-    page.goto(f"{base}/login")
-    page.fill("#name", "surveyor")
-    page.fill("#pin", pins["surveyor"])
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, "surveyor", pins["surveyor"])
     page.goto(f"{base}/survey/{camera_id}")
     page.wait_for_selector("[data-testid=state-badge]:has-text('กำลังสำรวจ')")
 

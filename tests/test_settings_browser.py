@@ -52,27 +52,15 @@ def test_the_admin_uploads_a_basemap_and_the_worklist_map_uses_it(tmp_path):
     """At tablet size: upload through the page, see the coverage; then the worklist's map
     draws the tiles, its markers and popup links are big enough to touch, Thai in Sarabun."""
     require_system(CHROMIUM)
-    import json
-
-    from survey_node.cli import main
-
-    from .live import free_port
+    from .live import log_in, make_demo_data
     from .mbtiles_files import write_mbtiles
 
     root = tmp_path / "node"
-    env = {"SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
-           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
-    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)], env=env)
-    assert result.exit_code == 0, result.output
-    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
+    env, pins = make_demo_data(root)
     tiles = write_mbtiles(tmp_path / "สมุทรปราการ.mbtiles", box=(100.45, 13.45, 100.97, 13.72),
                           zooms=(9, 10, 11))
     with running_node(root, command="demo", env=env) as base, tablet_browser() as page:
-        page.goto(f"{base}/login")
-        page.fill("#name", "admin")
-        page.fill("#pin", pins["admin"])
-        page.click("button[type=submit].btn-primary")
-        page.wait_for_url(f"{base}/")
+        log_in(page, base, "admin", pins["admin"])
         page.goto(f"{base}/admin/settings")
         page.click("[data-testid=basemap-link]")
         page.wait_for_selector("[data-testid=basemap-none]")

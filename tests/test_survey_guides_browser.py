@@ -8,14 +8,13 @@ next camera is one tap away.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 
 from .conftest import require_system
-from .live import CHROMIUM, TABLET, free_port, running_node, tablet_browser
+from .live import (CHROMIUM, TABLET, assigned_cameras, free_port, log_in, make_demo_data,
+                   running_node, tablet_browser)
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -24,29 +23,13 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
     require_system(CHROMIUM)
-    from survey_node.cli import main
-
     root = tmp_path_factory.mktemp("guides") / "node"
-    env = {"SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
-           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
-    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)], env=env)
-    assert result.exit_code == 0, result.output
-    pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
-    conn = sqlite3.connect(root / "survey.db")
-    cameras = [row[0] for row in conn.execute(
-        "SELECT c.camera_id FROM cameras c JOIN assignments a ON a.camera_id = c.camera_id"
-        " WHERE a.user_name = 'surveyor' AND c.registered_lat IS NOT NULL"
-        " ORDER BY c.camera_id LIMIT 4")]
-    conn.close()
-    return root, pins, cameras, env
+    env, pins = make_demo_data(root)
+    return root, pins, assigned_cameras(root, "surveyor", 4), env
 
 
 def _open(page, base, pins, camera_id):
-    page.goto(f"{base}/login")
-    page.fill("#name", "surveyor")
-    page.fill("#pin", pins["surveyor"])
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, "surveyor", pins["surveyor"])
     page.goto(f"{base}/survey/{camera_id}")
     page.wait_for_selector("[data-testid=state-badge]:has-text('กำลังสำรวจ')")
 
