@@ -197,9 +197,10 @@ def test_a_csv_cell_over_the_field_limit_is_one_line_on_the_web_and_the_cli(
     assert "registry.csv line 3 has a cell longer than 1,048,576 characters" in result.output
 
 
-def _import_file(admin, path, *, confirm: int | None = None):
+def _import_file(admin, path, *, confirm: int | None = None, removal: str | None = None):
     """Upload, preview and import `path` as the admin page does; returns (preview page,
-    report page). With `confirm`, the preview's removal box is ticked for that count."""
+    report page). With `confirm`, the preview's removal box is ticked for that count; with
+    `removal` too, that choice of a partial file's preview is picked."""
     mapping_url = upload(admin, path).headers["Location"]
     token = mapping_url.rstrip("/").rsplit("/", 1)[-1]
     response = admin.post(f"/admin/import/upload/{token}/run", data={"action": "preview"})
@@ -207,7 +208,10 @@ def _import_file(admin, path, *, confirm: int | None = None):
     assert wait_for_job(admin, job_url)["state"] == "done"
     preview = admin.get(job_url).get_data(as_text=True)
     data = {"action": "import"}
-    if confirm is not None:
+    if confirm is not None and removal:
+        data.update(removal=removal, expected_removals=str(confirm),
+                    expected_covered=str(confirm))
+    elif confirm is not None:
         data.update(remove_missing="1", expected_removals=str(confirm))
     response = admin.post(f"/admin/import/upload/{token}/run", data=data)
     status = wait_for_job(admin, response.headers["Location"])
@@ -229,7 +233,9 @@ def test_a_partial_file_cannot_empty_the_worklists_and_an_import_can_be_undone(
     warning = preview.index('data-testid="missing-warning"')
     assert warning < preview.index('data-testid="counts"')
     assert "30 กล้อง" in preview[warning:warning + 600]
-    assert 'data-testid="remove-missing"' in preview
+    # A file of another place: "update only" is offered first and is the default.
+    assert 'data-testid="removal-choice"' in preview
+    assert 'value="none" checked' in preview
     # Importing without ticking it keeps them all.
     assert db.execute("SELECT count(*) FROM cameras WHERE removed = 1").fetchone()[0] == 0
     assert camera_db.count_cameras(db) == 33
@@ -265,6 +271,39 @@ def test_removals_need_the_box_ticked_and_selected_cameras_stay_flagged(
     flagged = [i for i in mine["items"] if i["camera_id"] == gone]
     assert flagged and flagged[0]["removed"] == 1
     assert 'data-testid="camera-removed"' in client.get(f"/survey/{gone}").get_data(as_text=True)
+
+
+def test_a_file_of_one_agency_removes_only_inside_its_own_area(admin, db, tmp_path):
+    rows = korat_rows(5)  # two agencies: the police and the city
+    _import_file(admin, write_xlsx(tmp_path / "all.xlsx", REAL_HEADER, rows))
+    police = [r for r in rows if r[7].startswith("สภ.")]
+    gone_police = police[-1]
+    preview, report, status = _import_file(
+        admin, write_xlsx(tmp_path / "police.xlsx", REAL_HEADER, police[:-1]),
+        confirm=1, removal="covered")
+    # The preview saw a file of part of the registry and said how much lies outside it.
+    assert 'data-testid="removal-choice"' in preview and 'data-testid="removal-covered"' in preview
+    assert "2 กล้องเป็นของหน่วยงานที่ไฟล์นี้ไม่มี" in preview
+    removed = {r[0] for r in db.execute("SELECT site_name FROM cameras WHERE removed = 1")}
+    # Only the police camera the police file dropped; the city's cameras stay.
+    assert removed == {gone_police[2]}
+    assert db.execute("SELECT count(*) FROM cameras WHERE removed = 0").fetchone()[0] == 4
+    assert 'data-testid="removed"' in report
+
+
+def test_a_partial_preview_refuses_a_covered_count_that_has_changed(admin, db, tmp_path):
+    rows = korat_rows(5)
+    _import_file(admin, write_xlsx(tmp_path / "all.xlsx", REAL_HEADER, rows))
+    police = [r for r in rows if r[7].startswith("สภ.")]
+    mapping_url = upload(admin, write_xlsx(tmp_path / "police.xlsx", REAL_HEADER,
+                                           police[:-1])).headers["Location"]
+    token = mapping_url.rstrip("/").rsplit("/", 1)[-1]
+    response = admin.post(f"/admin/import/upload/{token}/run",
+                          data={"action": "import", "removal": "covered",
+                                "expected_removals": "3", "expected_covered": "7"})
+    status = wait_for_job(admin, response.headers["Location"])
+    assert status["state"] == "failed"
+    assert db.execute("SELECT count(*) FROM cameras WHERE removed = 1").fetchone()[0] == 0
 
 
 def test_the_mapping_preview_never_shows_stream_passwords(admin, tmp_path):

@@ -38,6 +38,28 @@ def test_import_text_report_and_dry_run(cli, data_dir, tmp_path):
     assert "0 new, 0 changed, 3 unchanged, 0 removed" in again.output
 
 
+def test_an_agency_file_keeps_the_others_and_removes_only_inside_its_area(cli, data_dir,
+                                                                          tmp_path):
+    rows = korat_rows(5)
+    assert cli("import", "--data-dir", data_dir,
+               write_xlsx(tmp_path / "all.xlsx", REAL_HEADER, rows)).exit_code == 0
+    police = [r for r in rows if r[7].startswith("สภ.")]
+    part = write_xlsx(tmp_path / "police.xlsx", REAL_HEADER, police[:-1])
+    kept = cli("import", "--data-dir", data_dir, part)
+    assert "3 cameras are not in the file and were kept" in kept.output
+    assert "2 outside its agencies" in kept.output and "only the 1 inside its area" in kept.output
+    scoped = cli("import", "--data-dir", data_dir, part, "--remove-missing", "--only-file-area")
+    assert scoped.exit_code == 0, scoped.output
+    assert "1 removed from the registry" in scoped.output
+    assert "2 cameras outside the file's area were kept" in scoped.output
+    db = database.connect(data_dir / "survey.db")
+    try:
+        gone = [r[0] for r in db.execute("SELECT site_name FROM cameras WHERE removed = 1")]
+    finally:
+        db.close()
+    assert gone == [police[-1][2]]
+
+
 def test_mapping_file_round_trips_the_reported_mapping(cli, data_dir, tmp_path):
     header = ["จุด", "พิกัด Y", "พิกัด X"]
     path = write_xlsx(tmp_path / "o.xlsx", header, [["แยกประตูชุมพล", "14.9736", "102.0979"]])

@@ -30,8 +30,12 @@ from .core import _require_init
               help="Also mark the cameras that are not in FILE removed from the registry."
                    " Without it they stay (a file of some districts or agencies must not empty"
                    " the others' worklists).")
+@click.option("--only-file-area", is_flag=True,
+              help="With --remove-missing: remove only the missing cameras in the districts"
+                   " and agencies FILE has (an update of one district's or agency's file).")
 @json_option
-def import_registry(data_dir, file, sheet, mapping_file, crs, dry_run, remove_missing, as_json):
+def import_registry(data_dir, file, sheet, mapping_file, crs, dry_run, remove_missing,
+                    only_file_area, as_json):
     """Import the camera registry FILE (xlsx, xls, ods or csv), all or nothing."""
     cfg = _require_init(data_dir)
     if not file.exists():
@@ -44,7 +48,8 @@ def import_registry(data_dir, file, sheet, mapping_file, crs, dry_run, remove_mi
     options = ImportOptions.from_mapping(spec, sheet=sheet, crs=crs_code, dry_run=dry_run,
                                          default_province=cfg.node.province_code, actor="cli",
                                          limits=uploads.sheet_limits(cfg),
-                                         remove_missing=remove_missing)
+                                         remove_missing=remove_missing,
+                                         removal_scope="covered" if only_file_area else "all")
     work_dir = cfg.data_dir / "tmp"
     work_dir.mkdir(exist_ok=True)
     db = database.connect(cfg.db_path)
@@ -85,7 +90,12 @@ def _print_report(report: dict) -> None:
         click.echo(f"{missing['count']} cameras are not in the file and were kept"
                    f" ({missing['selected']} in the survey set, {missing['surveyed']} with"
                    f" surveys, {missing['outside_file_districts']} outside the file's"
-                   " districts); --remove-missing marks them removed")
+                   f" districts, {missing.get('outside_file_agencies', 0)} outside its"
+                   " agencies); --remove-missing marks them removed, with --only-file-area"
+                   f" only the {missing.get('covered', 0)} inside its area")
+    elif missing.get("count") and report.get("removal_scope") == "covered":
+        click.echo(f"{missing['count'] - c['removed']} cameras outside the file's area"
+                   " were kept")
     for change in report["changes"][:50]:
         click.echo(f"  changed {change['camera_id']} (row {change['row']}):"
                    f" {', '.join(change['fields'])}")

@@ -29,10 +29,21 @@ IMPORT_FIELDS = (
 )
 STAGED_COLUMNS = ("camera_id", "row_no", *IMPORT_FIELDS, "raw")
 WRITTEN_COLUMNS = ("camera_id", *IMPORT_FIELDS, "raw")
+REMOVAL_SCOPES = ("all", "covered")
+# A missing camera is inside a partial file's area when its district is one the file has
+# (or the file names no district) and, for a file that is partial by agency rather than by
+# district (it names no district, or every district of the registry), its agency is one the
+# file has. A district office's file lists many agencies; a camera of one it happens not to
+# list is still in its district, so agencies only count when districts say nothing.
+_IN_DISTRICTS = ("(NOT EXISTS (SELECT 1 FROM temp.import_area_amphoe)"
+                 " OR c.amphoe_code IN (SELECT code FROM temp.import_area_amphoe))")
+_IN_AGENCIES = ("(NOT EXISTS (SELECT 1 FROM temp.import_area_agency)"
+                " OR c.agency IN (SELECT agency FROM temp.import_area_agency))")
 CACHE_KIB = -65536  # 64 MiB for this connection while it writes a whole registry
 JSON_COLUMNS = ("mapping", "rejected", "warnings", "changes", "removed", "headers",
                 "raw_fields", "notes")
-_TEMP = ("import_batch", "import_seen", "import_before")
+_TEMP = ("import_batch", "import_seen", "import_before", "import_area_amphoe",
+         "import_area_agency")
 
 
 class CameraImport:
@@ -47,13 +58,19 @@ class CameraImport:
     """
 
     def __init__(self, db: Database, *, actor: str | None, dry_run: bool,
-                 remove_missing: bool = False, expected_removals: int | None = None):
+                 remove_missing: bool = False, expected_removals: int | None = None,
+                 removal_scope: str = "all"):
         self.db, self.conn = db, db.conn
         self.actor, self.dry_run = actor, dry_run
         # Cameras missing from the file are only marked removed when asked to (a district's
         # or an agency's file would otherwise empty every other worklist); with
-        # `expected_removals` the count must still be the one the admin confirmed.
+        # `expected_removals` the count must still be the one the admin confirmed. A scope
+        # of "covered" removes only those in the districts and agencies the file has (a
+        # partial file's own area), never one outside it.
+        if removal_scope not in REMOVAL_SCOPES:
+            raise ValueError(f"removal scope {removal_scope!r}")
         self.remove_missing, self.expected_removals = remove_missing, expected_removals
+        self.removal_scope = removal_scope
         self.started = False
         self.first = False
         self.stamp = now_iso()
@@ -201,17 +218,27 @@ class CameraImport:
                               ).fetchone()[0]
             unchanged = seen - new - len(self.changes)
             missing = self._missing()
-            if self.remove_missing and missing["count"]:
-                if self.expected_removals is not None \
-                        and self.expected_removals != missing["count"]:
+            covered_only = self.removal_scope == "covered"
+            to_remove = missing["covered"] if covered_only else missing["count"]
+            if self.remove_missing and to_remove:
+                if self.expected_removals is not None and self.expected_removals != to_remove:
                     raise BadInput("The cameras have changed since the check: %(now)s would be"
                                    " marked removed, not the %(then)s you confirmed; check the"
-                                   " file again", now=missing["count"],
-                                   then=self.expected_removals)
+                                   " file again", now=to_remove, then=self.expected_removals)
+                area = f" AND {missing['area_sql']}" if covered_only else ""
+                # Their rows as they were, so that an undo gives back the same rows (its
+                # last-changed time too), not merely the same flag.
+                columns = [r[1] for r in db.execute("PRAGMA table_info(cameras)")]
+                as_json = ", ".join(f"'{c}', c.{c}" for c in columns)
+                db.execute(f"INSERT OR REPLACE INTO import_undo (import_id, camera_id, before)"
+                           f" SELECT ?, c.camera_id, json_object({as_json}) FROM cameras c"
+                           f" WHERE c.removed = 0 AND c.camera_id NOT IN"
+                           f" (SELECT camera_id FROM temp.import_seen){area}",
+                           [self.import_id])
                 removed = sorted(r[0] for r in db.execute(
-                    "UPDATE cameras SET removed = 1, updated_at = ? WHERE removed = 0"
-                    " AND camera_id NOT IN (SELECT camera_id FROM temp.import_seen)"
-                    " RETURNING camera_id", [self.stamp]).fetchall())
+                    f"UPDATE cameras AS c SET removed = 1, updated_at = ? WHERE c.removed = 0"
+                    f" AND c.camera_id NOT IN (SELECT camera_id FROM temp.import_seen){area}"
+                    f" RETURNING camera_id", [self.stamp]).fetchall())
         counts = {"new": new, "changed": len(self.changes), "unchanged": unchanged,
                   "removed": len(removed)}
         record = {k: (json.dumps(v, ensure_ascii=False) if k in JSON_COLUMNS else v)
@@ -228,6 +255,7 @@ class CameraImport:
               entity_id=self.import_id,
               detail={"file": import_row.get("file_name"), "sha256": import_row.get("sha256"),
                       **counts, "rejected": import_row.get("rejected_count", 0)})
+        missing.pop("area_sql", None)
         return {"import_id": self.import_id, "counts": counts, "changes": self.changes,
                 "removed": removed, "missing": missing}
 
@@ -247,25 +275,46 @@ class CameraImport:
 
     def _missing(self) -> dict:
         """The cameras the file does not have: how many, how many of them are in the survey
-        set in force or have surveys (work a removal would hide), and how many lie outside
-        every district the file covers (the sign of a partial file)."""
+        set in force or have surveys (work a removal would hide), how many lie outside every
+        district or agency the file covers (the sign of a partial file) and how many are
+        inside its area (what an "update only this area" import may remove)."""
         db = self.db
+        for name, column in (("import_area_amphoe", "amphoe_code"), ("import_area_agency",
+                                                                      "agency")):
+            key = "code" if column == "amphoe_code" else "agency"
+            db.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            db.execute(f"CREATE TEMP TABLE {name} AS SELECT DISTINCT k.{column} AS {key}"
+                       f" FROM cameras k JOIN temp.import_seen t ON t.camera_id = k.camera_id"
+                       f" WHERE k.{column} IS NOT NULL AND k.{column} != ''")
+        district_partial = db.execute(
+            "SELECT EXISTS (SELECT 1 FROM temp.import_area_amphoe) AND EXISTS (SELECT 1 FROM"
+            " cameras c WHERE c.removed = 0 AND c.amphoe_code IS NOT NULL AND c.amphoe_code"
+            " NOT IN (SELECT code FROM temp.import_area_amphoe))").fetchone()[0]
+        area_sql = _IN_DISTRICTS if district_partial else f"{_IN_DISTRICTS} AND {_IN_AGENCIES}"
         not_seen = ("c.removed = 0 AND c.camera_id NOT IN"
                     " (SELECT camera_id FROM temp.import_seen)")
-        count, selected, surveyed, outside = db.execute(
+        count, selected, surveyed, outside_districts, outside_agencies, covered = db.execute(
             "SELECT count(*),"
             " sum(EXISTS (SELECT 1 FROM selection s WHERE s.camera_id = c.camera_id"
             "   AND s.status = 'selected'"
             "   AND s.run_id = (SELECT max(id) FROM selection_runs))),"
             " sum(EXISTS (SELECT 1 FROM surveys v WHERE v.camera_id = c.camera_id)),"
-            " sum(c.amphoe_code IS NULL OR c.amphoe_code NOT IN (SELECT k.amphoe_code FROM"
-            "   cameras k JOIN temp.import_seen t ON t.camera_id = k.camera_id"
-            "   WHERE k.amphoe_code IS NOT NULL))"
+            " sum(c.amphoe_code IS NULL OR c.amphoe_code NOT IN"
+            "   (SELECT code FROM temp.import_area_amphoe)),"
+            " sum(EXISTS (SELECT 1 FROM temp.import_area_agency)"
+            "   AND (c.agency IS NULL OR c.agency NOT IN"
+            "   (SELECT agency FROM temp.import_area_agency))),"
+            f" sum({area_sql})"
             f" FROM cameras c WHERE {not_seen}").fetchone()
         sample = [r[0] for r in db.execute(
             f"SELECT c.camera_id FROM cameras c WHERE {not_seen} ORDER BY c.camera_id LIMIT 20")]
+        covered = covered or 0
         return {"count": count, "selected": selected or 0, "surveyed": surveyed or 0,
-                "outside_file_districts": outside or 0, "sample": sample}
+                "outside_file_districts": outside_districts or 0,
+                # A district's file names only some agencies; that says nothing more.
+                "outside_file_agencies": 0 if district_partial else outside_agencies or 0,
+                "covered": covered, "partial": count > covered, "sample": sample,
+                "area_sql": area_sql}
 
 
 def rows_imports(db: Database, *, limit: int = 50) -> list[dict]:
@@ -315,12 +364,18 @@ def undo_import(db: Database, import_id: int, *, actor: str | None) -> dict:
         deleted += db.execute(f"DELETE FROM cameras WHERE camera_id IN ({marks})"
                               f" AND NOT ({in_use})", chunk).rowcount
     back = json.loads(found["removed"] or "[]")
-    returned = 0
+    # The removed ones whose rows were kept came back with the restore above.
+    returned = sum(db.execute(
+        f"SELECT count(*) FROM import_undo WHERE import_id = ? AND before IS NOT NULL"
+        f" AND camera_id IN ({', '.join('?' * len(chunk))})", [import_id, *chunk]).fetchone()[0]
+        for chunk in (back[i:i + 500] for i in range(0, len(back), 500)))
+    restored -= returned
     for start in range(0, len(back), 500):
         chunk = back[start:start + 500]
         marks = ", ".join("?" * len(chunk))
-        returned += db.execute(f"UPDATE cameras SET removed = 0 WHERE camera_id IN ({marks})",
-                               chunk).rowcount
+        # (Imports from before their rows were kept; theirs are already restored above.)
+        returned += db.execute(f"UPDATE cameras SET removed = 0 WHERE camera_id IN ({marks})"
+                               f" AND removed = 1", chunk).rowcount
     db.execute("UPDATE imports SET undone_at = ?, undone_by = ? WHERE id = ?",
                [now_iso(), actor, import_id])
     counts = {"restored": restored, "deleted": deleted, "kept_removed": kept,

@@ -84,7 +84,8 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
         raise
     writer = import_db.CameraImport(db, actor=options.actor, dry_run=options.dry_run,
                                     remove_missing=options.remove_missing,
-                                    expected_removals=options.expected_removals)
+                                    expected_removals=options.expected_removals,
+                                    removal_scope=options.removal_scope)
     try:
         summary = None
         for event in events:
@@ -135,6 +136,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
         "dry_run": options.dry_run, "kind": summary["kind"], "header_row": summary["header_row"],
         "changes": merged["changes"], "removed": merged["removed"],
         "missing": merged["missing"], "removals_applied": options.remove_missing,
+        "removal_scope": options.removal_scope if options.remove_missing else None,
     }
 
 

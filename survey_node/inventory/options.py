@@ -22,6 +22,7 @@ class ImportOptions:
     # count it confirmed still holds): see db.imports.CameraImport.
     remove_missing: bool = False
     expected_removals: int | None = None
+    removal_scope: str = "all"                    # or "covered": only inside the file's area
 
     @classmethod
     def from_mapping(cls, spec: dict | None, **kwargs) -> "ImportOptions":

@@ -147,17 +147,19 @@ def update_upload(config: Config, token: str, **changes) -> dict:
 
 
 def options_for(config: Config, meta: dict, *, dry_run: bool, actor: str | None,
-                remove_missing: bool = False,
-                expected_removals: int | None = None) -> ImportOptions:
+                remove_missing: bool = False, expected_removals: int | None = None,
+                removal_scope: str = "all") -> ImportOptions:
     return ImportOptions(sheet=meta.get("sheet"), columns=meta.get("columns") or {},
                          header_row=meta.get("header_row"), crs=meta.get("crs"),
                          dry_run=dry_run, default_province=config.node.province_code,
                          actor=actor, display_name=meta["name"], limits=sheet_limits(config),
-                         remove_missing=remove_missing, expected_removals=expected_removals)
+                         remove_missing=remove_missing, expected_removals=expected_removals,
+                         removal_scope=removal_scope)
 
 
 def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None,
-              remove_missing: bool = False, expected_removals: int | None = None) -> str:
+              remove_missing: bool = False, expected_removals: int | None = None,
+              removal_scope: str = "all") -> str:
     """Queue a preview or an import of the upload and run it in a background thread."""
     path, meta = load_upload(config, token)
     record = quarantined(config, meta)
@@ -179,7 +181,8 @@ def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None,
                               args=(config, job_id, path, options_for(
                                   config, meta, dry_run=dry_run, actor=actor,
                                   remove_missing=remove_missing,
-                                  expected_removals=expected_removals)))
+                                  expected_removals=expected_removals,
+                                  removal_scope=removal_scope)))
     thread.start()
     return job_id
 
@@ -200,7 +203,7 @@ def _run(config: Config, job_id: str, path: Path, options: ImportOptions) -> Non
                             child=True, reader=reader_limits(config),
                             quarantine_dir=quarantine.folder(config.data_dir))
         summary = {k: report[k] for k in ("file", "sheet", "rows_read", "cameras", "import_id",
-                                         "dry_run", "header_row", "notes", "missing",
+                                         "dry_run", "header_row", "notes", "missing", "removal_scope",
                                          "removals_applied")}
         summary["rejected"] = report["rejected"][:500]
         summary["warnings"] = report["warnings"][:500]

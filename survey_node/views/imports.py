@@ -174,13 +174,19 @@ def run(token: str):
 
 
 def _start(token: str, action: str):
-    # Removals only when the preview's box was ticked, for the count it showed.
-    remove = action == "import" and request.form.get("remove_missing") == "1"
+    # Removals only when the preview asked for them, for the count it showed: a checkbox for
+    # a whole-province file, a choice of "update only" (the default), "only inside the file's
+    # area" or "everywhere" for a partial one.
+    form = request.form
+    choice = form.get("removal") or ("all" if form.get("remove_missing") == "1" else "none")
+    remove = action == "import" and choice in ("all", "covered")
+    expected = form.get("expected_covered" if choice == "covered" else "expected_removals",
+                        type=int)
     try:
         job_id = uploads.start_job(get_config(), token, dry_run=action != "import",
                                    actor=g.user["name"], remove_missing=remove,
-                                   expected_removals=request.form.get("expected_removals",
-                                                                      type=int) if remove else None)
+                                   expected_removals=expected if remove else None,
+                                   removal_scope=choice if remove else "all")
     except SurveyNodeError as exc:
         if exc.status != 400:
             raise

@@ -11,8 +11,11 @@
   var form = document.getElementById("import-form");
   if (form) {
     form.addEventListener("submit", function (event) {
-      var box = form.querySelector("input[name=remove_missing]");
-      if (box && box.checked && !window.confirm(box.dataset.confirm)) event.preventDefault();
+      var box = form.querySelector("input[name=remove_missing], input[name=removal]:checked");
+      // "Update only" has nothing to confirm; a removal (box or choice) asks once more.
+      if (box && box.checked && box.dataset.confirm && !window.confirm(box.dataset.confirm)) {
+        event.preventDefault();
+      }
     });
   }
   var box = document.getElementById("job");
