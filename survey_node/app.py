@@ -6,18 +6,19 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
 from . import db as database
 from .config import Config
+from .context import close_db, current_language
 from .db import jobs as job_db
 from .diskspace import is_disk_full
+from .templating import web_dir
 from .thaidate import format_date
-
-LANGUAGES = ("th", "en")
+from .views import register_blueprints
 
 
 class SQLiteIntConverter(IntegerConverter):
@@ -26,14 +27,9 @@ class SQLiteIntConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
         kwargs.setdefault("max", 2**63 - 1)
         super().__init__(map, *args, **kwargs)
+
+
 log = logging.getLogger(__name__)
-
-
-def web_dir() -> Path:
-    """Templates and static files: inside the installed package, or web/ in a checkout."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "web"
-    return packaged if (packaged / "templates").is_dir() else here.parent / "web"
 
 
 def create_app(config: Config, *, devices: dict | None = None, testing: bool = False) -> Flask:
@@ -69,13 +65,11 @@ def create_app(config: Config, *, devices: dict | None = None, testing: bool = F
     Babel(app, locale_selector=_select_language)
     CSRFProtect(app)
 
-    app.teardown_appcontext(_close_db)
+    app.teardown_appcontext(close_db)
     app.jinja_env.filters["thaidate"] = lambda v, with_time=False: format_date(
         v, current_language(), with_time=with_time
     )
     app.jinja_env.globals.update(current_language=current_language, node_config=config)
-
-    from .views import register_blueprints
 
     register_blueprints(app)
 
@@ -98,41 +92,5 @@ def create_app(config: Config, *, devices: dict | None = None, testing: bool = F
     return app
 
 
-def get_config() -> Config:
-    from flask import current_app
-
-    return current_app.extensions["survey_config"]
-
-
-def get_devices() -> dict:
-    from flask import current_app
-
-    return current_app.extensions["survey_devices"]
-
-
-def get_db():
-    """One database connection per request, closed at teardown."""
-    if "db" not in g:
-        g.db = database.connect(get_config().db_path, migrate=False)
-    return g.db
-
-
-def _close_db(exc=None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
-
-
-def current_language() -> str:
-    lang = session.get("lang") if _has_request() else None
-    return lang if lang in LANGUAGES else get_config().web.default_language
-
-
 def _select_language() -> str:
     return current_language()
-
-
-def _has_request() -> bool:
-    from flask import has_request_context
-
-    return has_request_context() and request is not None

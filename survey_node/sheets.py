@@ -26,6 +26,7 @@ from .db import users as user_db
 from .errors import BadInput, DeviceUnavailable
 from .i18n import N_
 from .survey import PHOTO_ROLES
+from .templating import catalog, template_environment, web_dir
 
 # Where a position came from, as an office reads it (the codes stay in the data).
 POSITION_SOURCE_LABELS = {"gpsd": N_("the node's GPS"), "replay": N_("recorded GPS (demo)"),
@@ -83,21 +84,16 @@ def write_pdf(db: Database, config: Config, survey_ids: list[str], out: Path, *,
     """Render the sheets of these surveys to one PDF file at `out`."""
     if not survey_ids:
         raise BadInput("No surveyed camera matches: there is no evidence sheet to print")
-    from flask import render_template
-
-    from .app import create_app, web_dir
-
-    app = create_app(config)
+    language = config.web.default_language
+    env = template_environment(language)
+    gettext = catalog(language).gettext
     static = web_dir() / "static"
     store = config.evidence_dir
-    with tempfile.TemporaryDirectory(prefix="sheets-", dir=config.data_dir) as tmp, \
-            app.test_request_context("/"):
-        from flask_babel import gettext
-
+    with tempfile.TemporaryDirectory(prefix="sheets-", dir=config.data_dir) as tmp:
         labels = {"registered": gettext("Registered"), "surveyed": gettext("Surveyed")}
-        html = render_template(
-            "exports/sheet.html", sheets=sheet_data(db, config, survey_ids, labels),
-            title_scope=title_scope, for_pdf=True, **sheet_labels(),
+        html = env.get_template("exports/sheet.html").render(
+            sheets=sheet_data(db, config, survey_ids, labels),
+            title_scope=title_scope, for_pdf=True, node_config=config, **sheet_labels(),
             image_url=lambda sha: (store / sha[:2] / sha).resolve().as_uri(),
             static_url=lambda name: (static / name).resolve().as_uri())
         page = Path(tmp) / "sheets.html"

@@ -10,7 +10,7 @@ import click
 
 from .. import label as label_mod
 from ..errors import BadInput
-from . import data_dir_option, main
+from .base import data_dir_option, main
 from .core import _require_init
 
 

@@ -11,7 +11,7 @@ from .. import accounts, config as config_mod
 from .. import db as database
 from ..db import users as user_db
 from ..errors import BadInput
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 
 
 def load_config(data_dir):

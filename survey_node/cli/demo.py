@@ -10,7 +10,7 @@ from .. import accounts
 from .. import db as database
 from .. import demo as demo_mod
 from ..db import users as user_db
-from . import main
+from .base import main
 from .core import init_data_dir
 
 

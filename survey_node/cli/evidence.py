@@ -8,7 +8,7 @@ import click
 
 from .. import photos
 from ..evidence import EvidenceStore
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import _require_init
 
 

@@ -12,7 +12,7 @@ import click
 from .. import db as database
 from .. import exports as export_mod
 from ..errors import BadInput
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import _require_init
 
 

@@ -9,7 +9,7 @@ import click
 
 from .. import positioning
 from ..devices import build_gps
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import load_config
 
 MODES = {1: "no fix", 2: "2D fix", 3: "3D fix"}

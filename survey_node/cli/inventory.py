@@ -12,7 +12,7 @@ from .. import db as database
 from ..errors import BadInput
 from ..inventory import columns, coords, quarantine, uploads
 from ..inventory.importer import ImportOptions, public_report, run_import
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import _require_init
 
 

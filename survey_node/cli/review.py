@@ -12,7 +12,7 @@ from .. import db as database
 from .. import review as review_svc
 from ..db import users as user_db
 from ..selection.runs import user_for
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import _require_init
 from .sync import _registry, registry
 

@@ -14,7 +14,7 @@ from ..selection import describe_run
 from ..selection import assign as assign_mod
 from ..selection import committee, quota as quota_mod, replace as replace_mod, sample
 from ..selection.runs import active_run, user_for
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import _require_init
 
 # Someone with a shell on the node is its operator: the CLI acts as admin unless told

@@ -11,7 +11,7 @@ from ..streamcheck import EXPLANATIONS
 from ..streamcheck.runner import MAX_TIMEOUT_S
 from ..streamcheck.service import check_url
 from ..streamcheck.slots import ChecksBusy
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import _require_init
 
 

@@ -14,7 +14,7 @@ from ..streamcheck import EXPLANATIONS
 from ..streamcheck.brands import BRANDS, DEFAULT_BRAND, match_brand
 from ..streamcheck.findjob import outcome_public, plan, search
 from ..streamcheck.slots import ChecksBusy
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import _require_init
 
 MAX_PASSWORD_READ = 4096  # one line from stdin; a longer "password" is a mistake

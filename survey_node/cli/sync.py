@@ -10,7 +10,7 @@ import click
 
 from .. import config as config_mod
 from ..errors import BadInput
-from . import data_dir_option, json_option, main
+from .base import data_dir_option, json_option, main
 from .core import _require_init
 
 

@@ -1,122 +1,19 @@
-"""Blueprints per area, the login guard every route passes, and the one error handler."""
+"""Blueprints per area, registered on the node's app with the guard every route passes
+and the one error handler (views/guard.py)."""
 
 from __future__ import annotations
 
-import logging
+from flask import Flask
 
-from flask import (Flask, g, jsonify, make_response, redirect, render_template, request,
-                   session, url_for)
-from flask_babel import gettext
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
-
-from ..diskspace import NODE_DISK_FULL, is_disk_full
-from ..errors import Busy, SurveyNodeError
-
-log = logging.getLogger(__name__)
-
-# Endpoints anyone may reach without a session.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "api.healthz", "static"}
-ROLE_RANK = {"surveyor": 1, "supervisor": 2, "admin": 3}
+from . import (admin, api, auth, cameras, dashboard, devices, exports, imports, review,
+               selection, streamcheck, survey_api, survey_devices, survey_pages, sync)
+from .guard import handle_error, require_login, security_headers
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import (admin, api, auth, cameras, devices, imports, selection, streamcheck,
-                   survey_api, survey_devices, survey_pages, sync)
-    from . import dashboard, exports, review
-
     for module in (auth, cameras, admin, imports, api, devices, selection, streamcheck,
                    survey_api, survey_devices, survey_pages, sync, review, dashboard, exports):
         app.register_blueprint(module.bp)
-    app.before_request(_require_login)
+    app.before_request(require_login)
     app.register_error_handler(Exception, handle_error)
-    app.after_request(_security_headers)
-
-
-def wants_json() -> bool:
-    # The API, and a page's own script that asks for JSON only (the basemap upload).
-    return request.path.startswith("/api/") or request.headers.get("Accept") == "application/json"
-
-
-def role_allows(user_role: str, needed: str) -> bool:
-    return ROLE_RANK.get(user_role, 0) >= ROLE_RANK[needed]
-
-
-def require_role(needed: str):
-    """Blueprint guard: `bp.before_request(require_role("admin"))`."""
-
-    def guard():
-        user = g.get("user")
-        if user is None or not role_allows(user["role"], needed):
-            return _refuse(403, "forbidden", gettext("You do not have permission for this page."))
-        return None
-
-    return guard
-
-
-def _require_login():
-    from ..app import get_db
-    from ..db import users as user_db
-
-    g.user = None
-    user_id = session.get("user_id")
-    if user_id is not None:
-        user = user_db.get_user(get_db(), user_id)
-        if user_db.session_is_current(user, session.get("v")):
-            g.user = user
-        else:
-            session.clear()
-    if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
-        return None
-    if request.endpoint is None:  # unknown URL: let the 404 handler answer
-        return None
-    if wants_json():
-        return _refuse(401, "login_required", gettext("Please log in."))
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-
-def _refuse(status: int, code: str, message: str, field: str | None = None):
-    if wants_json():
-        body = {"error": code, "message": message}
-        if field:
-            body["field"] = field
-        return jsonify(body), status
-    return render_template("error.html", status=status, message=message), status
-
-
-def handle_error(exc: Exception):
-    if isinstance(exc, SurveyNodeError):
-        response = make_response(_refuse(exc.status, exc.code, exc.line(gettext), exc.field))
-        if isinstance(exc, Busy):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    if isinstance(exc, CSRFError):
-        return _refuse(400, "csrf", gettext("This form has expired. Reload the page and try again."))
-    if isinstance(exc, HTTPException):
-        messages = {
-            404: gettext("This page does not exist."),
-            405: gettext("This action is not allowed here."),
-            413: gettext("The file is too large."),
-        }
-        message = messages.get(exc.code or 0, gettext("The request could not be handled."))
-        return _refuse(exc.code or 400, exc.name.lower().replace(" ", "_"), message)
-    if is_disk_full(exc):
-        # Every writer removes its temp file and SQLite rolls the transaction back, so
-        # nothing half-written is left; the user is told what to do, not "error 500".
-        log.warning("disk full on %s %s: %s", request.method, request.path, exc)
-        return _refuse(507, "disk_full", gettext(NODE_DISK_FULL))
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    return _refuse(500, "internal", gettext("Something went wrong on the node. It has been logged."))
-
-
-def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'",
-    )
-    if request.endpoint != "static" and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    app.after_request(security_headers)

@@ -6,12 +6,12 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_babel import gettext
 
 from .. import accounts, basemap, node_settings
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..db import audit, transaction
 from ..db import users as user_db
 from ..errors import SurveyNodeError
 from ..inventory.places import province_choices
-from . import require_role
+from .guard import require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_role("admin"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..db import cameras as camera_db
 
 bp = Blueprint("api", __name__)

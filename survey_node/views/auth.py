@@ -9,7 +9,7 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 from flask_babel import gettext
 
 from .. import accounts
-from ..app import LANGUAGES, get_config, get_db
+from ..context import LANGUAGES, get_config, get_db
 from ..db import users as user_db
 from ..diskspace import is_disk_full
 from ..errors import SurveyNodeError

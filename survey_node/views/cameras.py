@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..db import cameras as camera_db
 from ..db import selection as sel_db
 from ..selection import active_run

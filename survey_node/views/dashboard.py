@@ -7,11 +7,11 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from .. import dashboard as dashboard_svc
-from ..app import current_language, get_config, get_db
+from ..context import current_language, get_config, get_db
 from ..charts import bars_svg, columns_svg, progress_svg, share_svg
 from ..thaidate import THAI_MONTHS_SHORT
 from .review import verdict_label
-from .selection import needs
+from .guard import needs
 
 bp = Blueprint("dashboard", __name__)
 

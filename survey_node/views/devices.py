@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, g, jsonify, request, send_file, url_fo
 from flask_babel import gettext
 
 from .. import photos, positioning
-from ..app import get_config, get_db, get_devices
+from ..context import get_config, get_db, get_devices
 from ..db import evidence as evidence_db
 from ..devices import build_camera, build_gps
 from ..diskspace import is_disk_full

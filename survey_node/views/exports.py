@@ -11,11 +11,11 @@ from flask_babel import gettext
 from .. import exports as export_mod
 
 from .. import sheets
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..db import cameras as camera_db
 from ..errors import BadInput
 from ..thaidate import BANGKOK
-from .selection import needs
+from .guard import needs
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 

@@ -9,13 +9,13 @@ from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_templat
                    url_for)
 from flask_babel import gettext
 
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..db import imports as import_db
 from ..db import jobs as job_db
 from ..errors import SurveyNodeError
 from ..inventory import columns, coords, uploads
 from ..inventory.text import N_
-from . import require_role
+from .guard import require_role
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 bp.before_request(require_role("admin"))

@@ -18,7 +18,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from .. import accounts
 from .. import config as config_mod
 from .. import review as node_review
-from ..app import current_language, web_dir
+from ..context import current_language
+from ..templating import web_dir
 from ..db import users as user_db
 from ..errors import SurveyNodeError
 from ..evidence import SHA256_RE
@@ -133,7 +134,7 @@ def login():
 @bp.post("/language")
 def set_language():
     """Thai or English, for this browser (the login page has the switch too)."""
-    from ..app import LANGUAGES
+    from ..context import LANGUAGES
     from .auth import _safe_next
 
     if request.form.get("lang") in LANGUAGES:

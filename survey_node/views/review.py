@@ -6,13 +6,13 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext
 
 from .. import review as review_svc
-from ..app import get_config, get_db
+from .. import templating
+from ..context import get_config, get_db
 from ..db import reviews as review_db
 from ..errors import SurveyNodeError
 from ..i18n import N_
 from ..mbtiles import MBTiles
-from ..streamcheck.verdict import LABELS as VERDICT_LABELS
-from .selection import needs
+from .guard import needs
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -33,7 +33,7 @@ ACTIONS = {
 
 def verdict_label(verdict: str | None) -> str:
     """The stream check's short label for a verdict code, in the page's language."""
-    return gettext(VERDICT_LABELS[verdict]) if verdict in VERDICT_LABELS else (verdict or "")
+    return templating.verdict_label(verdict, gettext)
 
 
 @bp.app_context_processor

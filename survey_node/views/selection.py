@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import tempfile
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext
 from markupsafe import Markup
 
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..db import cameras as camera_db
 from ..db import selection as sel_db
 from ..db import users as user_db
@@ -19,24 +18,9 @@ from ..selection import REASONS, active_run
 from ..selection import assign as assign_mod
 from ..selection import committee, quota as quota_mod, replace as replace_mod, sample
 from ..selection.chart import quota_svg
-from . import _refuse, role_allows
+from .guard import needs, role_allows
 
 bp = Blueprint("selection", __name__, url_prefix="/selection")
-
-
-def needs(role: str):
-    """Route guard: the page answers 403 below `role` (the services check again)."""
-
-    def wrap(view):
-        @functools.wraps(view)
-        def guarded(*args, **kwargs):
-            if not role_allows(g.user["role"], role):
-                return _refuse(403, "forbidden", gettext("You do not have permission for this page."))
-            return view(*args, **kwargs)
-
-        return guarded
-
-    return wrap
 
 
 def unmatched_text(problem: dict) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 from flask_babel import gettext
 
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..db import cameras as camera_db
 from ..db import jobs as job_db
 from ..db import streamchecks as check_db
@@ -19,7 +19,7 @@ from ..evidence import EvidenceStore
 from ..streamcheck import service
 from ..streamcheck.findjob import JOB_KIND as FIND_KIND
 from ..streamcheck.verdict import EXPLANATIONS, LABELS
-from . import role_allows
+from .guard import role_allows
 
 bp = Blueprint("streamcheck", __name__)
 

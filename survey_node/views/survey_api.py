@@ -11,7 +11,7 @@ from flask_babel import gettext
 
 from .. import survey as survey_svc
 from .. import worklist
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..db import cameras as camera_db
 from ..errors import BadInput, NotFound
 from ..openapi import openapi_document

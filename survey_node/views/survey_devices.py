@@ -9,7 +9,7 @@ from flask import Blueprint, g, jsonify, request
 
 from .. import positioning
 from .. import survey as survey_svc
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..errors import BadInput, Conflict
 from ..db import streamchecks as check_db
 from ..streamcheck import findjob as findjob_mod

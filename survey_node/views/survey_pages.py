@@ -11,7 +11,8 @@ from flask_babel import gettext
 
 from .. import survey as survey_svc
 from .. import worklist as worklist_svc
-from ..app import get_config, get_db
+from ..context import get_config, get_db
+from ..templating import web_dir
 from ..db import cameras as camera_db
 from ..db import surveys as survey_db
 from ..errors import SurveyNodeError
@@ -79,7 +80,6 @@ def new_camera_survey(survey_id):
 def service_worker():
     """The survey page's offline shell (web/static/js/sw.js), served from the root so its
     scope covers /survey/ pages; never cached itself, so a new version takes over."""
-    from ..app import web_dir
 
     response = send_file(web_dir() / "static" / "js" / "sw.js", mimetype="text/javascript",
                          max_age=0)

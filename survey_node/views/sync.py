@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, url_for
 from flask_babel import gettext
 
-from ..app import get_config, get_db
+from ..context import get_config, get_db
 from ..errors import NotFound, SurveyNodeError
 from ..i18n import N_
 from ..sync import jobs as sync_jobs
-from . import require_role
+from .guard import require_role
 
 bp = Blueprint("sync", __name__)
 bp.before_request(require_role("supervisor"))
