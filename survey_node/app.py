@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from pathlib import Path
 
 from flask import Flask
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
 from . import db as database
 from .config import Config
-from .context import close_db, current_language
+from .context import close_db
 from .db import jobs as job_db
 from .diskspace import is_disk_full
 from .templating import web_dir
-from .thaidate import format_date
 from .views import register_blueprints
+from .webapp import configure_web_app
 
 
 class SQLiteIntConverter(IntegerConverter):
@@ -39,38 +35,18 @@ def create_app(config: Config, *, devices: dict | None = None, testing: bool = F
     tests and the demo pass fakes with the same interface.
     """
     root = web_dir()
-    app = Flask(
-        __name__,
-        template_folder=str(root / "templates"),
-        static_folder=str(root / "static"),
-    )
+    app = Flask(__name__, template_folder=str(root / "templates"),
+                static_folder=str(root / "static"))
+    configure_web_app(app, config)
     app.config.update(
-        SECRET_KEY=config.secret("flask_secret_key"),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=config.web.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=config.web.session_hours),
         MAX_CONTENT_LENGTH=config.web.max_upload_mb * 1024 * 1024,
-        WTF_CSRF_TIME_LIMIT=None,  # a form left open on a tablet all day must still submit
-        BABEL_DEFAULT_LOCALE=config.web.default_language,
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         TESTING=testing,
     )
     # Integers in URLs are row ids: one past SQLite's range is "not found", not a crash.
     app.url_map.converters["int"] = SQLiteIntConverter
-    app.extensions["survey_config"] = config
     app.extensions["survey_devices"] = devices or {}
-
-    Babel(app, locale_selector=_select_language)
-    CSRFProtect(app)
-
     app.teardown_appcontext(close_db)
-    app.jinja_env.filters["thaidate"] = lambda v, with_time=False: format_date(
-        v, current_language(), with_time=with_time
-    )
-    app.jinja_env.globals.update(current_language=current_language, node_config=config)
-
     register_blueprints(app)
 
     # Migrations run here, once: a request's connection skips them (checking them cost a
@@ -92,5 +68,3 @@ def create_app(config: Config, *, devices: dict | None = None, testing: bool = F
     return app
 
 
-def _select_language() -> str:
-    return current_language()

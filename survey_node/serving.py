@@ -39,7 +39,7 @@ def _start_demo_registry(config: Config) -> None:
     from waitress import create_server
 
     from . import config as config_mod
-    from .sync.server import create_registry_app
+    from .registry.app import create_registry_app
 
     registry_config = config_mod.load(config.data_dir / "registry")
     try:

@@ -93,7 +93,7 @@ def node_truth(cfg) -> tuple[dict, set]:
 
 def registry_truth(registry_dir: Path, node_id: str | None = None):
     """What the registry holds: latest revisions, revision rows, stored hashes (verified)."""
-    from survey_node.db.registry_migrations import connect_registry
+    from survey_node.registry.db.migrations import connect_registry
 
     db = connect_registry(registry_dir / "registry.db")
     try:

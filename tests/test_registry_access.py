@@ -4,7 +4,7 @@ a supervisor's session for the review pages (a test walks the URL map)."""
 import re
 
 from survey_node import config as config_mod
-from survey_node.sync.server import create_registry_app
+from survey_node.registry.app import create_registry_app
 
 PUBLIC = {"static", "healthz", "openapi", "registry_review.login", "home",
           "registry_review.set_language"}  # a redirect to the login, a language cookie
@@ -43,7 +43,7 @@ def test_every_registry_route_needs_a_token_or_a_session(tmp_path):
 
 
 def test_a_nodes_token_reads_only_its_own_provinces_cameras(tmp_path, cli):
-    from survey_node.sync.registry import Registry
+    from survey_node.registry.service import Registry
 
     registry = Registry(config_mod.load(tmp_path / "registry"))
     registry.import_cameras([

@@ -12,12 +12,12 @@ from survey_node import config as config_mod
 from survey_node import db as database
 from survey_node import survey as survey_svc
 from survey_node.db import reviews as review_db
-from survey_node.db.registry_migrations import connect_registry
+from survey_node.registry.db.migrations import connect_registry
 from survey_node.evidence import EvidenceStore
 from survey_node.sync import protocol
 from survey_node.sync.client import build_entry
-from survey_node.sync.registry import Registry
-from survey_node.sync.server import create_registry_app
+from survey_node.registry.service import Registry
+from survey_node.registry.app import create_registry_app
 from tests.conftest import PINS
 from tests.sync_helpers import SURVEYOR, add_token, make_node, run_sync, running_registry
 

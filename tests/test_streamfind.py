@@ -223,8 +223,8 @@ def test_the_review_page_shows_the_found_address_as_a_correction(app, client, au
 
 def test_the_registry_review_shows_the_synced_correction(tmp_path):
     from survey_node import config as config_mod
-    from survey_node.sync.registry import Registry
-    from survey_node.sync.server import create_registry_app
+    from survey_node.registry.service import Registry
+    from survey_node.registry.app import create_registry_app
     from tests.sync_helpers import make_node
     from tests.test_review_registry import add_registry_users, login, push
 

@@ -13,8 +13,8 @@ from survey_node.errors import BadInput
 from survey_node.evidence import EvidenceStore
 from survey_node.sync import protocol
 from survey_node.sync.client import build_entry, check_transport
-from survey_node.sync.registry import Registry
-from survey_node.sync.server import create_registry_app
+from survey_node.registry.service import Registry
+from survey_node.registry.app import create_registry_app
 from tests.sync_helpers import make_node, registry_truth
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from . import (appliance, core, demo, evidence, exports, gps, inventory, review,  # noqa: F401
                selection, streamcheck, streamfind, sync)
+from ..registry.cli import registry
 from .base import main
+
+main.add_command(registry)
 
 __all__ = ["main"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from ..diskspace import is_disk_full
+from ..cli_options import data_dir_option, json_option  # noqa: F401 (the areas' options)
 from ..errors import SurveyNodeError
 
 log = logging.getLogger("survey_node")
@@ -76,22 +77,6 @@ def _log_crash() -> str:
     except OSError:
         return "(log not writable)"
     return str(path)
-
-
-def data_dir_option(func):
-    """`--data-dir DIR`, defaulting to $SURVEY_NODE_DATA."""
-    return click.option(
-        "--data-dir",
-        envvar="SURVEY_NODE_DATA",
-        type=click.Path(file_okay=False, path_type=Path),
-        required=True,
-        help="The node's data directory (config, database, evidence); or set SURVEY_NODE_DATA.",
-    )(func)
-
-
-def json_option(func):
-    return click.option("--json", "as_json", is_flag=True,
-                        help="Print the result as one JSON object.")(func)
 
 
 @click.group(cls=SurveyNodeGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -94,7 +94,7 @@ def demo_registry_dir(cfg) -> Path:
 def prepare_demo_registry(cfg) -> None:
     """A central registry beside the demo node, with a token for it, so sync works at once."""
     from .. import config as config_mod
-    from ..sync.registry import Registry
+    from ..registry.service import Registry
 
     root = demo_registry_dir(cfg)
     marker = root / ".demo-token-issued"

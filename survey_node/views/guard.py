@@ -6,16 +6,16 @@ from __future__ import annotations
 import functools
 import logging
 
-from flask import (g, jsonify, make_response, redirect, render_template, request, session,
+from flask import (g, jsonify, make_response, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..context import get_db
-from ..db import users as user_db
 from ..diskspace import NODE_DISK_FULL, is_disk_full
 from ..errors import Busy, SurveyNodeError
+from ..webapp import session_user
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +61,7 @@ def needs(role: str):
 
 
 def require_login():
-    g.user = None
-    user_id = session.get("user_id")
-    if user_id is not None:
-        user = user_db.get_user(get_db(), user_id)
-        if user_db.session_is_current(user, session.get("v")):
-            g.user = user
-        else:
-            session.clear()
+    g.user = session_user(get_db(), "user_id")
     if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
         return None
     if request.endpoint is None:  # unknown URL: let the 404 handler answer

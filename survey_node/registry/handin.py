@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 
-from ..db import registry_review as rr_db
+from .db import review as rr_db
 from ..errors import BadInput
 from ..exports import HANDIN_COLUMNS, atomic_output, write_csv, write_xlsx
-from .registry import Registry
+from .service import Registry
 
 FORMATS = ("xlsx", "csv")
 COLUMNS = [*HANDIN_COLUMNS, ("node_id", "เครื่องสำรวจ (โหนด)", lambda r: r["node_id"])]

@@ -8,54 +8,37 @@ users), with CSRF tokens on every form. The one-survey page is the node's templa
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from flask import (Blueprint, Flask, abort, g, redirect, render_template, request,
                    send_file, session, url_for)
-from flask_babel import Babel, gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .. import accounts
 from .. import config as config_mod
 from .. import review as node_review
-from ..context import current_language
-from ..templating import web_dir
+from ..webapp import configure_web_app, session_user
 from ..db import users as user_db
 from ..errors import SurveyNodeError
 from ..evidence import SHA256_RE
-from ..sync import review as registry_review
-from ..thaidate import format_date
-from .review import ACTIONS, decide_from_form, verdict_label
+from . import review as registry_review
+from ..views.review import ACTIONS, decide_from_form, verdict_label
 
 bp = Blueprint("registry_review", __name__, url_prefix="/review")
 # The node's login page, in the registry's layout.
 _LOGIN_PAGE = {"layout": "registry/base.html", "subtitle": lazy_gettext("Central registry")}
 FILTERS = ("node", "amphoe", "agency", "surveyor", "verdict")
 PAGE = 100
-_csrf = CSRFProtect()
+_csrf: CSRFProtect | None = None  # set by install()
 
 
 def install(app: Flask, config, registry) -> None:
-    """Add the review pages (sessions, Babel, CSRF, templates) to the registry's app."""
+    """Add the review pages to the registry's app, set up as the node's app is (webapp.py);
+    CSRF is checked by the pages' own guard, since the node API beside them uses tokens."""
+    global _csrf
     config_mod.ensure_secrets(config)
-    root = web_dir()
-    app.template_folder = str(root / "templates")
-    app.static_folder = str(root / "static")
-    app.config.update(
-        SECRET_KEY=config.secret("flask_secret_key"), SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=config.web.secure_cookies,
-        BABEL_DEFAULT_LOCALE=config.web.default_language,
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent.parent / "translations"),
-        WTF_CSRF_CHECK_DEFAULT=False,  # the node API is token-authenticated; pages check below
-        WTF_CSRF_TIME_LIMIT=None,
-    )
-    app.extensions["survey_config"] = config
-    Babel(app, locale_selector=current_language)
-    _csrf.init_app(app)
-    app.jinja_env.filters["thaidate"] = lambda v, with_time=False: format_date(
-        v, current_language(), with_time=with_time)
-    app.jinja_env.globals.update(current_language=current_language, node_config=config,
-                                 verdict_label=verdict_label)
+    _csrf = configure_web_app(app, config, check_csrf=False)
+    app.jinja_env.globals.update(verdict_label=verdict_label)
     app.register_blueprint(bp)
 
 
@@ -67,15 +50,8 @@ def _registry():
 
 @bp.before_request
 def _login_and_csrf():
-    g.user = None
-    user_id = session.get("registry_user")
-    if user_id is not None:
-        with _registry().db() as db:
-            user = user_db.get_user(db, user_id)
-        if user_db.session_is_current(user, session.get("v")):
-            g.user = user
-        else:
-            session.clear()
+    with _registry().db() as db:
+        g.user = session_user(db, "registry_user")
     if request.method == "POST":
         _csrf.protect()
     if g.user is None and request.endpoint not in ("registry_review.login",
@@ -135,7 +111,7 @@ def login():
 def set_language():
     """Thai or English, for this browser (the login page has the switch too)."""
     from ..context import LANGUAGES
-    from .auth import _safe_next
+    from ..views.auth import _safe_next
 
     if request.form.get("lang") in LANGUAGES:
         session["lang"] = request.form["lang"]
@@ -196,8 +172,8 @@ def decide(survey_id):
 @bp.get("/dashboard")
 @needs_reviewer
 def dashboard():
-    from ..sync import dashboard as registry_dashboard
-    from .dashboard import stream_charts
+    from . import dashboard as registry_dashboard
+    from ..views.dashboard import stream_charts
 
     data = registry_dashboard.compute(_registry())
     return render_template("registry/dashboard.html", data=data, charts=stream_charts(data))
@@ -209,9 +185,9 @@ def export(fmt):
     """The province's hand-in file of the surveys in the queue's current tab."""
     from datetime import datetime
 
-    from ..sync import handin
+    from . import handin
     from ..thaidate import BANGKOK
-    from .exports import send_written
+    from ..views.exports import send_written
 
     status = request.args.get("status", "all")
     status = status if status in registry_review.QUEUE_STATUSES else "all"

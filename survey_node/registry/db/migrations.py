@@ -18,7 +18,7 @@ migrations = Migrations("registry")
 
 def connect_registry(path: str | Path) -> Database:
     """Open the registry database (WAL, synchronous=FULL) and apply its migrations."""
-    from . import connect
+    from ...db import connect
 
     db = connect(path, migrate=False)
     migrations.apply(db)

@@ -12,10 +12,10 @@ import json
 
 from .. import review as node_review
 from ..config import Config
-from ..db import registry_review as rr_db
-from ..db import registry_surveys as survey_db
+from .db import review as rr_db
+from .db import surveys as survey_db
 from ..errors import BadInput, Forbidden, NotFound
-from .registry import Registry
+from .service import Registry
 
 QUEUE_STATUSES = tuple(rr_db.STATUS_SQL)
 

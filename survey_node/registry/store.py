@@ -2,7 +2,7 @@
 
 The registry's services only need two things from a store:
 
-* ``connect()``: a database connection that the ``survey_node.db.registry_*`` SQL modules
+* ``connect()``: a database connection that the ``survey_node.registry.db`` SQL modules
   run on (today sqlite-utils over SQLite in WAL mode);
 * ``objects``: an evidence object store with ``has``, ``put_stream`` and ``open``.
 
@@ -22,7 +22,7 @@ from typing import BinaryIO, Iterable, Protocol
 
 from sqlite_utils import Database
 
-from ..db.registry_migrations import connect_registry
+from .db.migrations import connect_registry
 from ..errors import NotFound
 from ..evidence import EvidenceStore
 

@@ -22,14 +22,14 @@ from sqlite_utils import Database
 
 from ..config import Config
 from ..db import audit, now_iso, transaction
-from ..db import registry_batches as batch_db
-from ..db import registry_nodes as node_db
-from ..db import registry_surveys as survey_db
+from .db import batches as batch_db
+from .db import nodes as node_db
+from .db import surveys as survey_db
 from ..diskspace import is_disk_full
 from ..errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unauthorized
 from ..inventory.places import province_code
-from . import protocol
-from .registry_store import EmbeddedStore
+from ..sync import protocol
+from .store import EmbeddedStore
 
 DECISION_STATES = ("approved", "rejected", "resurvey")
 PULL_LIMIT = 500

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database
 
-from . import now_iso, row, rows
+from ...db import now_iso, row, rows
 
 
 def get_registry_survey(db: Database, survey_id: str) -> dict | None:

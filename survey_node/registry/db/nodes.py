@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from . import now_iso, row, rows
+from ...db import now_iso, row, rows
 
 
 def insert_node_token(db: Database, node_id: str, token_id: str, secret_sha256: str) -> None:

@@ -11,8 +11,8 @@ import datetime as dt
 from collections import Counter
 
 from .. import dashboard as node_dashboard
-from ..db import registry_review as rr_db
-from .registry import Registry
+from .db import review as rr_db
+from .service import Registry
 
 STATES = ("pending", "approved", "rejected", "resurvey")
 

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database
 
-from . import row, rows
+from ...db import row, rows
 
 # The decision in force for a survey: the newest one, if it is about the revision held.
 _LATEST = ("LEFT JOIN decisions d ON d.seq = (SELECT max(d2.seq) FROM decisions d2"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .protocol import PROTOCOL_VERSION
+from ..sync.protocol import PROTOCOL_VERSION
 
 
 def _problem(description: str) -> dict:

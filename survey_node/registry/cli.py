@@ -1,0 +1,186 @@
+"""`survey-node registry …`: the central registry's commands (serve, tokens, imports,
+decisions, history, hand-in export). The node's CLI adds this group (cli/__init__.py)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .. import accounts
+from .. import config as config_mod
+from ..db import users as user_db
+from ..cli_options import data_dir_option, json_option
+from ..errors import BadInput
+
+
+@click.group()
+def registry():
+    """The central registry: serve the sync API, node tokens, imports, review decisions."""
+
+
+def _registry_config(data_dir):
+    root = config_mod.resolve_data_dir(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    return config_mod.load(root)
+
+
+def _registry(data_dir):
+    from .service import Registry
+
+    return Registry(_registry_config(data_dir))
+
+
+@registry.command("serve")
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (put a TLS-terminating proxy in front).")
+@click.option("--port", type=int, default=8443, show_default=True, help="Port to listen on.")
+def registry_serve(data_dir, host, port):
+    """Serve the registry's sync API with waitress."""
+    from waitress import serve
+
+    from .app import create_registry_app
+
+    cfg = _registry_config(data_dir)
+    app = create_registry_app(cfg)
+    click.echo(f"registry on http://{host}:{port}/ (data dir {cfg.data_dir})")
+    serve(app, host=host, port=port, threads=cfg.registry.threads, ident="survey-registry",
+          channel_timeout=60,
+          # above the app's own limits, so an oversize upload gets its JSON 413
+          max_request_body_size=max(2 * cfg.registry.max_evidence_mb, 64) << 20)
+
+
+@registry.command("export")
+@data_dir_option
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx",
+              show_default=True, help="xlsx (Thai headers, for the ministry) or csv (UTF-8 with BOM).")
+@click.option("--status", default="all", show_default=True,
+              type=click.Choice(["all", "pending", "approved", "rejected", "resurvey"]),
+              help="Only the surveys whose review stands so.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (replaced only once complete).")
+def registry_export(data_dir, fmt, status, out):
+    """The province's hand-in file: every survey the nodes sent, with its decision."""
+    from . import handin
+
+    count = handin.export_file(_registry(data_dir), fmt, out, status=status)
+    click.echo(f"{count} surveys written to {out}")
+
+
+@registry.group("token")
+def registry_token():
+    """Bearer tokens of the nodes that may sync."""
+
+
+@registry_token.command("add")
+@data_dir_option
+@click.argument("node_id")
+@click.option("--province", default="", help="The province the node surveys (Thai or English"
+              " name, or DOPA code): its token reads only that province's cameras.")
+def registry_token_add(data_dir, node_id, province):
+    """Make a token for NODE_ID; it is shown once, as the last word."""
+    token = _registry(data_dir).add_token(node_id, province=province)
+    if not province:
+        click.echo(f"note: no --province: {node_id} can send surveys but not pull cameras",
+                   err=True)
+    click.echo(f"token for {node_id} (store it in the node's secrets/registry_token): {token}")
+
+
+@registry.command("import-batch")
+@data_dir_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--receipt-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the receipt here, for `survey-node batch import-receipt` on"
+                   " the node.")
+@json_option
+def registry_import_batch(data_dir, file, receipt_out, as_json):
+    """Import a batch file from `batch export` (a tampered file is refused whole)."""
+    from .batch_import import import_batch
+
+    receipt = import_batch(_registry_config(data_dir), file)
+    if receipt_out:
+        receipt_out.write_text(json.dumps(receipt, ensure_ascii=False, indent=1),
+                               encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(receipt, ensure_ascii=False))
+    else:
+        click.echo(f"imported batch {receipt['batch_id']} from {receipt['node_id']}:"
+                   f" {len(receipt['surveys'])} survey(s)")
+
+
+@registry.command("import-cameras")
+@data_dir_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def registry_import_cameras(data_dir, file):
+    """Load a province's cameras (JSON list or UTF-8 CSV with a camera_id column)."""
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix.lower() == ".json":
+        try:
+            cameras = json.loads(text)
+        except ValueError:
+            raise BadInput("%(file)s is not valid JSON", file=str(file)) from None
+        if not isinstance(cameras, list):
+            raise BadInput("%(file)s must hold a JSON list of cameras", file=str(file))
+    else:
+        cameras = list(csv.DictReader(text.splitlines()))
+    changed = _registry(data_dir).import_cameras(cameras)
+    click.echo(f"{len(cameras)} camera(s) read, {changed} new or changed")
+
+
+@registry.command("decide")
+@data_dir_option
+@click.argument("survey_id")
+@click.option("--state", type=click.Choice(["approved", "rejected", "resurvey"]), required=True,
+              help="The review decision.")
+@click.option("--reason", default="", help="Why (required unless approved); the surveyor sees it.")
+@click.option("--by", "decided_by", default="cli", show_default=True, help="Who decided.")
+def registry_decide(data_dir, survey_id, state, reason, decided_by):
+    """Record a review decision on a survey; its node pulls it on the next sync."""
+    decision = _registry(data_dir).record_decision(survey_id, state=state, reason=reason,
+                                                   decided_by=decided_by)
+    click.echo(f"{state} survey {survey_id} revision {decision['revision']}"
+               f" (node {decision['node_id']})")
+
+
+@registry.command("history")
+@data_dir_option
+@click.option("--node", "node_id", help="Only this node's events.")
+@json_option
+def registry_history(data_dir, node_id, as_json):
+    """The registry's sync history: batches, commits, imports and refusals."""
+    events = _registry(data_dir).history(node_id)
+    if as_json:
+        click.echo(json.dumps(events, ensure_ascii=False))
+        return
+    for e in events:
+        click.echo(f"{e['at']} {e['action']:<8} {e['node_id'] or '-':<16} {e['batch_id'] or '-'}"
+                   f" surveys={e['surveys']} evidence={e['evidence']}"
+                   f"{' error=' + e['error'] if e['error'] else ''}")
+
+
+@registry.group("user")
+def registry_user():
+    """Supervisors who review surveys on the registry's pages (/review/)."""
+
+
+@registry_user.command("add")
+@data_dir_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(["supervisor", "admin"]), default="supervisor",
+              show_default=True, help="Role on the registry (both may review).")
+@click.option("--display-name", default="", help="Name shown in the page header.")
+@click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input (no prompt).")
+def registry_user_add(data_dir, name, role, display_name, pin_stdin):
+    """Add a registry user who logs in with NAME and a PIN."""
+    reg = _registry(data_dir)
+    pin = sys.stdin.readline().strip() if pin_stdin else click.prompt(
+        "PIN", hide_input=True, confirmation_prompt=True)
+    with reg.db() as db:
+        accounts.add_user(db, reg.config.security, name=name, role=role, pin=pin,
+                          display_name=display_name, actor="cli")
+        found = user_db.get_user_by_name(db, name)
+    click.echo(f"registry user {found['name']} ({found['role']}) added")
