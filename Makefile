@@ -67,8 +67,12 @@ system-packages:
 demo: system-packages install
 	$(VENV)/bin/survey-node demo --data-dir .demo-data --host 0.0.0.0 --port 8080
 
+# The layering rules first (pyproject.toml [tool.importlinter], docs/architecture.md), then
+# the suite in two workers, one test file per worker at a time (files share module fixtures).
+PYTEST_WORKERS ?= 2
 test: system-packages install
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # Bytecode is compiled first, as an installed wheel has it (PYTHONDONTWRITEBYTECODE, set on
 # some machines, would otherwise make every timed start-up compile the package again).

@@ -22,7 +22,8 @@ from ..db import users as user_db
 from ..errors import SurveyNodeError
 from ..evidence import SHA256_RE
 from . import review as registry_review
-from ..views.review import ACTIONS, decide_from_form, verdict_label
+from ..shared_pages import (ACTIONS, decide_from_form, safe_next, send_written, stream_charts,
+                            verdict_label)
 
 bp = Blueprint("registry_review", __name__, url_prefix="/review")
 # The node's login page, in the registry's layout.
@@ -111,11 +112,10 @@ def login():
 def set_language():
     """Thai or English, for this browser (the login page has the switch too)."""
     from ..context import LANGUAGES
-    from ..views.auth import _safe_next
 
     if request.form.get("lang") in LANGUAGES:
         session["lang"] = request.form["lang"]
-    target = _safe_next(request.form.get("next"))
+    target = safe_next(request.form.get("next"))
     return redirect(target if target.startswith("/review") else url_for("registry_review.queue"))
 
 
@@ -173,7 +173,6 @@ def decide(survey_id):
 @needs_reviewer
 def dashboard():
     from . import dashboard as registry_dashboard
-    from ..views.dashboard import stream_charts
 
     data = registry_dashboard.compute(_registry())
     return render_template("registry/dashboard.html", data=data, charts=stream_charts(data))
@@ -187,7 +186,6 @@ def export(fmt):
 
     from . import handin
     from ..thaidate import BANGKOK
-    from ..views.exports import send_written
 
     status = request.args.get("status", "all")
     status = status if status in registry_review.QUEUE_STATUSES else "all"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
@@ -13,6 +12,7 @@ from ..context import LANGUAGES, get_config, get_db
 from ..db import users as user_db
 from ..diskspace import is_disk_full
 from ..errors import SurveyNodeError
+from ..shared_pages import safe_next
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def login():
     session.permanent = True
     session["user_id"] = user["id"]
     session["v"] = user["session_version"]
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
@@ -66,14 +66,4 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next") or request.referrer))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this node: never an absolute URL that leaves it."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
-            return target
-    return url_for("cameras.index")
+    return redirect(safe_next(request.form.get("next") or request.referrer))

@@ -7,10 +7,9 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from .. import dashboard as dashboard_svc
-from ..context import current_language, get_config, get_db
-from ..charts import bars_svg, columns_svg, progress_svg, share_svg
-from ..thaidate import THAI_MONTHS_SHORT
-from .review import verdict_label
+from ..context import get_config, get_db
+from ..charts import progress_svg
+from ..shared_pages import stream_charts
 from .guard import needs
 
 bp = Blueprint("dashboard", __name__)
@@ -29,25 +28,3 @@ def index():
     }
     charts.update(stream_charts(data))
     return render_template("dashboard.html", data=data, charts=charts)
-
-
-def stream_charts(data: dict) -> dict:
-    """The charts a node's and the registry's dashboards share: working streams, the
-    failures, surveys per day (from `dashboard.stream_summary` and `dashboard.per_day`)."""
-    return {
-        "share": Markup(share_svg(
-            data["working_share"], title=gettext("Share of working streams"),
-            caption=gettext("%(ok)s of %(n)s checked streams work", ok=data["working"],
-                            n=data["checked"]))),
-        "failures": Markup(bars_svg([(verdict_label(v), n, v) for v, n in data["failures"]],
-                                    title=gettext("Stream check failures"))),
-        "per_day": Markup(columns_svg([(_day(d), n) for d, n in data["per_day"]],
-                                      title=gettext("Surveys completed per day"))),
-    }
-
-
-def _day(day) -> str:
-    if current_language() == "th":
-        return f"{day.day} {THAI_MONTHS_SHORT[day.month - 1]}"
-    return day.strftime("%d %b")
-

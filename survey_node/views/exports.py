@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 
-from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from .. import exports as export_mod
@@ -15,13 +13,11 @@ from ..context import get_config, get_db
 from ..db import cameras as camera_db
 from ..errors import BadInput
 from ..thaidate import BANGKOK
+from ..shared_pages import MIME, send_written
 from .guard import needs
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
-MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
-        "kml": "application/vnd.google-earth.kml+xml", "evidence-zip": "application/zip"}
 SUFFIX = {"xlsx": "xlsx", "csv": "csv", "geojson": "geojson", "kml": "kml", "evidence-zip": "zip"}
 MAX_SHEETS = 500  # one district's worth; a bigger print job belongs to the CLI
 
@@ -51,20 +47,6 @@ def download():
         lambda path: export_mod.export_file(get_db(), config, fmt, path, scope=scope,
                                             amphoe=amphoe),
         fmt, name, config.data_dir)
-
-
-def send_written(write, fmt: str, name: str, folder: Path):
-    """Send the file `write(path)` makes, as a download; the file is gone once sent."""
-    tmp = tempfile.NamedTemporaryFile(prefix="export-", dir=folder, delete=False)
-    tmp.close()
-    path = Path(tmp.name)
-    try:
-        write(path)
-        sent = open(path, "rb")
-    finally:
-        path.unlink(missing_ok=True)  # an open handle keeps the bytes until they are sent
-    return send_file(sent, mimetype=MIME[fmt], as_attachment=True, download_name=name,
-                     max_age=0)
 
 
 @bp.get("/sheet/<survey_id>")

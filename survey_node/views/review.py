@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask import Blueprint, g, render_template, request, url_for
 
 from .. import review as review_svc
-from .. import templating
 from ..context import get_config, get_db
 from ..db import reviews as review_db
-from ..errors import SurveyNodeError
-from ..i18n import N_
 from ..mbtiles import MBTiles
+from ..shared_pages import ACTIONS, decide_from_form, verdict_label
 from .guard import needs
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 FILTERS = ("amphoe", "agency", "surveyor", "verdict")
 PAGE = 100
-
-# Audit actions the history names in words (others are shown as they are).
-ACTIONS = {
-    "survey.start": N_("Survey started"), "survey.open": N_("Survey opened"),
-    "survey.position": N_("Position fixed"), "survey.photo_add": N_("Photo added"),
-    "survey.photo_remove": N_("Photo removed"), "survey.stream_check": N_("Stream checked"),
-    "survey.answers": N_("Answers saved"), "survey.complete": N_("Survey completed"),
-    "survey.release": N_("Survey released"), "survey.review": N_("Review decision"),
-    "survey.new_camera": N_("New camera reported"),
-    "registry.received": N_("Received from the node"), "registry.decide": N_("Review decision"),
-}
-
-
-def verdict_label(verdict: str | None) -> str:
-    """The stream check's short label for a verdict code, in the page's language."""
-    return templating.verdict_label(verdict, gettext)
-
 
 @bp.app_context_processor
 def _template_helpers():
@@ -93,25 +73,3 @@ def decide(survey_id):
         lambda **kw: review_svc.decide(get_db(), survey_id, user=g.user, **kw),
         on_error=lambda line, status: survey(survey_id, error=line, status=status),
         queue_endpoint="review.queue")
-
-
-def decide_from_form(decide_fn, *, on_error, queue_endpoint: str):
-    """The decision form, for the node and the registry alike: decide, say so, go back.
-
-    `decide_fn(decision=, reason=, flags=)` records it; `on_error(line, status)` shows the
-    survey page again with the problem.
-    """
-    decision = request.form.get("decision", "")
-    try:
-        decide_fn(decision=decision,
-                  reason=request.form.get("reason", "")[:review_svc.MAX_REASON + 1],
-                  flags=request.form.getlist("flags")[:10])
-    except SurveyNodeError as exc:
-        return on_error(exc.line(gettext), exc.status)
-    flash(gettext("Decision saved: %(decision)s.",
-                  decision=gettext(review_svc.DECISIONS.get(decision, decision))))
-    back = request.form.get("back", "")
-    # Only a path on this site (the queue with its filters), never another site.
-    if back.startswith(url_for(queue_endpoint)) and not back.startswith("//"):
-        return redirect(back)
-    return redirect(url_for(queue_endpoint))
