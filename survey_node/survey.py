@@ -62,7 +62,7 @@ def start_or_resume(db: Database, config: Config, *, camera_id: str, user: dict)
         # Reopening one's survey is reading it: on a full disk it is shown without
         # refreshing its tablet lock (the next save that fits refreshes it).
         _check_owner(db, camera_id, survey, user)  # (another tablet's live lock: Conflict
-        return survey_db.get_survey(db, survey["id"])  # came before any write was tried)
+        return get(db, survey["id"])  # came before any write was tried)
 
 
 def owner_refusal(db: Database, camera_id: str, user: dict) -> SurveyNodeError | None:
@@ -88,16 +88,19 @@ def _start_or_resume(db: Database, config: Config, camera_id: str, user: dict) -
             })
             audit(db, actor=user["name"], action="survey.start", entity="survey",
                   entity_id=survey_id, detail={"camera_id": camera_id})
-            return survey_db.get_survey(db, survey_id)
-        _take_lock(db, config, survey, user)
-        return survey_db.get_survey(db, survey["id"])
+            return _with_evidence(db, survey_db.get_survey(db, survey_id))
+        return _with_evidence(db, _take_lock(db, config, survey, user))
 
 
 def get(db: Database, survey_id: str) -> dict:
     survey = survey_db.get_survey(db, survey_id)
     if survey is None:
         raise NotFound("Survey %(survey_id)s does not exist", survey_id=survey_id)
-    survey["evidence"] = survey_db.rows_survey_evidence(db, survey_id)
+    return _with_evidence(db, survey)
+
+
+def _with_evidence(db: Database, survey: dict) -> dict:
+    survey["evidence"] = survey_db.rows_survey_evidence(db, survey["id"])
     return survey
 
 
@@ -128,9 +131,9 @@ def set_position(db: Database, config: Config, survey_id: str, *, user: dict, fi
                                  and fix.get("fix_status") else None)
         changes.update(lat=lat, lon=lon, position_source=source, position_reason=reason or None,
                        distance_m=distance, fix_system_time=fix.get("fix_system_time") or now_iso())
-        _save(db, survey, user, "survey.position", changes,
-              detail={"source": source, "distance_m": distance})
-    return get(db, survey_id)
+        survey = _save(db, survey, user, "survey.position", changes,
+                       detail={"source": source, "distance_m": distance})
+        return _with_evidence(db, survey)
 
 
 def check_editable(db: Database, config: Config, survey_id: str, *, user: dict) -> dict:
@@ -149,16 +152,18 @@ def add_photo(db: Database, config: Config, survey_id: str, *, user: dict, sha25
     with transaction(db):
         survey = _editable(db, config, survey_id, user)
         if survey_db.insert_survey_evidence(db, survey_id, sha256, role, user["name"]):
-            _save(db, survey, user, "survey.photo_add", {}, detail={"sha256": sha256, "role": role})
-    return get(db, survey_id)
+            survey = _save(db, survey, user, "survey.photo_add", {},
+                           detail={"sha256": sha256, "role": role})
+        return _with_evidence(db, survey)
 
 
 def remove_photo(db: Database, config: Config, survey_id: str, *, user: dict, sha256: str) -> dict:
     with transaction(db):
         survey = _editable(db, config, survey_id, user)
         if survey_db.delete_survey_evidence(db, survey_id, sha256):
-            _save(db, survey, user, "survey.photo_remove", {}, detail={"sha256": sha256})
-    return get(db, survey_id)
+            survey = _save(db, survey, user, "survey.photo_remove", {},
+                           detail={"sha256": sha256})
+        return _with_evidence(db, survey)
 
 
 def record_stream_check(db: Database, config: Config, survey_id: str, *, user: dict,
@@ -168,10 +173,10 @@ def record_stream_check(db: Database, config: Config, survey_id: str, *, user: d
         if snapshot_sha256:
             survey_db.insert_survey_evidence(db, survey_id, snapshot_sha256, "snapshot",
                                              user["name"])
-        _save(db, survey, user, "survey.stream_check",
-              {"stream_check_id": check_id, "stream_verdict": verdict},
-              detail={"check_id": check_id, "verdict": verdict})
-    return get(db, survey_id)
+        survey = _save(db, survey, user, "survey.stream_check",
+                       {"stream_check_id": check_id, "stream_verdict": verdict},
+                       detail={"check_id": check_id, "verdict": verdict})
+        return _with_evidence(db, survey)
 
 
 def record_found_stream(db: Database, config: Config, survey_id: str, *, user: dict,
@@ -187,12 +192,13 @@ def record_found_stream(db: Database, config: Config, survey_id: str, *, user: d
         if snapshot_sha256:
             survey_db.insert_survey_evidence(db, survey_id, snapshot_sha256, "snapshot",
                                              user["name"])
-        _save(db, survey, user, "survey.stream_found",
-              {"found_stream_url": masked_url, "found_stream_check_id": check_id,
-               "found_stream_via": via, "stream_check_id": check_id, "stream_verdict": verdict},
-              detail={"check_id": check_id, "url": masked_url, "via": via,
-                      "verdict": verdict})
-    return get(db, survey_id)
+        survey = _save(db, survey, user, "survey.stream_found",
+                       {"found_stream_url": masked_url, "found_stream_check_id": check_id,
+                        "found_stream_via": via, "stream_check_id": check_id,
+                        "stream_verdict": verdict},
+                       detail={"check_id": check_id, "url": masked_url, "via": via,
+                               "verdict": verdict})
+        return _with_evidence(db, survey)
 
 
 def save_answers(db: Database, config: Config, survey_id: str, *, user: dict,
@@ -221,8 +227,9 @@ def save_answers(db: Database, config: Config, survey_id: str, *, user: dict,
         survey = _editable(db, config, survey_id, user)
         if checklist is not None:
             changes["checklist"] = {**survey["checklist"], **checklist}
-        _save(db, survey, user, "survey.answers", changes, detail={"checklist": checklist or {}})
-    return get(db, survey_id)
+        survey = _save(db, survey, user, "survey.answers", changes,
+                       detail={"checklist": checklist or {}})
+        return _with_evidence(db, survey)
 
 
 def missing_for_completion(db: Database, config: Config, survey: dict) -> list[str]:
@@ -257,11 +264,11 @@ def complete(db: Database, config: Config, survey_id: str, *, user: dict) -> dic
         # decision itself stays in the reviews table and the audit log.
         cleared = {"review_state": None, "review_reason": None} \
             if survey["review_state"] in ("rejected", "resurvey") else {}
-        survey_db.update_survey(db, survey_id, state="complete", completed_at=now_iso(),
-                                locked_by=None, locked_at=None, **cleared)
+        done = survey_db.update_survey(db, survey_id, state="complete", completed_at=now_iso(),
+                                       locked_by=None, locked_at=None, **cleared)
         audit(db, actor=user["name"], action="survey.complete", entity="survey",
               entity_id=survey_id, detail={"revision": survey["revision"]})
-    return get(db, survey_id)
+        return _with_evidence(db, done)
 
 
 def release(db: Database, survey_id: str, *, user: dict) -> None:
@@ -318,15 +325,17 @@ def _lock_is_live(config: Config, survey: dict, now: dt.datetime) -> bool:
     return now - locked_at < dt.timedelta(minutes=config.survey.lock_minutes)
 
 
-def _take_lock(db: Database, config: Config, survey: dict, user: dict) -> None:
+def _take_lock(db: Database, config: Config, survey: dict, user: dict) -> dict:
     now = dt.datetime.now(dt.timezone.utc)
     holder = survey["locked_by"]
     if holder and holder != user["name"] and _lock_is_live(config, survey, now):
         raise Conflict("This survey is open by %(name)s on another tablet", name=holder)
-    survey_db.update_survey(db, survey["id"], locked_by=user["name"], locked_at=now_iso())
+    locked = survey_db.update_survey(db, survey["id"], locked_by=user["name"],
+                                     locked_at=now_iso())
     if holder != user["name"]:
         audit(db, actor=user["name"], action="survey.open", entity="survey",
               entity_id=survey["id"], detail={"previous_holder": holder})
+    return locked
 
 
 def _editable(db: Database, config: Config, survey_id: str, user: dict) -> dict:
@@ -336,21 +345,22 @@ def _editable(db: Database, config: Config, survey_id: str, user: dict) -> dict:
     if survey["review_state"] == "approved":
         raise Conflict("This survey has been approved and can no longer change")
     _check_owner(db, survey["camera_id"], survey, user)
-    _take_lock(db, config, survey, user)
-    return survey_db.get_survey(db, survey_id)
+    return _take_lock(db, config, survey, user)
 
 
 def _save(db: Database, survey: dict, user: dict, action: str, changes: dict, *,
-          detail: dict) -> None:
-    """Apply a change; reopen a completed survey as a draft with the next revision."""
+          detail: dict) -> dict:
+    """Apply a change; reopen a completed survey as a draft with the next revision. Returns
+    the survey as it now is (read back by the UPDATE itself)."""
     if survey["state"] in ("complete", "synced"):
         changes = {**changes, "state": "draft", "revision": survey["revision"] + 1,
                    "completed_at": None}
         detail = {**detail, "reopened_revision": survey["revision"] + 1}
     changes["locked_at"] = now_iso()
-    survey_db.update_survey(db, survey["id"], **changes)
+    saved = survey_db.update_survey(db, survey["id"], **changes)
     audit(db, actor=user["name"], action=action, entity="survey", entity_id=survey["id"],
           detail=detail)
+    return saved
 
 
 def report_new_camera(db: Database, config: Config, *, user: dict, site_name: str,

@@ -53,6 +53,25 @@ def test_resume_returns_the_same_draft(db, config, camera):
     assert first["id"] == again["id"] and again["state"] == "draft"
 
 
+def test_a_write_reads_the_survey_once_and_returns_it_as_saved(db, config, camera):
+    survey = survey_svc.start_or_resume(db, config, camera_id=camera, user=SURVEYOR)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        saved = survey_svc.save_answers(db, config, survey["id"], user=SURVEYOR,
+                                        notes="เสาไฟหน้าวัด", checklist={"exists": "yes"})
+    finally:
+        db.conn.set_trace_callback(None)
+    reads = [q for q in statements if q.lstrip().upper().startswith("SELECT")
+             and "FROM SURVEYS" in q.upper() and "SURVEY_EVIDENCE" not in q.upper()]
+    assert len(reads) == 1, reads
+    # What comes back is what is stored: the next read sees the same survey.
+    stored = survey_svc.get(db, survey["id"])
+    assert saved["notes"] == stored["notes"] == "เสาไฟหน้าวัด"
+    assert saved["checklist"] == stored["checklist"] == {"exists": "yes"}
+    assert saved["updated_at"] == stored["updated_at"] and saved["evidence"] == []
+
+
 def _assign(db, camera, name):
     from survey_node.db import selection as selection_db
 

@@ -34,8 +34,9 @@ def insert_survey(db: Database, survey: dict) -> None:
     )
 
 
-def update_survey(db: Database, survey_id: str, **changes) -> None:
-    """Change a survey (call inside a transaction)."""
+def update_survey(db: Database, survey_id: str, **changes) -> dict | None:
+    """Change a survey (call inside a transaction); returns the survey as it now is, so a
+    write need not read it back."""
     unknown = set(changes) - CHANGEABLE
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)}")
@@ -44,7 +45,11 @@ def update_survey(db: Database, survey_id: str, **changes) -> None:
             changes[key] = json.dumps(changes[key], ensure_ascii=False, sort_keys=True)
     changes["updated_at"] = now_iso()
     sets = ", ".join(f"{k} = ?" for k in changes)
-    db.execute(f"UPDATE surveys SET {sets} WHERE id = ?", [*changes.values(), survey_id])
+    found = db.execute(f"UPDATE surveys SET {sets} WHERE id = ? RETURNING *",
+                       [*changes.values(), survey_id])
+    columns = [c[0] for c in found.description]
+    updated = found.fetchone()
+    return _decode(dict(zip(columns, updated))) if updated else None
 
 
 def get_survey(db: Database, survey_id: str) -> dict | None:

@@ -64,7 +64,7 @@ def get_camera(camera_id):
 @bp.post("/cameras/<camera_id>/survey")
 def start_survey(camera_id):
     survey = survey_svc.start_or_resume(get_db(), get_config(), camera_id=camera_id, user=g.user)
-    return jsonify(survey_json(survey["id"]))
+    return jsonify(survey_json(survey))
 
 
 @bp.get("/surveys/<survey_id>")
@@ -81,23 +81,25 @@ def set_position(survey_id):
     # Only the node's own GPS reader records a gpsd (or replay) fix: whatever a client says
     # it measured is the tablet's claim, stored as such.
     source = "manual" if body.get("source") == "manual" else "tablet"
-    survey_svc.set_position(get_db(), get_config(), survey_id, user=g.user, fix=fix,
-                            source=source, reason=str(body.get("reason", "")))
-    return jsonify(survey_json(survey_id))
+    survey = survey_svc.set_position(get_db(), get_config(), survey_id, user=g.user, fix=fix,
+                                     source=source, reason=str(body.get("reason", "")))
+    return jsonify(survey_json(survey))
 
 
 @bp.post("/surveys/<survey_id>/photos")
 def add_photo(survey_id):
     body = _body()
-    survey_svc.add_photo(get_db(), get_config(), survey_id, user=g.user,
-                         sha256=str(body.get("sha256", "")), role=str(body.get("role", "")))
-    return jsonify(survey_json(survey_id))
+    survey = survey_svc.add_photo(get_db(), get_config(), survey_id, user=g.user,
+                                  sha256=str(body.get("sha256", "")),
+                                  role=str(body.get("role", "")))
+    return jsonify(survey_json(survey))
 
 
 @bp.delete("/surveys/<survey_id>/photos/<sha256>")
 def remove_photo(survey_id, sha256):
-    survey_svc.remove_photo(get_db(), get_config(), survey_id, user=g.user, sha256=sha256)
-    return jsonify(survey_json(survey_id))
+    survey = survey_svc.remove_photo(get_db(), get_config(), survey_id, user=g.user,
+                                     sha256=sha256)
+    return jsonify(survey_json(survey))
 
 
 @bp.put("/surveys/<survey_id>/answers")
@@ -107,15 +109,16 @@ def save_answers(survey_id):
     for name, value in (("notes", notes), ("position_reason", reason)):
         if value is not None and not isinstance(value, str):
             raise BadInput("%(name)s must be text", name=name)
-    survey_svc.save_answers(get_db(), get_config(), survey_id, user=g.user,
-                            checklist=body.get("checklist"), notes=notes, position_reason=reason)
-    return jsonify(survey_json(survey_id))
+    survey = survey_svc.save_answers(get_db(), get_config(), survey_id, user=g.user,
+                                     checklist=body.get("checklist"), notes=notes,
+                                     position_reason=reason)
+    return jsonify(survey_json(survey))
 
 
 @bp.post("/surveys/<survey_id>/complete")
 def complete(survey_id):
-    survey_svc.complete(get_db(), get_config(), survey_id, user=g.user)
-    return jsonify(survey_json(survey_id))
+    survey = survey_svc.complete(get_db(), get_config(), survey_id, user=g.user)
+    return jsonify(survey_json(survey))
 
 
 @bp.post("/surveys/<survey_id>/release")
@@ -149,9 +152,12 @@ def report_new_camera():
 # -- helpers -------------------------------------------------------------------------
 
 
-def survey_json(survey_id: str) -> dict:
+def survey_json(survey: dict | str) -> dict:
+    """The survey as the page's script reads it: a write's returned survey (so a change reads
+    the survey once), or an id to read."""
     db, config = get_db(), get_config()
-    survey = survey_svc.get(db, survey_id)
+    if isinstance(survey, str):
+        survey = survey_svc.get(db, survey)
     survey["missing"] = [gettext(m) for m in survey_svc.missing_for_completion(db, config, survey)]
     survey["distance_warning_m"] = config.survey.distance_warning_m
     if survey.get("stream_check_id"):

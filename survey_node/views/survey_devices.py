@@ -40,8 +40,9 @@ def fix_position(survey_id):
                                             extra_wait_s=config.gps.extra_wait_s)
     fix = position.as_dict()
     fix.update(fix_mode=fix["mode"], fix_time=fix["time"], fix_system_time=fix["system_time"])
-    survey_svc.set_position(db, config, survey_id, user=g.user, fix=fix, source=reader.name)
-    return jsonify(survey_json(survey_id))
+    survey = survey_svc.set_position(db, config, survey_id, user=g.user, fix=fix,
+                                     source=reader.name)
+    return jsonify(survey_json(survey))
 
 
 @bp.post("/surveys/<survey_id>/stream-check")
