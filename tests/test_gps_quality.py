@@ -179,9 +179,11 @@ def test_a_10_hz_receiver_gives_one_fix_per_epoch_with_its_own_gst(tmp_path, rea
 def test_a_cold_start_goes_no_fix_2d_3d_and_averaging_waits_for_it(tmp_path, reader_factory):
     require_system("gpsfake", "gpsd")
     now = dt.datetime.now(dt.timezone.utc)
-    log = (epochs(4, mode=1, start=now)
-           + epochs(4, mode=2, hdop=3.5, sats=(2, 5, 12, 13), start=now + dt.timedelta(seconds=4))
-           + epochs(60, start=now + dt.timedelta(seconds=8)))
+    # Ten seconds without a fix: long enough that a reader that connects late on a loaded
+    # machine (gpsfake plays from its start, not from the first client) still sees them.
+    log = (epochs(10, mode=1, start=now)
+           + epochs(4, mode=2, hdop=3.5, sats=(2, 5, 12, 13), start=now + dt.timedelta(seconds=10))
+           + epochs(60, start=now + dt.timedelta(seconds=14)))
     with gpsfake(tmp_path, log) as port:
         reader = reader_factory(port)
         wait_until(lambda: reader.status().state == gps.NO_FIX)
