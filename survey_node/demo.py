@@ -95,7 +95,7 @@ def synthetic_cameras(count: int, *, streams_port: int, seed: int = 2569) -> lis
 
 def seed_demo(db: Database, *, count: int, streams_port: int) -> int:
     """Fill an empty node database with the demo province; returns cameras added."""
-    if db.execute("SELECT count(*) FROM cameras").fetchone()[0]:
+    if camera_db.count_cameras(db, include_removed=True):
         return 0
     cameras = synthetic_cameras(count, streams_port=streams_port)
     with transaction(db):
@@ -129,7 +129,7 @@ def prepare_selection(db: Database) -> dict | None:
     from .selection import active_run
     from .selection import assign, sample
 
-    if active_run(db) is not None or not db.execute("SELECT count(*) FROM cameras").fetchone()[0]:
+    if active_run(db) is not None or not camera_db.count_cameras(db, include_removed=True):
         return None
     operator = {"name": "demo", "role": "admin"}
     run = sample.draw_sample(db, fraction="0.2", by="amphoe", seed=DEMO_SEED, user=operator)

@@ -80,11 +80,12 @@ def disk_space(config: Config) -> Check:
 @check
 def database(config: Config) -> Check:
     from . import db as database
+    from .db import cameras as camera_db
 
     conn = database.connect(config.db_path)
     try:
-        result = conn.execute("PRAGMA quick_check").fetchone()[0]
-        cameras = conn.execute("SELECT count(*) FROM cameras").fetchone()[0]
+        result = database.check_integrity(conn)
+        cameras = camera_db.count_cameras(conn, include_removed=True)
     finally:
         conn.close()
     if result != "ok":

@@ -11,78 +11,32 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from .db import cameras as camera_db
-from .db import rows
 from .db import surveys as survey_db
+from .db import worklist as worklist_db
 from .geo import bearing_deg
+from .selection import active_run
+from .streamcheck.urls import mask_url
 
 COMPASS_TH = ("เหนือ", "ตะวันออกเฉียงเหนือ", "ตะวันออก", "ตะวันออกเฉียงใต้", "ใต้",
               "ตะวันตกเฉียงใต้", "ตะวันตก", "ตะวันตกเฉียงเหนือ")
 COMPASS_EN = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
-SHOWS = ("mine", "selected", "all")
+SHOWS = worklist_db.SHOWS
 SURVEY_STATES = ("todo", "draft", "complete", "synced", "rejected", "resurvey", "approved")
 
 
 def scope_for(db: Database, show: str, user_name: str) -> tuple[str, list]:
     """Which cameras a list shows: my assignments, the survey set in force, or all."""
-    from .selection import active_run
-
-    if show == "mine":
-        return "c.camera_id IN (SELECT camera_id FROM assignments WHERE user_name = ?)", [user_name]
-    if show == "selected":
-        run = active_run(db)
-        return ("c.camera_id IN (SELECT camera_id FROM selection WHERE run_id = ?"
-                " AND status = 'selected')", [run["id"] if run else -1])
-    return "", []
-
-
-def scope_filter(*, scope_sql: str = "", scope_params: list | None = None, amphoe: str = "",
-                 search: str = "", state: str = "") -> tuple[str, list]:
-    """One SQL condition on `c` from the scope and the user's filters.
-
-    A camera a later import marked removed stays in my assignments and in the survey set
-    (its work exists; the list flags it), and leaves only the list of all cameras."""
-    clauses, params = [], []
-    if scope_sql:
-        clauses.append(f"({scope_sql})")
-        params.extend(scope_params or [])
-    else:
-        clauses.append("c.removed = 0")
-    if amphoe:
-        clauses.append("c.amphoe_code = ?")
-        params.append(amphoe)
-    search = search.strip()
-    if search:
-        like = f"%{search}%"
-        clauses.append("(c.camera_id LIKE ? OR c.site_name LIKE ? OR c.place_name LIKE ?"
-                       " OR c.agency LIKE ? OR c.tambon_name LIKE ?)")
-        params.extend([like] * 5)
-    if state:
-        latest = ("(SELECT {col} FROM surveys s WHERE s.camera_id = c.camera_id"
-                  " ORDER BY s.created_at DESC, s.rowid DESC LIMIT 1)")
-        if state == "todo":
-            clauses.append("NOT EXISTS (SELECT 1 FROM surveys s WHERE s.camera_id = c.camera_id)")
-        elif state in ("rejected", "resurvey", "approved"):
-            clauses.append(f"{latest.format(col='review_state')} = ?")
-            params.append(state)
-        else:
-            clauses.append(f"{latest.format(col='state')} = ?")
-            params.append(state)
-    return " AND ".join(clauses), params
+    run = active_run(db) if show == "selected" else None
+    return worklist_db.worklist_scope(show, user_name, run["id"] if run else None)
 
 
 def list_worklist(db: Database, *, lat: float | None, lon: float | None, limit: int = 50,
                   offset: int = 0, **filters) -> dict:
     """One page of the worklist, nearest first when a position is known."""
-    where, params = scope_filter(**filters)
-    total, positioned = db.execute(f"SELECT count(*), count(c.registered_lat) FROM cameras c"
-                                   f" WHERE {where}", params).fetchone()
+    where, params = worklist_db.worklist_filter(**filters)
+    total, positioned = worklist_db.count_worklist(db, where, params)
     if lat is None or lon is None:
-        items = rows(db, f"SELECT c.* FROM cameras c WHERE {where}"
-                         " ORDER BY c.amphoe_code, c.camera_id LIMIT ? OFFSET ?",
-                     [*params, limit, offset])
-        for item in items:
-            item.pop("stream_url", None)
-            item.pop("raw", None)
+        items = worklist_db.rows_worklist(db, where, params, limit=limit, offset=offset)
     else:
         items = []
         if offset < positioned:
@@ -90,14 +44,9 @@ def list_worklist(db: Database, *, lat: float | None, lon: float | None, limit: 
                                            offset=offset, filters=(where, params),
                                            matching=positioned)
         if len(items) < limit:
-            rest_offset = max(0, offset - positioned)
-            items += rows(
-                db,
-                f"SELECT {', '.join('c.' + col for col in camera_db.PUBLIC_COLUMNS.split(', '))}"
-                f" FROM cameras c WHERE {where} AND c.registered_lat IS NULL"
-                " ORDER BY c.camera_id LIMIT ? OFFSET ?",
-                [*params, limit - len(items), rest_offset],
-            )
+            items += worklist_db.rows_worklist(db, where, params, limit=limit - len(items),
+                                               offset=max(0, offset - positioned),
+                                               unpositioned_only=True)
         for item in items:
             if item.get("distance_m") is not None:
                 bearing = bearing_deg(lat, lon, item["registered_lat"], item["registered_lon"])
@@ -125,8 +74,6 @@ def registry_row(db: Database, camera_id: str) -> list[tuple[str, str]]:
     the file's order, empty cells left out. Columns no field took (notes, old ids) are kept
     only here. The stream URL is left out and any other URL shown masked: they may hold a
     camera's password."""
-    from .streamcheck.urls import mask_url
-
     camera = camera_db.get_camera(db, camera_id, with_secrets=True)
     if camera is None:
         return []

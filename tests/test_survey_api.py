@@ -60,6 +60,25 @@ def test_worklist_filters_and_bad_input(client, auth, province):
     assert bad.status_code == 400 and "lat" in bad.json["message"]
 
 
+def test_the_worklist_and_the_camera_list_search_the_same_way(client, auth, db):
+    with transaction(db):
+        camera_db.insert_cameras(db, [
+            {"camera_id": "BP01", "site_name": "แยกบางพลีใหญ่", "amphoe_code": "1103",
+             "amphoe_name": "บางพลี", "tambon_name": "บางพลีใหญ่"},
+            {"camera_id": "MU01", "site_name": "หน้าศาลากลาง", "amphoe_code": "1101",
+             "amphoe_name": "เมืองสมุทรปราการ", "tambon_name": "ปากน้ำ"},
+            {"camera_id": "MU02", "site_name": "ตลาดปากน้ำ", "amphoe_code": "1101",
+             "amphoe_name": "เมืองสมุทรปราการ", "agency": "เทศบาลนครสมุทรปราการ"}])
+    auth.login("admin")
+    for text, expected in (("เมืองสมุทร", {"MU01", "MU02"}), ("บางพลี", {"BP01"}),
+                           ("ปากน้ำ", {"MU01", "MU02"}), ("mu0", {"MU01", "MU02"})):
+        listed = client.get(f"/api/v1/worklist?show=all&q={text}").json
+        found = {i["camera_id"] for i in listed["items"]}
+        cameras = client.get(f"/api/v1/cameras?q={text}").json
+        assert found == expected, (text, found)
+        assert {c["camera_id"] for c in cameras["cameras"]} == expected, text
+
+
 def test_survey_flow_over_the_api(client, auth, province, config, db):
     auth.login("surveyor")
     survey = client.post("/api/v1/cameras/C0001/survey").json

@@ -108,6 +108,11 @@ def rows_audit(db: Database, *, entity: str | None = None, limit: int = 100) -> 
     return [dict(zip(cols, row)) for row in cursor.fetchall()]
 
 
+def check_integrity(db: Database) -> str:
+    """SQLite's quick check of the database file: "ok", or the first problem it found."""
+    return db.execute("PRAGMA quick_check").fetchone()[0]
+
+
 def rows(db: Database, sql: str, params: list | tuple | dict = ()) -> list[dict]:
     """Run a query and return dicts (a small helper the area modules share)."""
     cursor = db.execute(sql, params)

@@ -132,15 +132,26 @@ def _where(search: str, amphoe_code: str, include_removed: bool,
     if amphoe_code:
         clauses.append("amphoe_code = ?")
         params.append(amphoe_code)
-    search = search.strip()
-    if search:
-        like = f"%{search}%"
-        clauses.append(
-            "(camera_id LIKE ? OR site_name LIKE ? OR place_name LIKE ? OR agency LIKE ?"
-            " OR tambon_name LIKE ? OR amphoe_name LIKE ?)"
-        )
-        params.extend([like] * 6)
+    found = search_clause(search)
+    if found:
+        clauses.append(found[0])
+        params.extend(found[1])
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+# What a search box looks in, in every list of cameras (the admin's and the worklist).
+SEARCH_COLUMNS = ("camera_id", "site_name", "place_name", "agency", "tambon_name", "amphoe_name")
+
+
+def search_clause(search: str, alias: str = "") -> tuple[str, list] | None:
+    """The SQL condition for a search box's text (None when it is empty): any of
+    SEARCH_COLUMNS contains it. `alias` names the cameras table in the query ("c")."""
+    search = (search or "").strip()
+    if not search:
+        return None
+    prefix = f"{alias}." if alias else ""
+    sql = " OR ".join(f"{prefix}{column} LIKE ?" for column in SEARCH_COLUMNS)
+    return f"({sql})", [f"%{search}%"] * len(SEARCH_COLUMNS)
 
 
 # Up to this many matching cameras, nearest-first measures them all instead of searching

@@ -9,28 +9,16 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from . import accounts_ddl
+
 migrations = Migrations("survey_node")
 
 
 @migrations()
 def m0001_users_audit_jobs(db: Database) -> None:
+    db.executescript(accounts_ddl.CREATE_USERS)
     db.executescript(
         """
-        CREATE TABLE users (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-            display_name TEXT NOT NULL DEFAULT '',
-            role TEXT NOT NULL CHECK (role IN ('surveyor', 'supervisor', 'admin')),
-            pin_hash TEXT NOT NULL,
-            active INTEGER NOT NULL DEFAULT 1,
-            created_at TEXT NOT NULL
-        );
-        CREATE TABLE login_attempts (
-            key TEXT PRIMARY KEY,          -- 'user:<name>' or 'client:<address>'
-            failures INTEGER NOT NULL DEFAULT 0,
-            locked_until TEXT,
-            last_failure_at TEXT
-        );
         -- Append-only: the triggers refuse UPDATE and DELETE.
         CREATE TABLE audit_log (
             id INTEGER PRIMARY KEY,
@@ -499,17 +487,7 @@ def m0160_import_notes(db: Database) -> None:
 
 @migrations()
 def m0190_sessions_and_backoff(db: Database) -> None:
-    # session_version: a session carries the version it was opened under, so logging out
-    # (or a new PIN) ends every copy of the cookie, not only the browser's own.
-    # lockouts/window_start: wrong PINs count within a window and lockouts back off and
-    # decay, instead of one failure every few minutes keeping a user locked for good.
-    db.executescript(
-        """
-        ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE login_attempts ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE login_attempts ADD COLUMN window_start TEXT;
-        """
-    )
+    db.executescript(accounts_ddl.ADD_SESSIONS_AND_BACKOFF)
 
 
 @migrations()

@@ -13,6 +13,8 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from ...db import accounts_ddl
+
 migrations = Migrations("registry")
 
 
@@ -149,25 +151,10 @@ def r0001_registry(db: Database) -> None:
 
 @migrations()
 def r0700_review(db: Database) -> None:
+    # Supervisors who review on the registry: the node's accounts tables (accounts_ddl.py).
+    db.executescript(accounts_ddl.CREATE_USERS)
     db.executescript(
         """
-        -- Supervisors who review on the registry: the same shape as the node's tables, so
-        -- the accounts service (PIN hashes, rate limit) works on either database.
-        CREATE TABLE users (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-            display_name TEXT NOT NULL DEFAULT '',
-            role TEXT NOT NULL CHECK (role IN ('surveyor', 'supervisor', 'admin')),
-            pin_hash TEXT NOT NULL,
-            active INTEGER NOT NULL DEFAULT 1,
-            created_at TEXT NOT NULL
-        );
-        CREATE TABLE login_attempts (
-            key TEXT PRIMARY KEY,
-            failures INTEGER NOT NULL DEFAULT 0,
-            locked_until TEXT,
-            last_failure_at TEXT
-        );
         -- What the reviewer found (camera_moved, stream_dead, ...); pulled by nodes with the
         -- decision.
         ALTER TABLE decisions ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
@@ -177,14 +164,7 @@ def r0700_review(db: Database) -> None:
 
 @migrations()
 def r0710_sessions_and_backoff(db: Database) -> None:
-    # The same columns as the node's m0190 (the accounts service runs on either database).
-    db.executescript(
-        """
-        ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE login_attempts ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE login_attempts ADD COLUMN window_start TEXT;
-        """
-    )
+    db.executescript(accounts_ddl.ADD_SESSIONS_AND_BACKOFF)
 
 
 @migrations()
