@@ -103,4 +103,4 @@ def main() -> None:
 
 # Commands live in one module per area; importing them registers them on `main`.
 from . import (appliance, core, demo, evidence, exports, gps, inventory, review,  # noqa: E402,F401
-               selection, streamcheck, streamfind, sync)
+               selection, streamcheck, streamfind, sync, wired)
