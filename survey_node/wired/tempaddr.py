@@ -35,7 +35,7 @@ _LOCK = threading.Lock()
 _IN_USE: dict[tuple[str, str], list] = {}  # (interface, network) -> [address, searches using it]
 
 
-def _run(args: list[str], timeout: float = IP_TIMEOUT_S) -> subprocess.CompletedProcess:
+def run_tool(args: list[str], timeout: float = IP_TIMEOUT_S) -> subprocess.CompletedProcess:
     if shutil.which(args[0]) is None:
         raise DeviceUnavailable("%(program)s is not installed on this node", program=args[0])
     try:
@@ -48,7 +48,7 @@ def _run(args: list[str], timeout: float = IP_TIMEOUT_S) -> subprocess.Completed
 
 def ipv4_addresses(interface: str | None = None) -> list[tuple[str, ipaddress.IPv4Interface]]:
     """(interface, address/prefix) of every IPv4 address, or of one interface's."""
-    result = _run(["ip", "-j", "-4", "addr", "show", *(["dev", interface] if interface else [])])
+    result = run_tool(["ip", "-j", "-4", "addr", "show", *(["dev", interface] if interface else [])])
     if result.returncode != 0:
         if interface and "does not exist" in result.stderr:
             raise BadInput("There is no network interface %(interface)s on this node",
@@ -95,7 +95,7 @@ def subnet_needed(config, host: str) -> ipaddress.IPv4Network | None:
 def _taken(interface: str, candidate: str, wait_s: float) -> bool:
     """Did any device answer an ARP duplicate-address probe for `candidate`?"""
     wait = max(1, math.ceil(wait_s))
-    result = _run(["arping", "-D", "-q", "-I", interface, "-c", "1", "-w", str(wait), candidate],
+    result = run_tool(["arping", "-D", "-q", "-I", interface, "-c", "1", "-w", str(wait), candidate],
                   timeout=wait + IP_TIMEOUT_S)
     if result.returncode not in (0, 1):
         raise DeviceUnavailable("arping on %(interface)s failed: %(why)s", interface=interface,
@@ -130,7 +130,7 @@ def _add(config, db, address: str, network, host: str, actor: str | None) -> Non
     wired_db.insert_temp_address(db, interface=interface, address=address, prefix=prefix,
                                  camera_host=host, actor=actor)
     lifetime = str(config.wired.temp_lifetime_s)
-    result = _run(["ip", "addr", "add", f"{address}/{prefix}", "dev", interface,
+    result = run_tool(["ip", "addr", "add", f"{address}/{prefix}", "dev", interface,
                    "valid_lft", lifetime, "preferred_lft", lifetime])
     if result.returncode != 0:
         wired_db.delete_temp_address(db, interface=interface, address=address, actor=actor)
@@ -143,7 +143,7 @@ def _add(config, db, address: str, network, host: str, actor: str | None) -> Non
 def remove_address(db, interface: str, address: str, prefix: int, *, actor: str | None) -> bool:
     """Take the address off the port and its record out; True when it is gone."""
     try:
-        result = _run(["ip", "addr", "del", f"{address}/{prefix}", "dev", interface])
+        result = run_tool(["ip", "addr", "del", f"{address}/{prefix}", "dev", interface])
     except DeviceUnavailable as exc:
         log.warning("removing %s from %s: %s", address, interface, exc.line())
         return False
