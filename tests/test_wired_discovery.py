@@ -137,3 +137,35 @@ def test_a_device_cannot_point_at_another_address():
         FakeCamera("10.0.0.7", dahua_scopes(), xaddrs=["http://10.42.0.5/onvif/device_service"])
         .probe_matches("uuid:p"), relates_to="uuid:p")
     assert wsdiscovery.camera_from_match(match, "10.0.0.7").ip == "10.0.0.7"
+
+
+# -- the CLI and the survey page's API, run in the node's namespace ----------------------
+
+def test_cli_discover_lists_the_cameras(link, cabinet, cli, data_dir):
+    import json
+
+    result = in_netns(link.node, cli, "stream", "discover", "--data-dir", data_dir,
+                      "--interface", link.node_if, "--timeout", "1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert sorted((c["ip"], c["brand"]) for c in data["cameras"]) == \
+        [("169.254.10.2", "hikvision"), ("169.254.10.3", "dahua")]
+    text = in_netns(link.node, cli, "stream", "discover", "--data-dir", data_dir,
+                    "--interface", link.node_if, "--timeout", "1")
+    assert "169.254.10.2  HIKVISION DS-2CD2143G2-IU [brand hikvision]" \
+        "  http://169.254.10.2/onvif/device_service" in text.output
+
+
+def test_api_lists_cameras_and_says_what_is_wrong_in_thai(link, cabinet, config, client, auth):
+    config.wired.interface, config.wired.discover_timeout_s = link.node_if, 1.0
+    auth.login("surveyor")
+    answer = in_netns(link.node, client.post, "/api/v1/wired/discover", json={})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    data = answer.get_json()
+    assert sorted(c["ip"] for c in data["cameras"]) == ["169.254.10.2", "169.254.10.3"]
+    assert data["ignored"] >= 3 and "rejected" not in data
+
+    config.wired.interface = "eth9"
+    refused = in_netns(link.node, client.post, "/api/v1/wired/discover", json={})
+    assert refused.status_code == 400
+    assert refused.get_json()["message"] == "เครื่องนี้ไม่มีพอร์ตเครือข่าย eth9"

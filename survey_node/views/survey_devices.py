@@ -102,3 +102,19 @@ def stream_find(survey_id):
     job_id = findjob_mod.start_find_job(config, db, survey["camera_id"], urls, brand=brand,
                                         actor=user["name"], on_found=keep)
     return jsonify(job_id=job_id, state="queued"), 202
+
+
+@bp.post("/wired/discover")
+def wired_discover():
+    """Cameras on the node's wired port (WS-Discovery, a few seconds): IP, maker, model and
+    ONVIF address of each, for the surveyor to pick one instead of typing its IP."""
+    from ..wired.wsdiscovery import discover
+
+    config = get_config()
+    wired = config.wired
+    search = discover(wired.interface, timeout_s=wired.discover_timeout_s,
+                      max_reply_bytes=wired.max_reply_bytes)
+    data = search.public()
+    # The reasons replies were ignored are for the log and the CLI, not the tablet.
+    data["ignored"] = len(data.pop("rejected"))
+    return jsonify(data)
