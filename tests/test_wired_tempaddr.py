@@ -27,7 +27,14 @@ CAMERA = "192.168.1.64"
 
 
 class _Hello(BaseHTTPRequestHandler):
+    seen: list[str] = []  # the addresses requests came from
+
+    def do_POST(self):  # noqa: N802 - the http.server hook (an ONVIF client POSTs SOAP)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
+
     def do_GET(self):  # noqa: N802 - the http.server hook
+        _Hello.seen.append(self.client_address[0])
         body = f"camera sees {self.client_address[0]}".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -136,3 +143,18 @@ def test_hotspot_subnet_is_refused_with_one_line(node):
         tempaddr.subnet_needed(config, "10.42.0.77")
     assert refused.value.line() == ("The camera's address 10.42.0.77 is in the hotspot's network"
                                     " 10.42.0.0/24: the node will not put its wired port there")
+
+
+def test_the_stream_search_reaches_the_camera_through_it(node, cabinet):
+    """The ONVIF search for a fixed-address camera: the camera is asked from the temporary
+    address (it is no ONVIF camera, so the verdict is "unsupported"), which is gone after."""
+    from survey_node.streamcheck.findjob import plan, search
+
+    config, db = node
+    config.streamcheck.onvif_timeout_s, config.streamcheck.onvif_call_timeout_s = 5.0, 2.0
+    _Hello.seen.clear()
+    urls = plan(brand="onvif", host=CAMERA, port=8000, user="admin", password="x")
+    outcome = in_netns(cabinet.node, search, config, db, urls, camera_id=None, actor="test")
+    assert outcome.verdict == "unsupported"
+    assert _Hello.seen and set(_Hello.seen) == {"192.168.1.253"}
+    assert _camera_subnet(cabinet) == [] and wired_db.rows_temp_addresses(db) == []
