@@ -161,3 +161,20 @@ def test_shellcheck_is_clean(script):
     result = subprocess.run(["shellcheck", "--severity=style", str(IMAGES / script)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
+
+
+def test_wired_profile_is_a_dhcp_client_with_link_local_never_shared():
+    """The cabinet's switch is a camera network: the node is a client on it, never its DHCP
+    server or NAT (that is the hotspot's "shared" method), and the port it names is the one
+    the node probes and adds addresses on by default."""
+    from survey_node.config import WiredSection
+
+    profile = SYSTEMD / "networkmanager" / "survey-node-wired.nmconnection"
+    values = {(s, k): v for s, k, v in read_unit(profile)}
+    assert values[("connection", "type")] == "ethernet"
+    assert values[("connection", "interface-name")] == WiredSection().interface
+    assert values[("ipv4", "method")] == "auto" and values[("ipv4", "link-local")] == "enabled"
+    assert "shared" not in {v for (s, _), v in values.items() if s in ("ipv4", "ipv6")}
+    hotspot = {(s, k): v for s, k, v in read_unit(
+        SYSTEMD / "networkmanager" / "survey-node-hotspot.nmconnection.in")}
+    assert hotspot[("ipv4", "never-default")] == "true"
