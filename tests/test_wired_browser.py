@@ -7,6 +7,7 @@ goes out on the test's veth pair to the cabinet namespace, never on this machine
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 
@@ -20,6 +21,7 @@ from tests.netns import in_netns, ip, link  # noqa: F401 - link is a fixture
 from tests.servers.wsd_camera import FakeCamera, Responder, hikvision_scopes
 
 pytestmark = [pytest.mark.browser, pytest.mark.system]
+SCREENSHOT = os.environ.get("WIRED_SCREENSHOT")  # a path, to look at the page
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,12 @@ def test_surveyor_picks_a_camera_found_on_the_cable(node_server, db):
         oem = page.locator('[data-testid="wired-camera"][data-ip="169.254.40.3"]')
         expect(oem).to_have_text("169.254.40.3 — ไม่ทราบยี่ห้อ")
 
+        # Full-width tap targets, one under the other, inside the tablet's width.
+        box, other = hik.bounding_box(), oem.bounding_box()
+        assert box["height"] >= 44 and other["y"] >= box["y"] + box["height"]
+        assert box["x"] + box["width"] <= 768
+        if SCREENSHOT:
+            page.screenshot(path=SCREENSHOT, full_page=True)
         hik.click()
         expect(page.get_by_test_id("find-host")).to_have_value("169.254.40.2")
         expect(page.get_by_test_id("find-brand")).to_have_value("hikvision")

@@ -521,7 +521,8 @@
         $("wired-cameras").replaceChildren(...cameras.map((camera) => {
           const maker = [camera.manufacturer, camera.model].filter(Boolean).join(" ") || t("wired_unknown_maker");
           const button = el("button", { type: "button", class: "btn wired-camera", "data-testid": "wired-camera",
-                                        "data-ip": camera.ip }, el("strong", {}, camera.ip), " — ", maker);
+                                        "data-ip": camera.ip },
+                                el("span", {}, el("strong", {}, camera.ip), " — ", maker));
           button.addEventListener("click", () => pick(camera));
           return el("li", {}, button);
         }));
