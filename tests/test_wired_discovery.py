@@ -54,7 +54,8 @@ def cabinet(link):
                         , endpoint="urn:uuid:tablet")], "10.42.0.20").start())
         try:
             search = in_netns(link.node, wsdiscovery.discover, link.node_if, timeout_s=1.5)
-            yield {"search": search, "responder": responder, "stray": stray}
+            yield {"search": search, "responder": responder, "stray": stray,
+                   "hotspot_if": hotspot_if}
         finally:
             stray.stop()
     finally:
@@ -93,6 +94,15 @@ def test_probe_goes_out_on_the_wired_port_only(cabinet):
     assert cabinet["responder"].probes, "the cabinet heard no probe"
     assert cabinet["stray"].probes == []
     assert all(c.model != "DS-TABLET" for c in cabinet["search"].cameras)
+
+
+def test_the_hotspot_is_refused_as_the_wired_port(link, cabinet):
+    before = len(cabinet["stray"].probes)
+    with pytest.raises(BadInput) as refused:
+        in_netns(link.node, wsdiscovery.discover, cabinet["hotspot_if"], timeout_s=0.3,
+                 hotspot_address="10.42.0.1")
+    assert refused.value.line() == f"{cabinet['hotspot_if']} is the hotspot, not the wired port"
+    assert len(cabinet["stray"].probes) == before
 
 
 def test_interface_without_address_or_unknown_is_one_line(link):

@@ -28,7 +28,8 @@ def discover(data_dir, interface, timeout_s, as_json):
     cfg = _require_init(data_dir)
     search = discover_cameras(interface or cfg.wired.interface,
                               timeout_s=timeout_s or cfg.wired.discover_timeout_s,
-                              max_reply_bytes=cfg.wired.max_reply_bytes)
+                              max_reply_bytes=cfg.wired.max_reply_bytes,
+                              hotspot_address=cfg.hotspot.address)
     if as_json:
         click.echo(json.dumps(search.public(), ensure_ascii=False))
         return 0 if search.cameras else 1

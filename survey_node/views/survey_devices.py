@@ -113,7 +113,8 @@ def wired_discover():
     config = get_config()
     wired = config.wired
     search = discover(wired.interface, timeout_s=wired.discover_timeout_s,
-                      max_reply_bytes=wired.max_reply_bytes)
+                      max_reply_bytes=wired.max_reply_bytes,
+                      hotspot_address=config.hotspot.address)
     data = search.public()
     # The reasons replies were ignored are for the log and the CLI, not the tablet.
     data["ignored"] = len(data.pop("rejected"))

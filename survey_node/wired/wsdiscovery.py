@@ -230,11 +230,15 @@ def check_interface(interface: str) -> str:
 
 
 def discover(interface: str, *, timeout_s: float = 3.0, max_reply_bytes: int = 32768,
-             clock=time.monotonic) -> Search:
+             hotspot_address: str | None = None, clock=time.monotonic) -> Search:
     """Probe the link on `interface` and collect ProbeMatches until `timeout_s` has passed.
-    Cameras are de-duplicated by their endpoint reference, in the order they answered."""
+    Cameras are de-duplicated by their endpoint reference, in the order they answered.
+    An interface holding `hotspot_address` is the tablets' WiFi: refused, never probed."""
     interface = check_interface(interface)
     source = interface_ipv4(interface)
+    if hotspot_address and source == hotspot_address:
+        raise BadInput("%(interface)s is the hotspot, not the wired port",
+                       interface=interface).at("interface")
     index = socket.if_nametoindex(interface)
     message_id = f"uuid:{uuid.uuid4()}"
     search = Search(interface=interface, source=source)
