@@ -12,7 +12,7 @@ VENDOR := web/static/vendor
 APT_PACKAGES := gpsd gpsd-clients ffmpeg chromium python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
 	gstreamer1.0-plugins-bad gstreamer1.0-tools systemd shellcheck poppler-utils libheif-examples \
-	optipng
+	optipng iputils-arping nftables
 # Exception classes whose first argument is a message id to translate.
 ERROR_CLASSES := SurveyNodeError BadInput NotFound Conflict Forbidden TooManyAttempts ConfigError DeviceUnavailable \
 	InvalidStreamUrl ChecksBusy Unauthorized TooLarge GaveUp Busy DiskFull

@@ -30,9 +30,9 @@ VENV="$PREFIX/venv"
 LIB=/usr/lib/survey-node
 DATA=/srv/survey-node
 PACKAGES=(gpsd gpsd-clients chrony ffmpeg python3-picamera2 python3-venv python3-pip
-    network-manager dnsmasq-base avahi-daemon libnss-mdns rfkill iw)
+    network-manager dnsmasq-base avahi-daemon libnss-mdns rfkill iw nftables iputils-arping)
 OUR_UNITS=(survey-node-firstboot.service survey-node.service survey-node-sync.timer
-    survey-node-gps-setup.service)
+    survey-node-gps-setup.service survey-node-noforward.service)
 OS_UNITS=(gpsd.service chrony.service NetworkManager.service avahi-daemon.service)
 SKIPPED=()
 
@@ -190,7 +190,7 @@ step "2. files: units, drop-ins, configs, scripts"
 put "$UNITS/sysusers/survey-node.conf" /usr/lib/sysusers.d/survey-node.conf 0644
 put "$UNITS/tmpfiles/survey-node.conf" /usr/lib/tmpfiles.d/survey-node.conf 0644
 for unit in survey-node.service survey-node-sync.service survey-node-sync.timer survey-node-firstboot.service \
-        survey-node-gps-setup.service; do
+        survey-node-gps-setup.service survey-node-noforward.service; do
     put "$UNITS/$unit" "/etc/systemd/system/$unit" 0644
 done
 put "$UNITS/gpsd/gpsd.service.d/survey-node.conf" /etc/systemd/system/gpsd.service.d/survey-node.conf 0644
@@ -205,6 +205,11 @@ put "$UNITS/journald/survey-node.conf" /etc/systemd/journald.conf.d/survey-node.
 put "$UNITS/avahi/survey-node.service" /etc/avahi/services/survey-node.service 0644
 put "$UNITS/networkmanager/survey-node-hotspot.nmconnection.in" "$LIB/survey-node-hotspot.nmconnection.in" 0644
 put "$HERE/firstboot.sh" "$LIB/firstboot" 0755
+# The wired port (cabinet switch): DHCP client + link-local, never shared, never bridged;
+# and no forwarding between it and the hotspot (the nft table, loaded before NetworkManager).
+put "$UNITS/networkmanager/survey-node-wired.nmconnection" \
+    /etc/NetworkManager/system-connections/survey-node-wired.nmconnection 0600
+put "$UNITS/nftables/survey-node-noforward.nft" "$LIB/survey-node-noforward.nft" 0644
 put "$HERE/survey-node-wrapper.sh" /usr/local/bin/survey-node 0755
 write /etc/hostname 0644 <<<"$HOSTNAME_NODE"
 # The host name resolves locally (sudo and avahi want that); other lines are kept.

@@ -179,6 +179,27 @@ class StreamCheckSection:
 
 
 @dataclass
+class WiredSection:
+    interface: str = setting("eth0", "The node's Ethernet port, plugged into the switch in the"
+                             " camera's roadside cabinet (WS-Discovery and temporary"
+                             " addresses use it, never the hotspot).")
+    discover_timeout_s: float = setting(3.0, "Finding cameras on the cable (WS-Discovery):"
+                                        " how long to collect answers, in seconds.")
+    max_reply_bytes: int = setting(32768, "Finding cameras on the cable: a WS-Discovery reply"
+                                   " longer than this is ignored before it is parsed (a real"
+                                   " one is 1-3 kB).")
+    temp_addresses: bool = setting(True, "Reach a camera with a fixed address outside the"
+                                   " port's networks by adding a free address of the camera's"
+                                   " subnet to the port for the search, removed afterwards.")
+    temp_prefix: int = setting(24, "Prefix length of the camera's subnet for a temporary"
+                               " address (24: 192.168.1.64 means 192.168.1.0/24).")
+    temp_lifetime_s: int = setting(900, "The kernel drops a temporary address after this many"
+                                   " seconds even if the node could not (a search is shorter).")
+    arp_wait_s: float = setting(1.0, "How long to listen for another device on a candidate"
+                                " address (ARP duplicate detection) before taking it, seconds.")
+
+
+@dataclass
 class GpsSection:
     backend: str = setting("gpsd", "Where positions come from: gpsd (the receiver) or replay"
                            " (a recorded NMEA or gpsd-JSON log).", ("gpsd", "replay"))
@@ -279,6 +300,7 @@ class Config:
     exports: ExportsSection = field(default_factory=ExportsSection)
     streamcheck: StreamCheckSection = field(default_factory=StreamCheckSection)
     gps: GpsSection = field(default_factory=GpsSection)
+    wired: WiredSection = field(default_factory=WiredSection)
     camera: CameraSection = field(default_factory=CameraSection)
     sync: SyncSection = field(default_factory=SyncSection)
     registry: RegistrySection = field(default_factory=RegistrySection)

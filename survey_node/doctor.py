@@ -16,7 +16,7 @@ from .config import Config
 # Modules whose @check functions doctor runs, in this order.
 CHECK_MODULES = ("survey_node.doctor", "survey_node.devices.checks", "survey_node.streamcheck.health",
                  "survey_node.sync.health", "survey_node.appliance", "survey_node.sheets",
-                 "survey_node.photos")
+                 "survey_node.photos", "survey_node.wired.health")
 STATUSES = ("ok", "warn", "fail")
 
 

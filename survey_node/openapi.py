@@ -108,6 +108,20 @@ def openapi_document() -> dict:
                     "host": {"type": "string"}, "port": {"type": "string"},
                     "user": {"type": "string"}, "password": {"type": "string"},
                     "brand": {"type": "string", "enum": sorted(BRANDS)}}})},
+            "/api/v1/wired/discover": {"post": _op(
+                "Cameras on the node's wired port (WS-Discovery for a few seconds): IP, maker,"
+                " model and ONVIF address of each", answer={"type": "object", "properties": {
+                    "interface": {"type": "string"}, "source": {"type": "string"},
+                    "ignored": {"type": "integer"},
+                    "cameras": {"type": "array", "items": {"type": "object", "properties": {
+                        "ip": {"type": "string"}, "endpoint": {"type": "string"},
+                        "manufacturer": {"type": ["string", "null"]},
+                        "model": {"type": ["string", "null"]},
+                        "mac": {"type": ["string", "null"]},
+                        "brand": {"type": ["string", "null"]},
+                        "xaddr": {"type": ["string", "null"]},
+                        "xaddrs": {"type": "array", "items": {"type": "string"}},
+                        "onvif_port": {"type": "integer"}}}}}})},
             "/api/v1/surveys/{survey_id}/photos": {"post": _op(
                 "Attach a stored photo to the survey", params=[SURVEY_ID], answer=SURVEY, body={
                     "type": "object", "required": ["sha256", "role"], "properties": {

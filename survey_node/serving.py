@@ -16,6 +16,7 @@ def serve_app(config: Config, *, host: str, port: int, demo: bool = False) -> No
     from .app import create_app
     from .devices import build_devices
 
+    _remove_wired_leftovers(config)
     app = create_app(config, devices=build_devices(config, demo=demo))
     if demo:  # the demo's cameras point at local test streams (survey_node/demo.py)
         from .streamcheck.demo_streams import start_demo_streams
@@ -30,6 +31,21 @@ def serve_app(config: Config, *, host: str, port: int, demo: bool = False) -> No
     sdnotify.notify("READY=1")
     sdnotify.start_watchdog(sdnotify.health_url(str(server.effective_host), int(server.effective_port)))
     server.run()
+
+
+def _remove_wired_leftovers(config: Config) -> None:
+    """Temporary addresses a crash left on the wired port go before the first request."""
+    from . import db as database
+    from .wired.tempaddr import remove_leftovers
+
+    db = database.connect(config.db_path)
+    try:
+        for item in remove_leftovers(db):
+            log.info("removed temporary address %s left by an earlier run", item)
+    except Exception:  # noqa: BLE001 - the web UI must start even if `ip` misbehaves
+        log.warning("could not clear the wired port's temporary addresses", exc_info=True)
+    finally:
+        db.close()
 
 
 def _start_demo_registry(config: Config) -> None:

@@ -30,7 +30,9 @@ def logged_in(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz") / "node"
     CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(root)])
     pins = {u["name"]: u["pin"] for u in json.loads((root / "demo-users.json").read_text())}
-    with running_node(root) as base:
+    # No wired port: the fuzzed discover and stream-find calls must not probe this
+    # machine's own LAN or put addresses on its Ethernet port.
+    with running_node(root, env={"SURVEY_NODE_WIRED__INTERFACE": "sn-nowire0"}) as base:
         session = requests.Session()
         page = session.get(f"{base}/login", timeout=5).text
         token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)

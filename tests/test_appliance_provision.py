@@ -86,9 +86,16 @@ def test_root_mode_lands_files_user_and_enabled_units(tmp_path, wheel):
         "etc/avahi/services/survey-node.service": "avahi/survey-node.service",
         "usr/lib/survey-node/survey-node-hotspot.nmconnection.in":
             "networkmanager/survey-node-hotspot.nmconnection.in",
+        "etc/systemd/system/survey-node-noforward.service": "survey-node-noforward.service",
+        "usr/lib/survey-node/survey-node-noforward.nft": "nftables/survey-node-noforward.nft",
+        "etc/NetworkManager/system-connections/survey-node-wired.nmconnection":
+            "networkmanager/survey-node-wired.nmconnection",
     }.items():
         assert (root / path).read_bytes() == (SYSTEMD / source).read_bytes(), path
     assert os.access(root / "usr/lib/survey-node/firstboot", os.X_OK)
+    # NetworkManager ignores a keyfile others can read.
+    wired = root / "etc/NetworkManager/system-connections/survey-node-wired.nmconnection"
+    assert oct(wired.stat().st_mode & 0o777) == "0o600"
     assert os.access(root / "usr/local/bin/survey-node", os.X_OK)
     assert (root / "opt/survey-node/wheels" / wheel.name).exists()
     chrony_conf = SYSTEMD / "chrony" / "survey-node-gps.conf"
@@ -109,6 +116,7 @@ def test_root_mode_lands_files_user_and_enabled_units(tmp_path, wheel):
         "multi-user.target.wants/survey-node.service",
         "multi-user.target.wants/survey-node-firstboot.service",
         "multi-user.target.wants/survey-node-gps-setup.service",
+        "multi-user.target.wants/survey-node-noforward.service",
         "timers.target.wants/survey-node-sync.timer",
     }
     for link in wants:

@@ -80,7 +80,9 @@ def test_web_unit_settings_the_issue_asks_for():
     assert service["Restart"] == "on-failure"
     assert service["Type"] == "notify" and service["WatchdogSec"]
     assert "CAP_NET_BIND_SERVICE" in service["AmbientCapabilities"]
-    assert service["CapabilityBoundingSet"] == "CAP_NET_BIND_SERVICE"
+    # Port 80, and the wired port's temporary addresses (ip addr, arping): nothing else.
+    assert set(service["CapabilityBoundingSet"].split()) == \
+        {"CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN", "CAP_NET_RAW"}
     for key in ("NoNewPrivileges", "PrivateTmp", "ProtectHome"):
         assert service[key] == "yes"
     assert service["ProtectSystem"] == "strict"
@@ -159,3 +161,20 @@ def test_shellcheck_is_clean(script):
     result = subprocess.run(["shellcheck", "--severity=style", str(IMAGES / script)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
+
+
+def test_wired_profile_is_a_dhcp_client_with_link_local_never_shared():
+    """The cabinet's switch is a camera network: the node is a client on it, never its DHCP
+    server or NAT (that is the hotspot's "shared" method), and the port it names is the one
+    the node probes and adds addresses on by default."""
+    from survey_node.config import WiredSection
+
+    profile = SYSTEMD / "networkmanager" / "survey-node-wired.nmconnection"
+    values = {(s, k): v for s, k, v in read_unit(profile)}
+    assert values[("connection", "type")] == "ethernet"
+    assert values[("connection", "interface-name")] == WiredSection().interface
+    assert values[("ipv4", "method")] == "auto" and values[("ipv4", "link-local")] == "enabled"
+    assert "shared" not in {v for (s, _), v in values.items() if s in ("ipv4", "ipv6")}
+    hotspot = {(s, k): v for s, k, v in read_unit(
+        SYSTEMD / "networkmanager" / "survey-node-hotspot.nmconnection.in")}
+    assert hotspot[("ipv4", "never-default")] == "true"

@@ -15,7 +15,7 @@ from survey_node.db import cameras as camera_db
 from survey_node.db import streamchecks as check_db
 from survey_node.errors import BadInput
 from survey_node.streamcheck.brands import match_brand
-from survey_node.streamcheck.findjob import plan, search
+from survey_node.stream_find import plan, search
 from survey_node.sync import protocol
 from survey_node.sync.client import build_entry
 from tests.streams import (  # noqa: F401 - fixtures

@@ -4,7 +4,7 @@ per area; importing an area's module registers its commands on `main`."""
 from __future__ import annotations
 
 from . import (appliance, core, demo, evidence, exports, gps, inventory, review,  # noqa: F401
-               selection, streamcheck, streamfind, sync)
+               selection, streamcheck, streamfind, sync, wired)
 from ..registry.cli import registry
 from .base import main
 

@@ -12,7 +12,7 @@ from ..db import cameras as camera_db
 from ..errors import BadInput, NotFound
 from ..streamcheck import EXPLANATIONS
 from ..streamcheck.brands import BRANDS, DEFAULT_BRAND, match_brand
-from ..streamcheck.findjob import outcome_public, plan, search
+from ..stream_find import outcome_public, plan, search
 from ..streamcheck.slots import ChecksBusy
 from .base import data_dir_option, json_option, main
 from .core import _require_init

@@ -575,3 +575,23 @@ def m0450_stream_check_identity(db: Database) -> None:
         ALTER TABLE stream_checks ADD COLUMN clock_drift_s REAL;
         """
     )
+
+
+@migrations()
+def m0460_wired_temp_addresses(db: Database) -> None:
+    # Addresses the node put on its wired port to reach a camera with a fixed address in
+    # another subnet (issue 18). A row is written before the address is added and removed
+    # after it is gone, so one left by a crash is found and taken off at the next start.
+    db.executescript(
+        """
+        CREATE TABLE wired_temp_addresses (
+            id INTEGER PRIMARY KEY,
+            interface TEXT NOT NULL,
+            address TEXT NOT NULL,
+            prefix INTEGER NOT NULL,
+            camera_host TEXT,
+            added_at TEXT NOT NULL,
+            UNIQUE (interface, address)
+        );
+        """
+    )

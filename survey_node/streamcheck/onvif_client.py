@@ -75,7 +75,7 @@ def ask_camera(host: str, port: int, user: str, password: str, *, timeout_s: flo
 async def _ask(host, port, user, password, call_s) -> OnvifAnswer:
     from onvif import ONVIFCamera
     from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
-    from zeep.exceptions import Fault
+    from zeep.exceptions import Fault, XMLParseError, XMLSyntaxError
 
     camera = ONVIFCamera(host, port, user, password)
     answer = OnvifAnswer("ok")
@@ -130,6 +130,11 @@ async def _ask(host, port, user, password, call_s) -> OnvifAnswer:
         return OnvifAnswer(verdict, text, answer.identity, answer.clock_drift_s)
     except OSError as exc:
         return OnvifAnswer("refused", exc.strerror or str(exc))
+    except (AttributeError, ValueError, XMLParseError, XMLSyntaxError):
+        # A web server that is no ONVIF device (an HTML page, plain text where the WSDL
+        # should be): zeep fails deep inside its loader, not with an ONVIF error.
+        return OnvifAnswer("unsupported", "the device's answer is not ONVIF SOAP",
+                           answer.identity, answer.clock_drift_s)
     finally:
         try:
             await asyncio.wait_for(camera.close(), call_s)

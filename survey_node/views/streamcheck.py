@@ -17,7 +17,7 @@ from ..db import streamchecks as check_db
 from ..errors import Forbidden, NotFound
 from ..evidence import EvidenceStore
 from ..streamcheck import service
-from ..streamcheck.findjob import JOB_KIND as FIND_KIND
+from ..stream_find import JOB_KIND as FIND_KIND
 from ..streamcheck.verdict import EXPLANATIONS, LABELS
 from .guard import role_allows
 

@@ -12,7 +12,7 @@ from .. import survey as survey_svc
 from ..context import get_config, get_db
 from ..errors import BadInput, Conflict
 from ..db import streamchecks as check_db
-from ..streamcheck import findjob as findjob_mod
+from .. import stream_find as findjob_mod
 from ..streamcheck import service as streamcheck
 from .devices import MAX_AVERAGE_S, gps_reader
 from .survey_api import survey_json
@@ -103,3 +103,20 @@ def stream_find(survey_id):
     job_id = findjob_mod.start_find_job(config, db, survey["camera_id"], urls, brand=brand,
                                         actor=user["name"], on_found=keep)
     return jsonify(job_id=job_id, state="queued"), 202
+
+
+@bp.post("/wired/discover")
+def wired_discover():
+    """Cameras on the node's wired port (WS-Discovery, a few seconds): IP, maker, model and
+    ONVIF address of each, for the surveyor to pick one instead of typing its IP."""
+    from ..wired.wsdiscovery import discover
+
+    config = get_config()
+    wired = config.wired
+    search = discover(wired.interface, timeout_s=wired.discover_timeout_s,
+                      max_reply_bytes=wired.max_reply_bytes,
+                      hotspot_address=config.hotspot.address)
+    data = search.public()
+    # The reasons replies were ignored are for the log and the CLI, not the tablet.
+    data["ignored"] = len(data.pop("rejected"))
+    return jsonify(data)

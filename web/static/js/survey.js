@@ -492,6 +492,50 @@
     });
   }
 
+  // -- cameras on the cable (WS-Discovery on the node's wired port) ---------------------
+  // Picking one fills its IP, and the maker when its ONVIF scopes name one we know;
+  // otherwise ONVIF itself on the port the camera gave.
+  const wiredButton = $("wired-discover");
+  if (wiredButton) {
+    const pick = (camera) => {
+      $("find-host").value = camera.ip;
+      const brands = Array.from($("find-brand").options).map((o) => o.value);
+      if (camera.brand && brands.includes(camera.brand)) {
+        $("find-brand").value = camera.brand;
+        $("find-port").value = "";
+      } else if (brands.includes("onvif")) {
+        $("find-brand").value = "onvif";
+        $("find-port").value = camera.onvif_port && camera.onvif_port !== 80 ? String(camera.onvif_port) : "";
+      }
+      $("wired-outcome").textContent = t("wired_picked", { ip: camera.ip });
+      $("find-password").focus();
+    };
+    wiredButton.addEventListener("click", async () => {
+      wiredButton.disabled = true;
+      $("wired-cameras").replaceChildren();
+      $("wired-outcome").textContent = t("wired_running");
+      try {
+        const found = await call("POST", "/api/v1/wired/discover", {});
+        const cameras = found.cameras || [];
+        $("wired-outcome").textContent = cameras.length ? t("wired_found", { n: cameras.length }) : t("wired_none");
+        $("wired-cameras").replaceChildren(...cameras.map((camera) => {
+          const maker = [camera.manufacturer, camera.model].filter(Boolean).join(" ") || t("wired_unknown_maker");
+          const button = el("button", { type: "button", class: "btn wired-camera", "data-testid": "wired-camera",
+                                        "data-ip": camera.ip },
+                                el("span", {}, el("strong", {}, camera.ip), " — ", maker));
+          button.addEventListener("click", () => pick(camera));
+          return el("li", {}, button);
+        }));
+      } catch (err) {
+        $("wired-outcome").textContent = "";
+        if (err.offline) reachable(false);
+        else showError(err.message, "stream-find");
+      } finally {
+        wiredButton.disabled = false;
+      }
+    });
+  }
+
   // -- checklist, notes, complete ------------------------------------------------------
   document.querySelectorAll(".check-row").forEach((row) => {
     row.querySelectorAll("button").forEach((button) => button.addEventListener("click", () => {

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from urllib.parse import urlsplit
 
-from .. import db as database
-from ..db import cameras as camera_db
-from ..db import jobs as job_db
-from ..db import streamchecks as check_db
-from ..diskspace import NODE_DISK_FULL, is_disk_full
-from ..errors import NotFound, SurveyNodeError
-from .brands import DEFAULT_BRAND, candidate_urls, check_credentials, check_port
-from .find import Outcome, find_by_onvif, find_stream
-from .runner import run_probe
-from .service import MAX_WAITING, ChecksBusy, N_, record_check, slots_for
+from . import db as database
+from .db import cameras as camera_db
+from .db import jobs as job_db
+from .db import streamchecks as check_db
+from .diskspace import NODE_DISK_FULL, is_disk_full
+from .errors import NotFound, SurveyNodeError
+from .streamcheck.brands import DEFAULT_BRAND, candidate_urls, check_credentials, check_port
+from .streamcheck.find import Outcome, find_by_onvif, find_stream
+from .streamcheck.runner import run_probe
+from .streamcheck.service import MAX_WAITING, ChecksBusy, N_, record_check, slots_for
+from .wired.tempaddr import temporary_address
 
 log = logging.getLogger(__name__)
 JOB_KIND = "stream_find"
@@ -47,7 +49,11 @@ def search(config, db, urls: list[str], *, camera_id: str | None, actor: str,
         return result, record_check(config, db, url, result, camera_id=camera_id,
                                     job_id=job_id, actor=actor, extra=extra)
 
-    with slots_for(config).acquire(wait_s=settings.queue_wait_s, on_wait=on_queued):
+    # A camera on a fixed address outside the wired port's networks gets a temporary
+    # address of its subnet on the port for the search (removed at the end, also on error).
+    host = (urlsplit(urls[0]).hostname or "") if urls else ""
+    with slots_for(config).acquire(wait_s=settings.queue_wait_s, on_wait=on_queued), \
+            temporary_address(config, db, host, actor=actor):
         if urls and urls[0].startswith("onvif://"):
             return find_by_onvif(settings, urls[0], check=check, on_try=on_try)
         return find_stream(settings, urls, check=check, on_try=on_try)
