@@ -8,9 +8,9 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from . import db as database
+from . import jobs
 from .config import Config
 from .context import close_db
-from .db import jobs as job_db
 from .diskspace import is_disk_full
 from .templating import web_dir
 from .views import register_blueprints
@@ -53,7 +53,7 @@ def create_app(config: Config, *, devices: dict | None = None, testing: bool = F
     # third of a worklist request's time under load).
     startup_db = database.connect(config.db_path)
     try:
-        repaired = job_db.fail_interrupted_jobs(startup_db)
+        repaired = jobs.reap_interrupted(startup_db)
     except Exception as exc:
         if not is_disk_full(exc):
             startup_db.close()

@@ -9,15 +9,11 @@ none of them (masked URLs, ffprobe's line masked).
 
 from __future__ import annotations
 
-import logging
-import threading
 from urllib.parse import urlsplit
 
-from . import db as database
+from . import jobs
 from .db import cameras as camera_db
-from .db import jobs as job_db
 from .db import streamchecks as check_db
-from .diskspace import NODE_DISK_FULL, is_disk_full
 from .errors import NotFound, SurveyNodeError
 from .streamcheck.brands import DEFAULT_BRAND, candidate_urls, check_credentials, check_port
 from .streamcheck.find import Outcome, find_by_onvif, find_stream
@@ -25,7 +21,6 @@ from .streamcheck.runner import run_probe
 from .streamcheck.service import MAX_WAITING, ChecksBusy, N_, record_check, slots_for
 from .wired.tempaddr import temporary_address
 
-log = logging.getLogger(__name__)
 JOB_KIND = "stream_find"
 __all__ = ["DEFAULT_BRAND", "JOB_KIND", "plan", "search", "start_find_job"]
 MSG_TRYING = N_("Trying the maker's stream addresses...")
@@ -76,42 +71,28 @@ def start_find_job(config, db, camera_id: str, urls: list[str], *, brand: str, a
     if check_db.count_active_jobs(db, JOB_KIND) + check_db.count_active_jobs(
             db, "stream_check") >= MAX_WAITING:
         raise ChecksBusy("Too many stream checks are running; try again in a minute")
-    job_id = job_db.insert_job(db, JOB_KIND, created_by=actor,
-                               params={"camera_id": camera_id, "brand": brand,
-                                       "tries": len(urls)})
-    worker = threading.Thread(target=_run, name=f"streamfind-{job_id[:8]}", daemon=True,
-                              args=(config, job_id, camera_id, urls, actor, on_found))
-    worker.start()
-    return job_id
+    return jobs.start_job(config, db, JOB_KIND,
+                          lambda run: _search_job(config, run, camera_id, urls, actor, on_found),
+                          params={"camera_id": camera_id, "brand": brand, "tries": len(urls)},
+                          actor=actor)
 
 
-def _run(config, job_id: str, camera_id: str, urls: list[str], actor: str, on_found) -> None:
-    db = database.connect(config.db_path)
+def _search_job(config, run: jobs.JobRun, camera_id: str, urls: list[str], actor: str,
+                on_found) -> None:
     tries: list[dict] = []
+    run.start(progress=0.05, message=MSG_TRYING, result={"tries": tries})
+
+    def tried(attempt) -> None:
+        tries.append(attempt.public())
+        run.report(progress=0.05 + 0.9 * len(tries) / len(urls), result={"tries": tries})
+
     try:
-        job_db.update_job(db, job_id, state="running", progress=0.05, message=MSG_TRYING,
-                          result={"tries": tries})
-
-        def tried(attempt) -> None:
-            tries.append(attempt.public())
-            job_db.update_job(db, job_id, progress=round(0.05 + 0.9 * len(tries) / len(urls), 2),
-                              result={"tries": tries})
-
-        outcome = search(config, db, urls, camera_id=camera_id, actor=actor, job_id=job_id,
-                         on_try=tried, keep_warm=config.streamcheck.keep_warm)
-        if outcome.url and on_found is not None:
-            on_found(db, outcome)
-        job_db.update_job(db, job_id, state="done", progress=1.0,
-                          message=MSG_FOUND if outcome.url else MSG_NOT_FOUND,
-                          result={**outcome_public(outcome), "camera_id": camera_id})
+        outcome = search(config, run.db, urls, camera_id=camera_id, actor=actor,
+                         job_id=run.id, on_try=tried, keep_warm=config.streamcheck.keep_warm)
     except SurveyNodeError as exc:
-        job_db.update_job(db, job_id, state="failed", error=exc.line(),
-                          result={"tries": tries})
-    except Exception as exc:  # noqa: BLE001 - a job thread must leave its row in a final state
-        if is_disk_full(exc):
-            job_db.update_job(db, job_id, state="failed", error=NODE_DISK_FULL)
-            return
-        log.exception("stream search job %s failed", job_id)
-        job_db.update_job(db, job_id, state="failed", error="internal error")
-    finally:
-        db.close()
+        run.fail(exc.line(), result={"tries": tries})  # the tries so far stay on the page
+        return
+    if outcome.url and on_found is not None:
+        on_found(run.db, outcome)
+    run.finish({**outcome_public(outcome), "camera_id": camera_id},
+               message=MSG_FOUND if outcome.url else MSG_NOT_FOUND)

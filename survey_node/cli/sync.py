@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import BadInput
+from ..jobs import JobRun
 from .base import data_dir_option, json_option, main
 from .core import _require_init
 
@@ -95,36 +96,31 @@ def _printed(inner):
 
 
 def _job_progress(cfg, job_id):
-    from .. import db as database
-    from ..db import jobs as job_db
-
     state = {"last": -1.0}
 
     def report(fraction: float, message: str) -> None:
         if fraction - state["last"] < 0.01 and fraction < 1.0:
             return  # a row write per percent is plenty for a progress bar
         state["last"] = fraction
-        db = database.connect(cfg.db_path)
+        run = JobRun.attach(cfg, job_id)
         try:
-            job_db.update_job(db, job_id, state="running", progress=round(fraction, 3),
-                              message=message)
+            run.report(state="running", progress=fraction, message=message)
         finally:
-            db.close()
+            run.close()
 
     return report
 
 
 def _finish_job(cfg, job_id, *, result=None, error=None):
-    from .. import db as database
-    from ..db import jobs as job_db
-
-    db = database.connect(cfg.db_path)
+    run = JobRun.attach(cfg, job_id)
     try:
-        failed = bool(error or (result or {}).get("errors"))
-        job_db.update_job(db, job_id, state="failed" if failed else "done", progress=1.0,
-                          result=result, error=error or "; ".join((result or {}).get("errors", [])))
+        errors = error or "; ".join((result or {}).get("errors", []))
+        if errors:
+            run.fail(errors, result=result)
+        else:
+            run.finish(result)
     finally:
-        db.close()
+        run.close()
 
 
 @main.group()

@@ -18,20 +18,19 @@ import json
 import logging
 import re
 import secrets
-import threading
 from pathlib import Path
 
 from .. import db as database
+from .. import jobs
 from ..config import Config
 from ..db import jobs as job_db
 from ..diskspace import NODE_DISK_FULL, is_disk_full
-from ..errors import BadInput, Conflict, DiskFull, NotFound, SurveyNodeError
+from ..errors import BadInput, Conflict, DiskFull, NotFound
 from . import quarantine
 from .quarantine import Quarantined  # noqa: F401 - what the pages catch
 from .importer import ImportOptions, file_sha256, remove_stale, run_import
 from .limits import SheetLimits
 from .worker import ReaderKilled, ReaderLimits, analyse_in_child
-from .text import N_
 
 log = logging.getLogger(__name__)
 JOB_KINDS = ("registry_preview", "registry_import")
@@ -173,62 +172,44 @@ def start_job(config: Config, token: str, *, dry_run: bool, actor: str | None,
         if busy:
             raise Conflict("Another registry import is running; wait for it to finish")
         kind = JOB_KINDS[0] if dry_run else JOB_KINDS[1]
-        job_id = job_db.insert_job(db, kind, params={"token": token, "file": meta["name"]},
-                                   created_by=actor)
+        options = options_for(config, meta, dry_run=dry_run, actor=actor,
+                              remove_missing=remove_missing,
+                              expected_removals=expected_removals,
+                              removal_scope=removal_scope)
+        return jobs.start_job(config, db, kind,
+                              lambda run: _import(config, run, path, options),
+                              params={"token": token, "file": meta["name"]}, actor=actor,
+                              errors_as="message")
     finally:
         db.close()
-    thread = threading.Thread(target=_run, name=f"import-{job_id[:8]}", daemon=True,
-                              args=(config, job_id, path, options_for(
-                                  config, meta, dry_run=dry_run, actor=actor,
-                                  remove_missing=remove_missing,
-                                  expected_removals=expected_removals,
-                                  removal_scope=removal_scope)))
-    thread.start()
-    return job_id
 
 
-def _run(config: Config, job_id: str, path: Path, options: ImportOptions) -> None:
-    db = database.connect(config.db_path)
-
+def _import(config: Config, run: jobs.JobRun, path: Path, options: ImportOptions) -> None:
     def progress(fraction: float, message: str) -> None:
-        _LIVE[job_id] = (round(fraction, 3), message)
+        _LIVE[run.id] = (round(fraction, 3), message)
 
     try:
-        job_db.update_job(db, job_id, state="running")
+        run.start()
         work_dir = config.data_dir / "tmp"
         work_dir.mkdir(exist_ok=True)
         # Always in a reader child: a file that makes its reader allocate without bound
         # or run forever must not take the web server with it.
-        report = run_import(db, path, options, progress=progress, work_dir=work_dir,
+        report = run_import(run.db, path, options, progress=progress, work_dir=work_dir,
                             child=True, reader=reader_limits(config),
                             quarantine_dir=quarantine.folder(config.data_dir))
         summary = {k: report[k] for k in ("file", "sheet", "rows_read", "cameras", "import_id",
-                                         "dry_run", "header_row", "notes", "missing", "removal_scope",
-                                         "removals_applied")}
+                                         "dry_run", "header_row", "notes", "missing",
+                                         "removal_scope", "removals_applied")}
         summary["rejected"] = report["rejected"][:500]
         summary["warnings"] = report["warnings"][:500]
         summary["more_rejected"] = max(0, len(report["rejected"]) - 500)
         summary["more_warnings"] = max(0, len(report["warnings"]) - 500)
-        job_db.update_job(db, job_id, state="done", progress=1.0, result=summary)
+        run.finish(summary)
         if not options.dry_run:
             path.unlink(missing_ok=True)  # imported: the history keeps its hash and report
             path.with_suffix(".json").unlink(missing_ok=True)
-    except SurveyNodeError as exc:
-        job_db.update_job(db, job_id, state="failed",
-                          error=json.dumps({"message": exc.message, "params": exc.params},
-                                           ensure_ascii=False, default=str))
-    except Exception as exc:  # noqa: BLE001 - a job must end in a state the page can show
-        if is_disk_full(exc):  # the import's transaction was rolled back: nothing changed
-            log.warning("import job %s: disk full", job_id)
-            job_db.update_job(db, job_id, state="failed", error=json.dumps(
-                {"message": NODE_DISK_FULL, "params": {}}))
-            return
-        log.exception("import job %s failed", job_id)
-        job_db.update_job(db, job_id, state="failed", error=json.dumps(
-            {"message": N_("Internal error: %(kind)s"), "params": {"kind": type(exc).__name__}}))
     finally:
-        _LIVE.pop(job_id, None)
-        db.close()
+        _LIVE.pop(run.id, None)
 
 
 def _write_meta(config: Config, token: str, meta: dict) -> None:

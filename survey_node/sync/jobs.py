@@ -19,6 +19,7 @@ from ..db import sync as sync_db
 from ..diskspace import space_of
 from ..errors import Conflict
 from ..i18n import N_
+from ..jobs import JobRun
 from .client import sync_is_running
 
 # Words the history table shows for a run's trigger and state (translated in the page).
@@ -37,7 +38,7 @@ def _active_job(db: Database, config: Config) -> dict | None:
                - dt.datetime.fromisoformat(job["created_at"])).total_seconds()
         if sync_is_running(config) or (job["state"] == "queued" and age < STARTUP_GRACE_S):
             return job
-        job_db.update_job(db, job["id"], state="failed", error="interrupted")
+        JobRun(db, job["id"]).fail("interrupted")  # its process is gone
     return None
 
 
