@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import BadInput, DiskFull, TooLarge
+from .diskspace import is_disk_full
 
 BASEMAP_NAME = "basemap.mbtiles"
 RASTER_FORMATS = {"png", "jpg", "jpeg", "webp"}
@@ -132,7 +133,6 @@ def install_basemap(data_dir: Path, chunks: Iterable[bytes], *, name: str,
         _fsync_dir(folder)
         return info
     except OSError as exc:
-        from .diskspace import is_disk_full
 
         if is_disk_full(exc):
             raise DiskFull("The node's disk is full: %(name)s was not kept", name=name) from None

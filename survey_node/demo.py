@@ -18,6 +18,8 @@ from sqlite_utils import Database
 
 from .db import audit, transaction
 from .db import cameras as camera_db
+from .selection import active_run
+from .selection import assign, sample
 
 PROVINCE_CODE = "11"
 # Rough centre (lat, lon) and spread (deg) of each amphoe of Samut Prakan, so that the
@@ -126,8 +128,6 @@ def prepare_selection(db: Database) -> dict | None:
 
     Done once: a demo node that already has a set keeps it (and its replacements).
     """
-    from .selection import active_run
-    from .selection import assign, sample
 
     if active_run(db) is not None or not camera_db.count_cameras(db, include_removed=True):
         return None

@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 from .config import Config
+from .diskspace import space_of
+from . import db as node_db
+from .db import cameras as camera_db
 
 # Modules whose @check functions doctor runs, in this order.
 CHECK_MODULES = ("survey_node.doctor", "survey_node.devices.checks", "survey_node.streamcheck.health",
@@ -57,8 +60,6 @@ def run_checks(config: Config) -> list[Check]:
 
 @check
 def disk_space(config: Config) -> Check:
-    from .diskspace import space_of
-
     disk = config.disk
     space = space_of(config.data_dir, warn_free_mb=disk.warn_free_mb,
                      fail_free_mb=disk.fail_free_mb)
@@ -79,12 +80,9 @@ def disk_space(config: Config) -> Check:
 
 @check
 def database(config: Config) -> Check:
-    from . import db as database
-    from .db import cameras as camera_db
-
-    conn = database.connect(config.db_path)
+    conn = node_db.connect(config.db_path)
     try:
-        result = database.check_integrity(conn)
+        result = node_db.check_integrity(conn)
         cameras = camera_db.count_cameras(conn, include_removed=True)
     finally:
         conn.close()

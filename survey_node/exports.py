@@ -36,6 +36,9 @@ from .evidence import EvidenceStore
 from .selection import active_run
 from .selection import quota as quota_mod
 from .thaidate import format_date
+from .selection import EMPTY_PROPERTIES, geojson_properties
+from .survey import export_properties
+from .streamcheck.verdict import LABELS
 
 
 @dataclass(frozen=True)
@@ -76,14 +79,10 @@ def write_geojson(out: IO[str], cameras: Iterable[dict], columns: list[Column]) 
 
 
 def _selection_properties(db: Database) -> tuple[dict[str, dict], dict]:
-    from .selection import EMPTY_PROPERTIES, geojson_properties
-
     return geojson_properties(db), EMPTY_PROPERTIES
 
 
 def _survey_properties(db: Database) -> tuple[dict[str, dict], dict]:
-    from .survey import export_properties
-
     return export_properties(db)
 
 
@@ -169,7 +168,6 @@ def _verdict(r: dict) -> str:
     code = r["stream_verdict"]
     if not code:
         return ""
-    from .streamcheck.verdict import LABELS
 
     # The label alone: the code ("ok", "timeout") is English to the office that files this.
     return _thai().gettext(LABELS[code]) if code in LABELS else code
@@ -268,6 +266,8 @@ def export_file(db: Database, config: Config, fmt: str, out: str | os.PathLike, 
                        known=", ".join(FORMATS))
     found = records(db, scope=scope, amphoe=amphoe, agency=agency)
     if fmt == "pdf":
+        # Here, not at the top: every `survey-node` command imports this module, and only
+        # the PDF needs the templates and catalogs (about 50 ms of start-up on a Pi).
         from . import sheets
 
         with atomic_output(out) as tmp:

@@ -27,6 +27,7 @@ from .errors import BadInput, DeviceUnavailable
 from .i18n import N_
 from .survey import PHOTO_ROLES
 from .templating import catalog, template_environment, web_dir
+from .thaidate import BANGKOK
 
 # Where a position came from, as an office reads it (the codes stay in the data).
 POSITION_SOURCE_LABELS = {"gpsd": N_("the node's GPS"), "replay": N_("recorded GPS (demo)"),
@@ -71,8 +72,6 @@ def sheet_data(db: Database, config: Config, survey_ids: list[str], labels: dict
 def sheet_labels() -> dict:
     """The label tables the sheet template reads (the same for the browser and the PDF)."""
     import datetime as dt
-
-    from .thaidate import BANGKOK
 
     return {"flags": review_svc.FLAGS, "decisions": review_svc.DECISIONS,
             "photo_roles": PHOTO_ROLES, "position_sources": POSITION_SOURCE_LABELS,

@@ -11,6 +11,8 @@ from ..errors import BadInput
 from ..jobs import JobRun
 from .base import data_dir_option, json_option, main
 from .core import _require_init
+from .. import db as database
+from ..db import sync as sync_db
 
 
 @main.command()
@@ -65,9 +67,6 @@ def sync(data_dir, registry_url, token_file, trigger, job_id, as_json):
 
 def _recently_synced(cfg) -> bool:
     import datetime as dt
-
-    from .. import db as database
-    from ..db import sync as sync_db
 
     db = database.connect(cfg.db_path)
     try:
@@ -135,6 +134,8 @@ def batch():
 @json_option
 def batch_export(data_dir, out, as_json):
     """Write every completed, unsynced survey with its evidence to one batch file."""
+    # The sync modules (requests, the client) load only for the commands that use them:
+    # every `survey-node` command imports this module.
     from ..sync.batchfile import export_batch
 
     cfg = _require_init(data_dir)

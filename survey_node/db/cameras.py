@@ -8,6 +8,7 @@ import math
 from sqlite_utils import Database
 
 from . import now_iso, row, rows
+from ..geo import distance_m
 
 CAMERA_FIELDS = (
     "camera_id", "site_name", "place_name", "place_type", "agency",
@@ -169,7 +170,6 @@ def rows_nearest(db: Database, lat: float, lon: float, *, limit: int = 50, offse
     condition on `c` (the cameras table) with its parameters; `matching`, when the caller
     has counted them, how many positioned cameras it matches.
     """
-    from ..geo import distance_m
 
     need = limit + offset
     extra_sql, extra_params = filters

@@ -7,6 +7,7 @@ import json
 from sqlite_utils import Database
 
 from . import now_iso, row, rows
+from .streamchecks import get_stream_check as get_check
 
 # What the queue shows for each `status` filter (surveys s).
 QUEUE_STATUS_SQL = {
@@ -142,7 +143,6 @@ def rows_completion_times(db: Database) -> list[str]:
 
 def get_stream_check(db: Database, check_id: int | None) -> dict | None:
     """The stream check a survey refers to (its public columns: never the secret URL)."""
-    from .streamchecks import get_stream_check as get_check
 
     return None if check_id is None else get_check(db, check_id)
 

@@ -29,6 +29,8 @@ from ..errors import BadInput
 from . import quarantine, worker
 from .options import ImportOptions
 from .text import N_
+from ..db import transaction
+from ..errors import Conflict, NotFound
 
 STALE_STAGING_S = 6 * 3600  # staging dirs a killed import of an earlier version left behind
 Progress = Callable[[float, str], None]
@@ -143,8 +145,6 @@ def run_import(db: Database, path: Path, options: ImportOptions, *,
 def undo_import(db: Database, import_id: int, *, actor: str | None) -> dict:
     """Undo the latest import that is not undone yet (an older one would undo over a newer
     one's changes); all in one transaction, audited."""
-    from ..db import transaction
-    from ..errors import Conflict, NotFound
 
     with transaction(db):
         found = import_db.get_import(db, import_id)

@@ -24,6 +24,7 @@ from ..errors import BadInput, DiskFull, SurveyNodeError, TooLarge, message_of
 from ..i18n import N_
 from .openapi import openapi_document
 from .service import MAX_MANIFEST_BYTES, Registry
+from .views import install as install_review
 
 log = logging.getLogger(__name__)
 PUBLIC = {"healthz", "openapi", "home"}
@@ -109,7 +110,6 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
         return jsonify(events=registry.history(g.node_id))
 
     app.register_error_handler(Exception, _problem)
-    from .views import install as install_review
 
     install_review(app, config, registry)
     return app

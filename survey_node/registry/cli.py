@@ -1,5 +1,8 @@
 """`survey-node registry …`: the central registry's commands (serve, tokens, imports,
-decisions, history, hand-in export). The node's CLI adds this group (cli/__init__.py)."""
+decisions, history, hand-in export). The node's CLI adds this group (cli/__init__.py).
+
+The registry's services are imported inside the commands: every `survey-node` command
+(a node's sync timer too) loads this module, and none of them needs the registry."""
 
 from __future__ import annotations
 

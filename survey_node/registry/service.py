@@ -30,6 +30,7 @@ from ..errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unauthor
 from ..inventory.places import province_code
 from ..sync import protocol
 from .store import EmbeddedStore
+from ..review import FLAGS
 
 DECISION_STATES = ("approved", "rejected", "resurvey")
 PULL_LIMIT = 500
@@ -260,7 +261,6 @@ class Registry:
                         decided_by: str, flags: list[str] | tuple = ()) -> dict:
         """A supervisor's decision on a survey's latest revision; nodes pull it (with the
         reviewer's flags: camera_moved, stream_dead, ...)."""
-        from ..review import FLAGS
 
         flags = list(dict.fromkeys(flags))
         for flag in flags:
@@ -292,7 +292,6 @@ class Registry:
         """Review decisions a supervisor made on the node, for surveys that node sent: kept
         as decided there (so the registry's queue no longer asks for them), never sent back
         to it. A decision about a survey or revision the registry lacks is named, not kept."""
-        from ..review import FLAGS
 
         items = body.get("decisions") if isinstance(body, dict) else None
         if not isinstance(items, list) or len(items) > PULL_LIMIT:

@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from .db.migrations import connect_registry
 from ..errors import NotFound
 from ..evidence import EvidenceStore
+from .. import db as database
 
 CHUNK = 1 << 20
 
@@ -86,8 +87,6 @@ class EmbeddedStore:
         self._ready = True
 
     def connect(self) -> Database:
-        from .. import db as database
-
         if not self._ready:
             self.prepare()
         return database.connect(self.db_path, migrate=False)

@@ -24,6 +24,10 @@ from ..evidence import SHA256_RE
 from . import review as registry_review
 from ..shared_pages import (ACTIONS, decide_from_form, safe_next, send_written, stream_charts,
                             verdict_label)
+from ..context import LANGUAGES
+from . import dashboard as registry_dashboard
+from . import handin
+from ..thaidate import BANGKOK
 
 bp = Blueprint("registry_review", __name__, url_prefix="/review")
 # The node's login page, in the registry's layout.
@@ -111,7 +115,6 @@ def login():
 @bp.post("/language")
 def set_language():
     """Thai or English, for this browser (the login page has the switch too)."""
-    from ..context import LANGUAGES
 
     if request.form.get("lang") in LANGUAGES:
         session["lang"] = request.form["lang"]
@@ -172,8 +175,6 @@ def decide(survey_id):
 @bp.get("/dashboard")
 @needs_reviewer
 def dashboard():
-    from . import dashboard as registry_dashboard
-
     data = registry_dashboard.compute(_registry())
     return render_template("registry/dashboard.html", data=data, charts=stream_charts(data))
 
@@ -183,9 +184,6 @@ def dashboard():
 def export(fmt):
     """The province's hand-in file of the surveys in the queue's current tab."""
     from datetime import datetime
-
-    from . import handin
-    from ..thaidate import BANGKOK
 
     status = request.args.get("status", "all")
     status = status if status in registry_review.QUEUE_STATUSES else "all"

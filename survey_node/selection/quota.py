@@ -16,6 +16,7 @@ from ..db import selection as sel_db
 from ..errors import BadInput
 from .runs import active_run
 from .sample import quota_for
+from ..db import reviews as review_db
 
 LEVELS = {
     "province": ("province_code", "province_name"),
@@ -30,7 +31,6 @@ def surveyed_and_approved(db: Database) -> dict[str, tuple[bool, bool]]:
     A survey sent back for re-survey or rejected is a draft again, so it counts as neither
     until the surveyor completes it anew.
     """
-    from ..db import reviews as review_db
 
     out = {}
     for s in review_db.rows_latest_surveys(db):

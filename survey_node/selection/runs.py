@@ -10,6 +10,7 @@ from .. import db as database
 from ..db import selection as sel_db
 from ..db import users as user_db
 from ..errors import Conflict, Forbidden
+from ..errors import NotFound
 
 ROLE_RANK = {"surveyor": 1, "supervisor": 2, "admin": 3}
 
@@ -38,7 +39,6 @@ def require_role(user: dict | None, needed: str) -> None:
 
 def user_for(db: Database, name: str) -> dict:
     """A CLI `--as NAME`: the named active user, or an error that names them."""
-    from ..errors import NotFound
 
     user = user_db.get_user_by_name(db, name)
     if not user or not user["active"]:

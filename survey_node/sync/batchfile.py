@@ -23,6 +23,8 @@ from ..errors import BadInput, NotFound
 from ..evidence import EvidenceStore
 from . import protocol, signing
 from .client import plan_batches
+from ..db import sync as sync_db
+from .client import apply_receipt
 
 MANIFEST = "manifest.json"
 SIGNATURE = "signature.json"
@@ -35,7 +37,6 @@ def export_batch(config: Config, out: str | os.PathLike) -> dict:
     token_id, secret_sha = signing.split_token(config.secret("registry_token"))
     db = database.connect(config.db_path)
     try:
-        from ..db import sync as sync_db
 
         pending = sync_db.count_surveys_to_send(db)
         if not pending:
@@ -68,8 +69,6 @@ def export_batch(config: Config, out: str | os.PathLike) -> dict:
 
 def import_receipt(config: Config, path: str | os.PathLike) -> dict:
     """On the node: apply the receipt `registry import-batch --receipt-out` wrote."""
-    from ..db import sync as sync_db
-    from .client import apply_receipt
 
     try:
         receipt = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -16,6 +16,7 @@ from ..errors import SurveyNodeError
 from ..inventory import columns, coords, uploads
 from ..inventory.text import N_
 from .guard import require_role
+from ..inventory.importer import undo_import
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 bp.before_request(require_role("admin"))
@@ -252,7 +253,6 @@ def report(import_id: int):
 @bp.post("/<int:import_id>/undo")
 def undo(import_id: int):
     """Put the cameras back as they were before this import (the latest one only)."""
-    from ..inventory.importer import undo_import
 
     try:
         counts = undo_import(get_db(), import_id, actor=g.user["name"])

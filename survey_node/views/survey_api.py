@@ -15,6 +15,10 @@ from ..context import get_config, get_db
 from ..db import cameras as camera_db
 from ..errors import BadInput, NotFound
 from ..openapi import openapi_document
+from ..db import surveys as survey_db
+from ..selection import replace as replace_mod
+from ..db import streamchecks as check_db
+from .streamcheck import present_check
 
 bp = Blueprint("survey_api", __name__, url_prefix="/api/v1")
 
@@ -54,7 +58,6 @@ def get_camera(camera_id):
     camera = camera_db.get_camera(get_db(), camera_id)
     if camera is None:
         raise NotFound("Camera %(camera_id)s is not in the registry", camera_id=camera_id)
-    from ..db import surveys as survey_db
 
     latest = survey_db.get_open_survey_for_camera(get_db(), camera_id)
     camera["survey_id"] = latest["id"] if latest else None
@@ -130,7 +133,6 @@ def release(survey_id):
 @bp.post("/cameras/<camera_id>/cannot-survey")
 def cannot_survey(camera_id):
     """Ask for a replacement: this selected camera cannot be surveyed (a supervisor confirms)."""
-    from ..selection import replace as replace_mod
 
     body = _body()
     request_id = replace_mod.request_replacement(
@@ -161,8 +163,6 @@ def survey_json(survey: dict | str) -> dict:
     survey["missing"] = [gettext(m) for m in survey_svc.missing_for_completion(db, config, survey)]
     survey["distance_warning_m"] = config.survey.distance_warning_m
     if survey.get("stream_check_id"):
-        from ..db import streamchecks as check_db
-        from .streamcheck import present_check
 
         found = check_db.get_stream_check(db, survey["stream_check_id"])
         if found:

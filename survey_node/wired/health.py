@@ -11,6 +11,8 @@ import shutil
 from ..config import Config
 from ..doctor import Check, check
 from .tempaddr import run_tool
+from .. import db as database
+from ..db import wired as wired_db
 
 NOT_NODE_TH = "ไม่ใช่เครื่องสำรวจ (ไม่มีคำสั่ง ip)"
 
@@ -44,9 +46,6 @@ def describe_port(link: dict, temporary: set[str]) -> tuple[bool, list[str]]:
 
 
 def _temporary(config: Config, interface: str) -> set[str]:
-    from .. import db as database
-    from ..db import wired as wired_db
-
     if not config.db_path.exists():
         return set()
     db = database.connect(config.db_path)

@@ -14,13 +14,13 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from ...db import accounts_ddl
+from ...db import connect
 
 migrations = Migrations("registry")
 
 
 def connect_registry(path: str | Path) -> Database:
     """Open the registry database (WAL, synchronous=FULL) and apply its migrations."""
-    from ...db import connect
 
     db = connect(path, migrate=False)
     migrations.apply(db)
