@@ -189,6 +189,14 @@ def test_a_reload_without_the_node_shows_the_survey_and_its_waiting_photo(demo_d
         page.context.set_offline(False)
         page.wait_for_selector("#thumbs figure[data-role=label]", timeout=30_000)
         page.wait_for_selector("[data-testid=photo-waiting]", state="detached", timeout=10_000)
+        # Logging out forgets the kept pages: the next person cannot read this survey offline.
+        kept = ("async () => { const urls = []; for (const n of await caches.keys()) {"
+                " for (const r of await (await caches.open(n)).keys()) urls.push(r.url); }"
+                " return urls.filter((u) => u.includes('/survey/') || u.includes('/surveys/')); }")
+        assert page.evaluate(kept)
+        page.click("#logout-form button")
+        page.wait_for_url(f"{base}/login*")
+        assert page.evaluate(kept) == []
     conn = sqlite3.connect(root / "survey.db")
     count = conn.execute(
         "SELECT count(*) FROM survey_evidence se JOIN surveys s ON s.id = se.survey_id"
