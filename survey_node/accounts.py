@@ -9,6 +9,7 @@ import re
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import db as database
 from .config import SecuritySection
 from .db import users as user_db
 from .diskspace import is_disk_full
@@ -92,7 +93,7 @@ def _get_attempts(db: Database, key: str) -> dict | None:
 
 def _db_file(db: Database) -> str:
     """Which database the counters belong to (a process may serve more than one)."""
-    return db.execute("PRAGMA database_list").fetchone()[2]
+    return database.database_file(db)
 
 
 def _put_attempts(db: Database, attempts: list[dict]) -> None:

@@ -108,6 +108,16 @@ def rows_audit(db: Database, *, entity: str | None = None, limit: int = 100) -> 
     return [dict(zip(cols, row)) for row in cursor.fetchall()]
 
 
+def ping(db: Database) -> None:
+    """A query that reaches the database file (for health checks): raises if it cannot."""
+    db.execute("SELECT 1").fetchone()
+
+
+def database_file(db: Database) -> str:
+    """The file this connection's main database lives in."""
+    return db.execute("PRAGMA database_list").fetchone()[2]
+
+
 def check_integrity(db: Database) -> str:
     """SQLite's quick check of the database file: "ok", or the first problem it found."""
     return db.execute("PRAGMA quick_check").fetchone()[0]

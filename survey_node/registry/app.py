@@ -18,7 +18,7 @@ from flask import Flask, g, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config
-from ..db import hold_open
+from ..db import hold_open, ping
 from ..diskspace import is_disk_full
 from ..errors import BadInput, DiskFull, SurveyNodeError, TooLarge, message_of
 from ..i18n import N_
@@ -63,7 +63,7 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
     @app.get("/healthz")
     def healthz():
         with registry.db() as db:
-            db.execute("SELECT 1").fetchone()
+            ping(db)
         return jsonify(status="ok", role="registry")
 
     @app.get("/api/v1/openapi.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
+from .. import db as database
 from ..context import get_config, get_db
 from ..db import cameras as camera_db
 
@@ -12,8 +13,7 @@ bp = Blueprint("api", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    db = get_db()
-    db.execute("SELECT 1").fetchone()
+    database.ping(get_db())
     return jsonify(status="ok", node=get_config().node.id)
 
 
