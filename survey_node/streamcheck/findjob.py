@@ -21,7 +21,8 @@ from ..errors import NotFound, SurveyNodeError
 from .brands import DEFAULT_BRAND, candidate_urls, check_credentials, check_port
 from .find import Outcome, find_by_onvif, find_stream
 from .runner import run_probe
-from .service import MAX_WAITING, ChecksBusy, N_, record_check, slots_for
+from .service import (MAX_WAITING, ChecksBusy, N_, note_reference, record_check,
+                      slots_for, view_reference)
 
 log = logging.getLogger(__name__)
 JOB_KIND = "stream_find"
@@ -42,8 +43,12 @@ def search(config, db, urls: list[str], *, camera_id: str | None, actor: str,
            keep_warm: bool = False) -> Outcome:
     settings = config.streamcheck
 
+    reference = view_reference(config, db, camera_id)
+
     def check(url: str, timeout_s: float, extra: dict | None = None):
-        result = run_probe(url, settings, timeout_s=timeout_s, keep_warm=keep_warm)
+        result = run_probe(url, settings, timeout_s=timeout_s, keep_warm=keep_warm,
+                           reference_path=reference.get("path"))
+        note_reference(result, reference)
         return result, record_check(config, db, url, result, camera_id=camera_id,
                                     job_id=job_id, actor=actor, extra=extra)
 

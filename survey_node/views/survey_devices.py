@@ -57,7 +57,8 @@ def stream_check(survey_id):
         try:
             survey_svc.record_stream_check(job_db, config, survey_id, user=user,
                                            check_id=check_id, verdict=result.verdict,
-                                           snapshot_sha256=result.snapshot_sha256)
+                                           snapshot_sha256=result.snapshot_sha256,
+                                           reference_sha256=result.view_reference_sha256)
         except Conflict:
             pass  # someone else took the survey over meanwhile; the check itself is kept
 
@@ -95,7 +96,8 @@ def stream_find(survey_id):
             survey_svc.record_found_stream(job_db, config, survey_id, user=user,
                                            masked_url=outcome.masked, check_id=outcome.check_id,
                                            via=brand, verdict=result.verdict,
-                                           snapshot_sha256=result.snapshot_sha256)
+                                           snapshot_sha256=result.snapshot_sha256,
+                                           reference_sha256=result.view_reference_sha256)
         except Conflict:
             pass  # someone else took the survey over meanwhile; the check itself is kept
 

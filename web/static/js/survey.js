@@ -141,7 +141,7 @@
     // Photos
     const thumbs = $("thumbs");
     thumbs.replaceChildren();
-    for (const item of survey.evidence.filter((e) => e.role !== "snapshot")) {
+    for (const item of survey.evidence.filter((e) => e.role !== "snapshot" && e.role !== "view_reference")) {
       const remove = el("button", { type: "button", class: "btn btn-small", "aria-label": "remove" }, "✕");
       remove.addEventListener("click", () => {
         if (confirm(t("confirm_remove"))) {
