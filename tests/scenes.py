@@ -70,16 +70,17 @@ def jpeg_round_trip(img: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
 
 
-def night(img: np.ndarray, seed: int = 7, shift: tuple[float, float] = (3, 2)) -> np.ndarray:
+def night(img: np.ndarray, seed: int = 7, shift: tuple[float, float] = (3, 2), *,
+          light: float = 0.3, noise: float = 5, quality: int = 30) -> np.ndarray:
     """The same view after dark: dim, low contrast, noisy, compressed, a little shifted."""
     rng = np.random.default_rng(seed)
     h, w = img.shape[:2]
     moved = cv2.warpAffine(img, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]), (w, h),
                            borderMode=cv2.BORDER_REPLICATE)
-    dark = moved.astype(np.float32) * 0.3 + 8  # a third of the light, a black floor
+    dark = moved.astype(np.float32) * light + 8  # a share of the light, a black floor
     dark[..., 0] *= 1.15  # street lights are orange, the sky blue-black: colour shifts too
-    dark += rng.normal(0, 5, dark.shape)  # sensor noise at high gain
-    return jpeg_round_trip(np.clip(dark, 0, 255).astype(np.uint8), 30)
+    dark += rng.normal(0, noise, dark.shape)  # sensor noise at high gain
+    return jpeg_round_trip(np.clip(dark, 0, 255).astype(np.uint8), quality)
 
 
 def panned(img: np.ndarray, fraction: float = 0.35) -> np.ndarray:
