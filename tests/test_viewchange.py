@@ -20,7 +20,8 @@ from survey_node import survey as survey_svc
 from survey_node.db import streamchecks as check_db
 from survey_node.streamcheck import viewchange
 from tests import scenes
-from tests.conftest import PINS
+from tests.conftest import PINS, require_system
+from tests.live import CHROMIUM, TABLET, chromium, logged_in_page, serving_app
 from tests.review_fixtures import store_photo
 from tests.streams import RtspServer, _require_rtsp
 
@@ -188,6 +189,25 @@ def test_review_pages_show_the_score_both_pictures_and_suggest_camera_moved(
     sheet = client.get(f"/exports/sheet/{sid}").get_data(as_text=True)
     line = sheet.split('data-testid="sheet-view-change"', 1)[1].split("</p>", 1)[0]
     assert f"มุมภาพเปลี่ยน {percent} จาก 100" in line and "กล้องน่าจะถูกย้าย" in line
+
+    # On a portrait tablet the two pictures stand side by side, both decoded, and the
+    # suggestion is next to the flag it suggests.
+    require_system(CHROMIUM)
+    with serving_app(config) as base, chromium() as browser:
+        boss = logged_in_page(browser, base, "supervisor", PINS["supervisor"])
+        boss.goto(f"{base}/review/{sid}")
+        pair = boss.get_by_test_id("view-change")
+        pair.wait_for()
+        assert f"มุมภาพเปลี่ยน {percent} จาก 100" in pair.inner_text()
+        boxes = []
+        for testid in ("view-reference", "view-current"):
+            img = boss.get_by_test_id(testid).locator("img")
+            assert img.evaluate("i => i.decode().then(() => i.naturalWidth)") == 640
+            boxes.append(img.bounding_box())
+        assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"]
+        assert boxes[1]["x"] + boxes[1]["width"] <= TABLET["width"]
+        assert boss.get_by_test_id("suggested-camera_moved").is_visible()
+        assert not boss.get_by_test_id("flag-camera_moved").is_checked()
 
     # Synced to a real registry: its reviewer sees the same score and both pictures.
     registry_dir = tmp_path / "registry"
