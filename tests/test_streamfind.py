@@ -458,3 +458,32 @@ def test_a_stream_uri_the_check_may_not_open_is_refused_not_followed(config, db)
                          camera_id=None, actor="tester")
     assert outcome.verdict == "invalid_url" and outcome.url is None and outcome.check is None
     assert outcome.onvif["identity"]["manufacturer"] == "HIKVISION"  # still who it is
+
+
+@pytest.mark.parametrize("operation, how", [("GetDeviceInformation", "padded"),
+                                            ("GetProfiles", "endless"),
+                                            ("GetNetworkInterfaces", "endless")])
+def test_a_camera_flooding_its_onvif_reply_is_cut_at_the_cap_with_one_line(
+        config, db, operation, how):
+    """A reply of megabytes (or one that never ends) is read to MAX_REPLY_BYTES, then the
+    connection is dropped: one line says so, nothing is parsed, nothing is kept."""
+    import resource
+
+    from survey_node.streamcheck.onvif_client import MAX_REPLY_BYTES
+    from tests.servers.onvif_device import OnvifDevice
+
+    add_camera(db)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with OnvifDevice(ONVIF_USER, ONVIF_PASSWORD, oversized={operation: how},
+                     stream_uris={"Profile_1": "rtsp://127.0.0.1:9/none"}) as device:
+        urls = plan(brand="onvif", host="127.0.0.1", port=device.port, user=ONVIF_USER,
+                    password=ONVIF_PASSWORD)
+        outcome = search(config, db, urls, camera_id="CAM-HIK", actor="tester")
+    assert outcome.url is None and outcome.verdict == "unsupported"
+    (tried,) = outcome.tries
+    assert tried.error.count("\n") == 0 and ONVIF_PASSWORD not in tried.error
+    assert "ONVIF reply" in tried.error and f"{MAX_REPLY_BYTES // 1024} kB" in tried.error
+    # an endless reply was not read on: the process grew by far less than what was sent
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 64 * 1024
+    assert check_db.rows_stream_checks(db, camera_id="CAM-HIK") == []
