@@ -487,3 +487,48 @@ def test_a_camera_flooding_its_onvif_reply_is_cut_at_the_cap_with_one_line(
     grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown_kb < 64 * 1024
     assert check_db.rows_stream_checks(db, camera_id="CAM-HIK") == []
+
+
+def test_cli_saves_what_it_finds_with_the_camera_s_open_survey(cli, data_dir, config, db, users,
+                                                               camera_server):
+    add_camera(db)
+    add_camera(db, camera_id="CAM-OTHER")
+    surveyor = {"name": "surveyor", "role": "surveyor"}
+    survey = survey_svc.start_or_resume(db, config, camera_id="CAM-HIK", user=surveyor)
+    base = ("stream", "find", "--data-dir", data_dir, "--host", "127.0.0.1", "--port",
+            str(camera_server.port), "--user", RTSP_USER, "--password-stdin", "--brand",
+            "hikvision")
+    # Refused before any camera is asked: no user, another camera's survey, unknown user.
+    for extra, says in ((("--survey", survey["id"]), "--as"),
+                        (("--survey", survey["id"], "--as", "surveyor", "--camera", "CAM-OTHER"),
+                         "CAM-OTHER"),
+                        (("--survey", survey["id"], "--as", "nobody"), "nobody")):
+        refused = cli(*base, *extra, input=RTSP_PASSWORD + "\n")
+        assert refused.exit_code == 2 and says in refused.output, refused.output
+        assert "Traceback" not in refused.output and refused.output.count("\n") == 1
+    assert check_db.rows_stream_checks(db) == []
+
+    found = cli(*base, "--survey", survey["id"], "--as", "surveyor", input=RTSP_PASSWORD + "\n")
+    assert found.exit_code == 0, found.output
+    assert f"saved with survey {survey['id']}" in found.output
+    masked = camera_server.url("Streaming/Channels/101", user=RTSP_USER, password="***")
+    saved = survey_svc.get(db, survey["id"])
+    # as the page keeps it: the masked address, the check that proved it, its snapshot
+    assert saved["found_stream_url"] == masked and saved["found_stream_via"] == "hikvision"
+    assert saved["stream_verdict"] == "ok" and saved["stream_check_id"] == saved["found_stream_check_id"]
+    check = check_db.get_stream_check(db, saved["found_stream_check_id"])
+    assert [e["sha256"] for e in saved["evidence"] if e["role"] == "snapshot"] == \
+        [check["snapshot_sha256"]]
+    assert check_db.get_stream_check_url(db, check["id"]) == camera_server.url(
+        "Streaming/Channels/101", user=RTSP_USER, password=RTSP_PASSWORD)
+    assert RTSP_PASSWORD not in json.dumps(build_entry(db, survey["id"]), ensure_ascii=False)
+    history = db.execute("SELECT actor, action FROM audit_log WHERE entity = 'survey'"
+                         " AND entity_id = ? ORDER BY id", [survey["id"]]).fetchall()
+    assert history[-1] == ("surveyor", "survey.stream_found")
+
+    # Another surveyor's tablet holding the survey: refused, the survey unchanged.
+    db.execute("UPDATE surveys SET locked_by = 'someone', locked_at = ? WHERE id = ?",
+               [database.now_iso(), survey["id"]])
+    db.conn.commit()
+    held = cli(*base, "--survey", survey["id"], "--as", "admin", input=RTSP_PASSWORD + "\n")
+    assert held.exit_code == 2 and "someone" in held.output

@@ -58,6 +58,20 @@ def search(config, db, urls: list[str], *, camera_id: str | None, actor: str,
         return find_stream(settings, urls, check=check, on_try=on_try)
 
 
+def keep_with_survey(db, config, survey_id: str, outcome: Outcome, *, user: dict,
+                     via: str) -> dict:
+    """Save a found stream with the survey, as the survey page does (the web job and
+    `stream find --survey` both call this): the masked address, the check that proved it,
+    its snapshot and the earlier snapshot its view was compared with."""
+    from .. import survey as survey_svc
+
+    result = outcome.check
+    return survey_svc.record_found_stream(
+        db, config, survey_id, user=user, masked_url=outcome.masked, check_id=outcome.check_id,
+        via=via, verdict=result.verdict, snapshot_sha256=result.snapshot_sha256,
+        reference_sha256=result.view_reference_sha256)
+
+
 def outcome_public(outcome: Outcome) -> dict:
     check = outcome.check.public() if outcome.check is not None else None
     return {"found_url": outcome.masked, "verdict": outcome.verdict,

@@ -91,13 +91,8 @@ def stream_find(survey_id):
     user = {"name": g.user["name"], "role": g.user["role"]}
 
     def keep(job_db, outcome):
-        result = outcome.check
         try:
-            survey_svc.record_found_stream(job_db, config, survey_id, user=user,
-                                           masked_url=outcome.masked, check_id=outcome.check_id,
-                                           via=brand, verdict=result.verdict,
-                                           snapshot_sha256=result.snapshot_sha256,
-                                           reference_sha256=result.view_reference_sha256)
+            findjob_mod.keep_with_survey(job_db, config, survey_id, outcome, user=user, via=brand)
         except Conflict:
             pass  # someone else took the survey over meanwhile; the check itself is kept
 
