@@ -532,3 +532,34 @@ def test_cli_saves_what_it_finds_with_the_camera_s_open_survey(cli, data_dir, co
     db.conn.commit()
     held = cli(*base, "--survey", survey["id"], "--as", "admin", input=RTSP_PASSWORD + "\n")
     assert held.exit_code == 2 and "someone" in held.output
+
+
+def test_a_typed_address_is_kept_masked_synced_as_the_correction_and_revealed_to_admins(
+        app, client, auth, config, db, camera_server):
+    add_camera(db)
+    auth.login("surveyor")
+    survey = client.post("/api/v1/cameras/CAM-HIK/survey").get_json()
+    for bad in ("file:///etc/passwd", "rtsp://", "x" * 3000, 42):
+        refused = client.post(f"/api/v1/surveys/{survey['id']}/stream-find", json={"url": bad})
+        assert refused.status_code == 400 and refused.get_json()["field"] == "url", bad
+    assert check_db.rows_stream_checks(db) == []
+    typed = camera_server.url("Streaming/Channels/101", user=RTSP_USER, password=RTSP_PASSWORD)
+    started = client.post(f"/api/v1/surveys/{survey['id']}/stream-find", json={"url": typed})
+    job = wait_job(client, started.get_json()["job_id"])
+    masked = camera_server.url("Streaming/Channels/101", user=RTSP_USER, password="***")
+    assert job["state"] == "done" and job["result"]["found_url"] == masked
+    body = client.get(f"/api/v1/surveys/{survey['id']}").get_data(as_text=True)
+    saved = json.loads(body)
+    assert RTSP_PASSWORD not in body and saved["found_stream_url"] == masked
+    assert saved["found_stream_via"] == "typed" and saved["stream_verdict"] == "ok"
+    entry = build_entry(db, survey["id"])
+    assert entry["fields"]["found_stream_url"] == masked
+    assert RTSP_PASSWORD not in json.dumps(entry, ensure_ascii=False)
+    protocol.validate_manifest(protocol.new_manifest(
+        "node-1", "6f1c8a52-0d5e-4a8c-9d07-1f8f1e2a3b4c", "2026-12-03", [entry]), max_surveys=10)
+    check_id = saved["found_stream_check_id"]
+    assert client.get(f"/api/v1/stream-checks/{check_id}?reveal=1").status_code == 403
+    auth.logout()
+    auth.login("admin")
+    shown = client.get(f"/api/v1/stream-checks/{check_id}?reveal=1").get_json()
+    assert shown["url_unmasked"] == typed and shown["url"] == masked

@@ -452,13 +452,12 @@
       el("li", { class: ["ok", "black", "frozen", "blurred"].includes(tr.verdict) ? "ok" : "warn",
                  "data-verdict": tr.verdict },
         el("code", {}, tr.url), " — ", tr.label || tr.verdict)));
-    findButton.addEventListener("click", async () => {
-      const body = { host: $("find-host").value.trim(), port: $("find-port").value.trim(),
-                     user: $("find-user").value, password: $("find-password").value,
-                     brand: $("find-brand").value };
+    const typedButton = $("find-url-start");
+    const run = async (body, typed) => {
       findButton.disabled = true;
+      if (typedButton) typedButton.disabled = true;
       showTries([]);
-      $("find-outcome").textContent = t("find_running");
+      $("find-outcome").textContent = t(typed ? "check_running" : "find_running");
       $("find-outcome").className = "muted";
       try {
         const started = await call("POST", `/api/v1/surveys/${survey.id}/stream-find`, body);
@@ -477,6 +476,7 @@
           $("find-outcome").textContent = t("found_at", { url: result.found_url });
           $("find-outcome").className = "ok";
           $("find-password").value = "";
+          if (typed) $("find-url").value = "";  // it holds the password: never left on screen
         } else {
           $("find-outcome").textContent = t("find_none", { why: result.explanation || "" });
           $("find-outcome").className = "warn";
@@ -488,8 +488,14 @@
         else showError(err.message, "stream-find");
       } finally {
         findButton.disabled = false;
+        if (typedButton) typedButton.disabled = false;
       }
-    });
+    };
+    findButton.addEventListener("click", () => run({
+      host: $("find-host").value.trim(), port: $("find-port").value.trim(),
+      user: $("find-user").value, password: $("find-password").value,
+      brand: $("find-brand").value }, false));
+    if (typedButton) typedButton.addEventListener("click", () => run({ url: $("find-url").value.trim() }, true));
   }
 
   // -- checklist, notes, complete ------------------------------------------------------
