@@ -75,6 +75,17 @@ def test_a_huge_or_broken_earlier_picture_is_refused_before_decoding(tmp_path):
     assert "cannot be read" in missing["view_error"]
 
 
+def test_a_black_or_covered_picture_gives_no_score_rather_than_a_moved_camera(tmp_path):
+    day = scenes.street(1)
+    (tmp_path / "day.jpg").write_bytes(scenes.encode_jpeg(day))
+    covered = np.random.default_rng(1).normal(6, 1, day.shape[:2]).clip(0, 255).astype(np.uint8)
+    found = viewchange.compare_with_reference(str(tmp_path / "day.jpg"), covered)
+    assert set(found) == {"view_error"} and "black or blank" in found["view_error"]
+    # a dark night with shapes is not "black": it is compared, and is the same view
+    dark = grey(scenes.night(day, light=0.12, noise=6, quality=15))
+    assert viewchange.compare_with_reference(str(tmp_path / "day.jpg"), dark)["view_change"] < 0.3
+
+
 def test_a_large_snapshot_is_decoded_small():
     big = cv2.resize(scenes.street(2), (2560, 1440), interpolation=cv2.INTER_CUBIC)
     decoded = viewchange.decode_grey(scenes.encode_jpeg(big))

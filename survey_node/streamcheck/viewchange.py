@@ -32,6 +32,7 @@ MAX_REFERENCE_PIXELS = 40_000_000  # a 40 MP header is not a camera's snapshot
 ORB_FEATURES = 1000
 MIN_INLIERS = 12          # fewer agreeing matches than this is chance, not the same scene
 FULL_INLIER_SHARE = 0.12  # this share of the keypoints agreeing is the same scene for sure
+FLAT_SPREAD = 4.0         # grey levels between the 5th and 95th percentile: no picture
 MOVED_SHIFT = 0.08        # corners displaced by 8 % of the diagonal: the view itself moved
 # Edges met in unrelated street views (straight walls, a level horizon) and in the same
 # view at night, measured on tests/scenes.py's pictures: the structure scale runs between.
@@ -199,12 +200,23 @@ def compare_jpegs(reference: bytes, current: bytes) -> ViewChange:
     return compare_views(decode_grey(reference), decode_grey(current))
 
 
+def is_flat(grey: np.ndarray) -> bool:
+    """A black, covered or blank picture: it shows no view, so no change can be read from
+    it (it would score as "another view" and wrongly suggest a moved camera)."""
+    low, high = np.percentile(grey, (5, 95))
+    return float(high - low) < FLAT_SPREAD
+
+
 def compare_with_reference(path: str, current: np.ndarray) -> dict:
     """The score's columns against the picture at `path`, or {"view_error": one line}."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_REFERENCE_BYTES + 1)  # bounded before it is held
-        return compare_views(decode_grey(data), current).public()
+        reference = decode_grey(data)
+        for name, picture in (("this", current), ("the earlier", reference)):
+            if is_flat(picture):
+                return {"view_error": f"{name} picture is black or blank: no view to compare"}
+        return compare_views(reference, current).public()
     except UnreadablePicture as exc:
         return {"view_error": f"the earlier snapshot cannot be compared: {exc}"}
     except OSError as exc:
