@@ -176,6 +176,10 @@ class StreamCheckSection:
                                      " address): deadline of the whole exchange, in seconds.")
     onvif_call_timeout_s: float = setting(5.0, "Asking a camera over ONVIF: deadline of each"
                                           " call, in seconds.")
+    view_change_moved: float = setting(0.5, "View-change score (0 = the same view as the"
+                                       " camera's earlier snapshot, 1 = another view) from"
+                                       " which the review suggests the flag \"camera moved\"."
+                                       " Day against night scores below 0.3.")
 
 
 @dataclass

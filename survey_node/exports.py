@@ -180,6 +180,22 @@ def _thai():
     return Translations.load(str(Path(__file__).resolve().parent / "translations"), ["th"])
 
 
+def _view_percent(r: dict):
+    score = r.get("check_view_change")
+    return None if score is None else round(score * 100)
+
+
+def _view_meaning(r: dict) -> str:
+    from .streamcheck import viewscore
+
+    key = viewscore.meaning(r.get("check_view_change"),
+                            r.get("view_moved_at", VIEW_MOVED_AT))
+    return _thai().gettext(viewscore.MEANINGS[key]) if key else ""
+
+
+VIEW_MOVED_AT = 0.5  # the config's default; export_file puts the node's own on each row
+
+
 def _resolution(r: dict) -> str:
     return f"{r['check_width']}x{r['check_height']}" if r.get("check_width") else ""
 
@@ -243,6 +259,10 @@ HANDIN_COLUMNS: list[tuple[str, str, Callable[[dict], object]]] = [
     ("camera_serial", "หมายเลขเครื่อง (ONVIF)", lambda r: r.get("check_onvif_serial") or ""),
     ("camera_mac", "หมายเลข MAC (ONVIF)", lambda r: r.get("check_onvif_mac") or ""),
     ("clock_drift_s", "นาฬิกากล้องคลาดเคลื่อน (วินาที)", lambda r: _round(r.get("check_clock_drift_s"), 0)),
+    # How much the view changed against the camera's earlier snapshot (issue 18), and what
+    # that number means: a bare figure would be read as a percentage of something else.
+    ("view_change", "การเปลี่ยนของมุมภาพ (0 = มุมเดิม, 100 = มุมอื่น)", lambda r: _view_percent(r)),
+    ("view_change_meaning", "ความหมายของการเปลี่ยนมุมภาพ", lambda r: _view_meaning(r)),
 ]
 HEADERS = [c[1] for c in HANDIN_COLUMNS]
 QUOTA_HEADERS = ["รหัส", "ชื่อ", "กล้องในทะเบียน", "เป้าหมาย", "คัดเลือก", "สำรวจแล้ว", "อนุมัติแล้ว",
@@ -265,6 +285,8 @@ def export_file(db: Database, config: Config, fmt: str, out: str | os.PathLike, 
         raise BadInput("Unknown export format %(format)s (known: %(known)s)", format=fmt,
                        known=", ".join(FORMATS))
     found = records(db, scope=scope, amphoe=amphoe, agency=agency)
+    for r in found:
+        r["view_moved_at"] = config.streamcheck.view_change_moved
     if fmt == "pdf":
         # Here, not at the top: every `survey-node` command imports this module, and only
         # the PDF needs the templates and catalogs (about 50 ms of start-up on a Pi).

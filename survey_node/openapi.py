@@ -102,12 +102,14 @@ def openapi_document() -> dict:
                 "Check the camera's stream; the result joins the survey when the job ends",
                 params=[SURVEY_ID], status="202")},
             "/api/v1/surveys/{survey_id}/stream-find": {"post": _op(
-                "Find the camera's stream by its maker's RTSP paths; a stream with a picture"
-                " joins the survey (masked) when the job ends", params=[SURVEY_ID],
-                status="202", body={"type": "object", "required": ["host"], "properties": {
+                "Find the camera's stream by its maker's RTSP paths (host...), or check an"
+                " address typed by hand (url); a stream with a picture joins the survey"
+                " (masked) when the job ends", params=[SURVEY_ID],
+                status="202", body={"type": "object", "properties": {
                     "host": {"type": "string"}, "port": {"type": "string"},
                     "user": {"type": "string"}, "password": {"type": "string"},
-                    "brand": {"type": "string", "enum": sorted(BRANDS)}}})},
+                    "brand": {"type": "string", "enum": sorted(BRANDS)},
+                    "url": {"type": "string", "maxLength": 2048}}})},
             "/api/v1/wired/discover": {"post": _op(
                 "Cameras on the node's wired port (WS-Discovery for a few seconds): IP, maker,"
                 " model and ONVIF address of each", answer={"type": "object", "properties": {

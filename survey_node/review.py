@@ -19,7 +19,9 @@ from .db import reviews as review_db
 from .db import surveys as survey_db
 from .errors import BadInput, Conflict, Forbidden, NotFound
 from .i18n import N_
+from .streamcheck import viewscore
 from .streamcheck.brands import match_brand
+from .survey import STREAM_ROLES
 
 DECISIONS = {
     "approved": N_("Approve"),
@@ -111,13 +113,23 @@ def compare(db: Database, config: Config, survey_id: str) -> dict:
         "survey": survey,
         "camera": camera,
         "differences": differences(camera, survey, check, config),
-        "photos": [e for e in evidence if e["role"] != "snapshot"],
-        "snapshot": next((e for e in evidence if e["role"] == "snapshot"), None),
+        "photos": [e for e in evidence if e["role"] not in STREAM_ROLES],
+        "snapshot": check_snapshot(evidence, check),
         "check": check,
+        "view": viewscore.summary(check, config.streamcheck.view_change_moved),
         "gps": gps_quality(survey),
         "reviews": review_db.rows_reviews(db, ids),
         "history": review_db.rows_history(db, ids),
     }
+
+
+def check_snapshot(evidence: list[dict], check: dict | None) -> dict | None:
+    """The snapshot of the check the survey kept (a survey re-done after a review holds
+    the earlier visit's snapshot too)."""
+    snapshots = [e for e in evidence if e.get("role") == "snapshot"]
+    wanted = (check or {}).get("snapshot_sha256")
+    return next((e for e in snapshots if e.get("sha256") == wanted),
+                snapshots[-1] if snapshots else None)
 
 
 def differences(camera: dict | None, survey: dict, check: dict | None, config: Config) -> list[dict]:
@@ -154,6 +166,10 @@ def differences(camera: dict | None, survey: dict, check: dict | None, config: C
     found = survey.get("found_stream_url")
     add("stream_address", N_("Stream address"), N_("registered") if has_url else None, found,
         bool(found))
+    view = viewscore.summary(check, config.streamcheck.view_change_moved)
+    if view and view["score"] is not None:
+        add("view_change", N_("View change against the earlier snapshot"), None,
+            view["percent"], view["moved"])
     _identity_rows(add, cam, check or {})
     measured = f"{check['width']}×{check['height']}" if check and check.get("width") else None
     add("resolution", N_("Resolution"), cam.get("resolution") or None, measured,

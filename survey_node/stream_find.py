@@ -12,13 +12,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from . import jobs
+from . import survey as survey_svc
 from .db import cameras as camera_db
 from .db import streamchecks as check_db
 from .errors import NotFound, SurveyNodeError
 from .streamcheck.brands import DEFAULT_BRAND, candidate_urls, check_credentials, check_port
 from .streamcheck.find import Outcome, find_by_onvif, find_stream
 from .streamcheck.runner import run_probe
-from .streamcheck.service import MAX_WAITING, ChecksBusy, N_, record_check, slots_for
+from .streamcheck.service import (MAX_WAITING, ChecksBusy, N_, note_reference, record_check,
+                                  slots_for, view_reference)
 from .wired.tempaddr import temporary_address
 
 JOB_KIND = "stream_find"
@@ -39,8 +41,12 @@ def search(config, db, urls: list[str], *, camera_id: str | None, actor: str,
            keep_warm: bool = False) -> Outcome:
     settings = config.streamcheck
 
+    reference = view_reference(config, db, camera_id)
+
     def check(url: str, timeout_s: float, extra: dict | None = None):
-        result = run_probe(url, settings, timeout_s=timeout_s, keep_warm=keep_warm)
+        result = run_probe(url, settings, timeout_s=timeout_s, keep_warm=keep_warm,
+                           reference_path=reference.get("path"))
+        note_reference(result, reference)
         return result, record_check(config, db, url, result, camera_id=camera_id,
                                     job_id=job_id, actor=actor, extra=extra)
 
@@ -52,6 +58,18 @@ def search(config, db, urls: list[str], *, camera_id: str | None, actor: str,
         if urls and urls[0].startswith("onvif://"):
             return find_by_onvif(settings, urls[0], check=check, on_try=on_try)
         return find_stream(settings, urls, check=check, on_try=on_try)
+
+
+def keep_with_survey(db, config, survey_id: str, outcome: Outcome, *, user: dict,
+                     via: str) -> dict:
+    """Save a found stream with the survey, as the survey page does (the web job and
+    `stream find --survey` both call this): the masked address, the check that proved it,
+    its snapshot and the earlier snapshot its view was compared with."""
+    result = outcome.check
+    return survey_svc.record_found_stream(
+        db, config, survey_id, user=user, masked_url=outcome.masked, check_id=outcome.check_id,
+        via=via, verdict=result.verdict, snapshot_sha256=result.snapshot_sha256,
+        reference_sha256=result.view_reference_sha256)
 
 
 def outcome_public(outcome: Outcome) -> dict:

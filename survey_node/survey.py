@@ -43,6 +43,10 @@ PHOTO_ROLES = {
     "label": N_("Its label or asset tag"),
     "other": N_("Other"),
 }
+# Evidence that is not a photo of this visit: the stream's snapshot, and the earlier
+# snapshot the view-change score compared it with.
+VIEW_REFERENCE_ROLE = "view_reference"
+STREAM_ROLES = ("snapshot", VIEW_REFERENCE_ROLE)
 POSITION_SOURCES = ("gpsd", "replay", "tablet", "manual")
 SURVEYOR_ROLES_THAT_OVERRIDE = ("supervisor", "admin")
 
@@ -167,12 +171,14 @@ def remove_photo(db: Database, config: Config, survey_id: str, *, user: dict, sh
 
 
 def record_stream_check(db: Database, config: Config, survey_id: str, *, user: dict,
-                        check_id: int, verdict: str, snapshot_sha256: str | None = None) -> dict:
+                        check_id: int, verdict: str, snapshot_sha256: str | None = None,
+                        reference_sha256: str | None = None) -> dict:
+    """Keep a check with the survey. `reference_sha256`: the earlier snapshot its view was
+    compared with; it goes with the survey's evidence, so the registry's reviewer sees both
+    pictures even when the earlier one never reached it."""
     with transaction(db):
         survey = _editable(db, config, survey_id, user)
-        if snapshot_sha256:
-            survey_db.insert_survey_evidence(db, survey_id, snapshot_sha256, "snapshot",
-                                             user["name"])
+        _attach_snapshots(db, survey_id, user, snapshot_sha256, reference_sha256)
         survey = _save(db, survey, user, "survey.stream_check",
                        {"stream_check_id": check_id, "stream_verdict": verdict},
                        detail={"check_id": check_id, "verdict": verdict})
@@ -181,7 +187,8 @@ def record_stream_check(db: Database, config: Config, survey_id: str, *, user: d
 
 def record_found_stream(db: Database, config: Config, survey_id: str, *, user: dict,
                         masked_url: str, check_id: int, via: str, verdict: str,
-                        snapshot_sha256: str | None = None) -> dict:
+                        snapshot_sha256: str | None = None,
+                        reference_sha256: str | None = None) -> dict:
     """Keep a stream address found on site (and the check that proved it) with the survey.
 
     Only the masked form is a survey field (it travels to the registry as a correction);
@@ -189,9 +196,7 @@ def record_found_stream(db: Database, config: Config, survey_id: str, *, user: d
     """
     with transaction(db):
         survey = _editable(db, config, survey_id, user)
-        if snapshot_sha256:
-            survey_db.insert_survey_evidence(db, survey_id, snapshot_sha256, "snapshot",
-                                             user["name"])
+        _attach_snapshots(db, survey_id, user, snapshot_sha256, reference_sha256)
         survey = _save(db, survey, user, "survey.stream_found",
                        {"found_stream_url": masked_url, "found_stream_check_id": check_id,
                         "found_stream_via": via, "stream_check_id": check_id,
@@ -199,6 +204,15 @@ def record_found_stream(db: Database, config: Config, survey_id: str, *, user: d
                        detail={"check_id": check_id, "url": masked_url, "via": via,
                                "verdict": verdict})
         return _with_evidence(db, survey)
+
+
+def _attach_snapshots(db: Database, survey_id: str, user: dict, snapshot: str | None,
+                      reference: str | None) -> None:
+    if snapshot:
+        survey_db.insert_survey_evidence(db, survey_id, snapshot, "snapshot", user["name"])
+    if reference and evidence_db.get_evidence(db, reference) is not None:
+        survey_db.insert_survey_evidence(db, survey_id, reference, VIEW_REFERENCE_ROLE,
+                                         user["name"])
 
 
 def save_answers(db: Database, config: Config, survey_id: str, *, user: dict,

@@ -96,7 +96,8 @@ class RtspServer:
     """gst-rtsp-server on a free port; `url(path, user, password)` builds stream URLs."""
 
     def __init__(self, *, user: str | None = None, password: str | None = None,
-                 digest: bool = False, clips: Path | None = None) -> None:
+                 digest: bool = False, clips: Path | None = None,
+                 scenes: Path | None = None) -> None:
         self.port = free_port()
         self.user, self.password = user, password
         cmd = [SYSTEM_PYTHON, str(RTSP_SCRIPT), "--port", str(self.port)]
@@ -105,6 +106,8 @@ class RtspServer:
                 ["--digest"] if digest else [])
         if clips:
             cmd += ["--clips", str(clips)]
+        if scenes:
+            cmd += ["--scenes", str(scenes)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         self._wait_ready()

@@ -458,3 +458,108 @@ def test_a_stream_uri_the_check_may_not_open_is_refused_not_followed(config, db)
                          camera_id=None, actor="tester")
     assert outcome.verdict == "invalid_url" and outcome.url is None and outcome.check is None
     assert outcome.onvif["identity"]["manufacturer"] == "HIKVISION"  # still who it is
+
+
+@pytest.mark.parametrize("operation, how", [("GetDeviceInformation", "padded"),
+                                            ("GetProfiles", "endless"),
+                                            ("GetNetworkInterfaces", "endless")])
+def test_a_camera_flooding_its_onvif_reply_is_cut_at_the_cap_with_one_line(
+        config, db, operation, how):
+    """A reply of megabytes (or one that never ends) is read to MAX_REPLY_BYTES, then the
+    connection is dropped: one line says so, nothing is parsed, nothing is kept."""
+    import resource
+
+    from survey_node.streamcheck.onvif_client import MAX_REPLY_BYTES
+    from tests.servers.onvif_device import OnvifDevice
+
+    add_camera(db)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with OnvifDevice(ONVIF_USER, ONVIF_PASSWORD, oversized={operation: how},
+                     stream_uris={"Profile_1": "rtsp://127.0.0.1:9/none"}) as device:
+        urls = plan(brand="onvif", host="127.0.0.1", port=device.port, user=ONVIF_USER,
+                    password=ONVIF_PASSWORD)
+        outcome = search(config, db, urls, camera_id="CAM-HIK", actor="tester")
+    assert outcome.url is None and outcome.verdict == "unsupported"
+    (tried,) = outcome.tries
+    assert tried.error.count("\n") == 0 and ONVIF_PASSWORD not in tried.error
+    assert "ONVIF reply" in tried.error and f"{MAX_REPLY_BYTES // 1024} kB" in tried.error
+    # an endless reply was not read on: the process grew by far less than what was sent
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 64 * 1024
+    assert check_db.rows_stream_checks(db, camera_id="CAM-HIK") == []
+
+
+def test_cli_saves_what_it_finds_with_the_camera_s_open_survey(cli, data_dir, config, db, users,
+                                                               camera_server):
+    add_camera(db)
+    add_camera(db, camera_id="CAM-OTHER")
+    surveyor = {"name": "surveyor", "role": "surveyor"}
+    survey = survey_svc.start_or_resume(db, config, camera_id="CAM-HIK", user=surveyor)
+    base = ("stream", "find", "--data-dir", data_dir, "--host", "127.0.0.1", "--port",
+            str(camera_server.port), "--user", RTSP_USER, "--password-stdin", "--brand",
+            "hikvision")
+    # Refused before any camera is asked: no user, another camera's survey, unknown user.
+    for extra, says in ((("--survey", survey["id"]), "--as"),
+                        (("--survey", survey["id"], "--as", "surveyor", "--camera", "CAM-OTHER"),
+                         "CAM-OTHER"),
+                        (("--survey", survey["id"], "--as", "nobody"), "nobody")):
+        refused = cli(*base, *extra, input=RTSP_PASSWORD + "\n")
+        assert refused.exit_code == 2 and says in refused.output, refused.output
+        assert "Traceback" not in refused.output and refused.output.count("\n") == 1
+    assert check_db.rows_stream_checks(db) == []
+
+    found = cli(*base, "--survey", survey["id"], "--as", "surveyor", input=RTSP_PASSWORD + "\n")
+    assert found.exit_code == 0, found.output
+    assert f"saved with survey {survey['id']}" in found.output
+    masked = camera_server.url("Streaming/Channels/101", user=RTSP_USER, password="***")
+    saved = survey_svc.get(db, survey["id"])
+    # as the page keeps it: the masked address, the check that proved it, its snapshot
+    assert saved["found_stream_url"] == masked and saved["found_stream_via"] == "hikvision"
+    assert saved["stream_verdict"] == "ok" and saved["stream_check_id"] == saved["found_stream_check_id"]
+    check = check_db.get_stream_check(db, saved["found_stream_check_id"])
+    assert [e["sha256"] for e in saved["evidence"] if e["role"] == "snapshot"] == \
+        [check["snapshot_sha256"]]
+    assert check_db.get_stream_check_url(db, check["id"]) == camera_server.url(
+        "Streaming/Channels/101", user=RTSP_USER, password=RTSP_PASSWORD)
+    assert RTSP_PASSWORD not in json.dumps(build_entry(db, survey["id"]), ensure_ascii=False)
+    history = db.execute("SELECT actor, action FROM audit_log WHERE entity = 'survey'"
+                         " AND entity_id = ? ORDER BY id", [survey["id"]]).fetchall()
+    assert history[-1] == ("surveyor", "survey.stream_found")
+
+    # Another surveyor's tablet holding the survey: refused, the survey unchanged.
+    db.execute("UPDATE surveys SET locked_by = 'someone', locked_at = ? WHERE id = ?",
+               [database.now_iso(), survey["id"]])
+    db.conn.commit()
+    held = cli(*base, "--survey", survey["id"], "--as", "admin", input=RTSP_PASSWORD + "\n")
+    assert held.exit_code == 2 and "someone" in held.output
+
+
+def test_a_typed_address_is_kept_masked_synced_as_the_correction_and_revealed_to_admins(
+        app, client, auth, config, db, camera_server):
+    add_camera(db)
+    auth.login("surveyor")
+    survey = client.post("/api/v1/cameras/CAM-HIK/survey").get_json()
+    for bad in ("file:///etc/passwd", "rtsp://", "x" * 3000, 42):
+        refused = client.post(f"/api/v1/surveys/{survey['id']}/stream-find", json={"url": bad})
+        assert refused.status_code == 400 and refused.get_json()["field"] == "url", bad
+    assert check_db.rows_stream_checks(db) == []
+    typed = camera_server.url("Streaming/Channels/101", user=RTSP_USER, password=RTSP_PASSWORD)
+    started = client.post(f"/api/v1/surveys/{survey['id']}/stream-find", json={"url": typed})
+    job = wait_job(client, started.get_json()["job_id"])
+    masked = camera_server.url("Streaming/Channels/101", user=RTSP_USER, password="***")
+    assert job["state"] == "done" and job["result"]["found_url"] == masked
+    body = client.get(f"/api/v1/surveys/{survey['id']}").get_data(as_text=True)
+    saved = json.loads(body)
+    assert RTSP_PASSWORD not in body and saved["found_stream_url"] == masked
+    assert saved["found_stream_via"] == "typed" and saved["stream_verdict"] == "ok"
+    entry = build_entry(db, survey["id"])
+    assert entry["fields"]["found_stream_url"] == masked
+    assert RTSP_PASSWORD not in json.dumps(entry, ensure_ascii=False)
+    protocol.validate_manifest(protocol.new_manifest(
+        "node-1", "6f1c8a52-0d5e-4a8c-9d07-1f8f1e2a3b4c", "2026-12-03", [entry]), max_surveys=10)
+    check_id = saved["found_stream_check_id"]
+    assert client.get(f"/api/v1/stream-checks/{check_id}?reveal=1").status_code == 403
+    auth.logout()
+    auth.login("admin")
+    shown = client.get(f"/api/v1/stream-checks/{check_id}?reveal=1").get_json()
+    assert shown["url_unmasked"] == typed and shown["url"] == masked

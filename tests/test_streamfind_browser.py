@@ -130,3 +130,43 @@ def test_surveyor_asks_the_camera_over_onvif_and_sees_who_it_says_it_is(
         expect(page.get_by_test_id("clock-drift")).to_contain_text("-42")
         expect(page.get_by_test_id("stream-verdict")).to_contain_text("ใช้งานได้")
         assert RTSP_PASSWORD not in page.content()
+
+
+@pytest.mark.browser
+def test_surveyor_types_the_stream_address_and_its_password_shows_nowhere(
+        live_server, db, config, camera_server):
+    require_system(CHROMIUM)
+    from playwright.sync_api import expect
+
+    with database.transaction(db):
+        camera_db.insert_cameras(db, [{"camera_id": "CAM-TYPED", "site_name": "หน้าวัด",
+                                       "brand": "", "stream_url": ""}])
+    typed = camera_server.url("Streaming/Channels/102", user=RTSP_USER, password=RTSP_PASSWORD)
+    masked = camera_server.url("Streaming/Channels/102", user=RTSP_USER, password="***")
+    with chromium() as browser:
+        page = logged_in_page(browser, live_server, "surveyor", PINS["surveyor"])
+        page.goto(f"{live_server}/survey/CAM-TYPED")
+        # A typed address is checked by the same rules as any: file: is refused, in Thai,
+        # next to the address, and nothing is tried.
+        page.get_by_test_id("find-url").fill("file:///etc/passwd")
+        page.get_by_test_id("find-url-start").click()
+        error = page.get_by_test_id("error-stream-find")
+        expect(error).to_be_visible()
+        assert "ไม่อนุญาตให้ใช้ URL แบบ 'file'" in error.inner_text()
+        assert error.inner_text().count("\n") == 0
+        assert page.get_by_test_id("find-tries").locator("li").count() == 0
+        page.get_by_test_id("find-url").fill(typed)
+        button = page.get_by_test_id("find-url-start")
+        assert button.bounding_box()["height"] >= 44
+        button.click()
+        outcome = page.get_by_test_id("find-outcome")
+        expect(outcome).to_contain_text(f"พบสตรีม: {masked}", timeout=60_000)
+        expect(page.get_by_test_id("stream-verdict")).to_contain_text("ใช้งานได้")
+        expect(page.get_by_test_id("found-stream")).to_contain_text("surveyor:***@")
+        assert page.get_by_test_id("find-url").input_value() == ""
+        assert RTSP_PASSWORD not in page.content()
+        page.reload()  # kept with the survey: its check button now checks that address
+        expect(page.get_by_test_id("stream-check")).to_be_visible()
+        assert RTSP_PASSWORD not in page.content()
+    survey = survey_db.get_open_survey_for_camera(db, "CAM-TYPED")
+    assert survey["found_stream_url"] == masked and survey["found_stream_via"] == "typed"

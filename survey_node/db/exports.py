@@ -20,7 +20,7 @@ CHECK_COLUMNS = ("codec", "width", "height", "fps", "bitrate_kbps", "keyframe_in
                  "connect_ms", "first_frame_ms", "url_masked", "checked_at",
                  # the camera's own word over ONVIF (issue 18)
                  "onvif_manufacturer", "onvif_model", "onvif_serial", "onvif_mac",
-                 "clock_drift_s")
+                 "clock_drift_s", "view_change")
 
 
 def iter_export_rows(db: Database, *, scope: str, run_id: int | None, amphoe: str = "",
@@ -44,7 +44,7 @@ def iter_export_rows(db: Database, *, scope: str, run_id: int | None, amphoe: st
         " s.distance_m, s.stream_verdict, s.completed_at, s.notes, s.checklist, s.eph_source,"
         " s.found_stream_url,"
         " (SELECT count(*) FROM survey_evidence se WHERE se.survey_id = s.id"
-        "  AND se.role != 'snapshot') AS photos,"
+        "  AND se.role NOT IN ('snapshot', 'view_reference')) AS photos,"
         " (SELECT r.reviewer FROM reviews r WHERE r.survey_id = s.id ORDER BY r.id DESC LIMIT 1)"
         "  AS reviewer,"
         " (SELECT u.display_name FROM users u WHERE u.name = s.surveyor) AS surveyor_name,"

@@ -595,3 +595,23 @@ def m0460_wired_temp_addresses(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m0470_stream_check_view_change(db: Database) -> None:
+    # How much the camera's view changed against an earlier snapshot of it (0 the same
+    # view, 1 another view; streamcheck/viewchange.py), the snapshot compared with, and
+    # the two measures behind the score, so a reviewer can see why "camera moved" is
+    # suggested. view_error: why no score (the earlier picture unreadable, no time left).
+    db.executescript(
+        """
+        ALTER TABLE stream_checks ADD COLUMN view_change REAL;
+        ALTER TABLE stream_checks ADD COLUMN view_reference_sha256 TEXT;
+        ALTER TABLE stream_checks ADD COLUMN view_reference_at TEXT;
+        ALTER TABLE stream_checks ADD COLUMN view_features REAL;
+        ALTER TABLE stream_checks ADD COLUMN view_structure REAL;
+        ALTER TABLE stream_checks ADD COLUMN view_shift REAL;
+        ALTER TABLE stream_checks ADD COLUMN view_inliers INTEGER;
+        ALTER TABLE stream_checks ADD COLUMN view_error TEXT;
+        """
+    )

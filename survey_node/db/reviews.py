@@ -79,7 +79,7 @@ def rows_review_queue(db: Database, *, status: str = "pending", amphoe: str = ""
         " s.completed_at, s.updated_at, c.site_name, c.place_name, c.agency, c.amphoe_code,"
         " c.amphoe_name, c.tambon_name,"
         " (SELECT count(*) FROM survey_evidence se WHERE se.survey_id = s.id"
-        "  AND se.role != 'snapshot') AS photos"
+        "  AND se.role NOT IN ('snapshot', 'view_reference')) AS photos"
         f" {base} ORDER BY coalesce(s.completed_at, s.updated_at), s.id LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )

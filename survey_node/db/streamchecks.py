@@ -14,7 +14,10 @@ CHECK_FIELDS = ("camera_id", "job_id", "url_masked", "url_secret", "transport", 
                 "elapsed_ms", "probe_version", "checked_by",
                 # The camera's own word over ONVIF, when the check came from it.
                 "onvif_manufacturer", "onvif_model", "onvif_firmware", "onvif_serial",
-                "onvif_hardware_id", "onvif_mac", "clock_drift_s")
+                "onvif_hardware_id", "onvif_mac", "clock_drift_s",
+                # The view against an earlier snapshot of the camera (viewchange.py).
+                "view_change", "view_reference_sha256", "view_reference_at", "view_features",
+                "view_structure", "view_shift", "view_inliers", "view_error")
 PUBLIC_COLUMNS = ", ".join(["id", "checked_at", *(f for f in CHECK_FIELDS if f != "url_secret")])
 
 
@@ -68,3 +71,20 @@ def rows_stream_checks(db: Database, *, camera_id: str | None = None,
 def count_active_jobs(db: Database, kind: str) -> int:
     return db.execute("SELECT count(*) FROM jobs WHERE kind = ? AND state IN ('queued',"
                       " 'running')", [kind]).fetchone()[0]
+
+
+def get_view_reference(db: Database, camera_id: str) -> dict | None:
+    """The snapshot an earlier visit to this camera ended with: the newest snapshot of a
+    check made before the last time one of the camera's surveys was completed (None when
+    no survey of it was ever completed). A check run during this visit, before the survey
+    is completed again, is never its own reference.
+    """
+    done = db.execute(
+        "SELECT max(at) FROM audit_log WHERE entity = 'survey' AND action = 'survey.complete'"
+        " AND entity_id IN (SELECT id FROM surveys WHERE camera_id = ?)", [camera_id]
+    ).fetchone()[0]
+    if done is None:
+        return None
+    return row(db, "SELECT id, snapshot_sha256, checked_at FROM stream_checks"
+                   " WHERE camera_id = ? AND snapshot_sha256 IS NOT NULL AND checked_at <= ?"
+                   " ORDER BY checked_at DESC, id DESC LIMIT 1", [camera_id, done])

@@ -135,7 +135,7 @@ def rows_latest_survey_summary(db: Database) -> list[dict]:
         "SELECT s.camera_id, s.state, s.review_state, s.lat, s.lon, s.eph, s.distance_m,"
         " s.stream_verdict, s.completed_at,"
         " (SELECT count(*) FROM survey_evidence se WHERE se.survey_id = s.id"
-        "  AND se.role != 'snapshot') AS photos"
+        "  AND se.role NOT IN ('snapshot', 'view_reference')) AS photos"
         " FROM surveys s WHERE s.camera_id IS NOT NULL AND s.rowid = ("
         "  SELECT s2.rowid FROM surveys s2 WHERE s2.camera_id = s.camera_id"
         "  ORDER BY s2.created_at DESC, s2.rowid DESC LIMIT 1)",

@@ -21,7 +21,8 @@ COLUMNS = [*HANDIN_COLUMNS, ("node_id", "เครื่องสำรวจ (�
 _CAMERA_TEXT = ("site_name", "place_name", "place_type", "agency", "province_name",
                 "amphoe_name", "tambon_name", "brand", "model", "resolution", "registry_status")
 _CHECK = ("width", "height", "fps", "bitrate_kbps", "keyframe_interval_s", "connect_ms", "luma",
-          "onvif_manufacturer", "onvif_model", "onvif_serial", "onvif_mac", "clock_drift_s")
+          "onvif_manufacturer", "onvif_model", "onvif_serial", "onvif_mac", "clock_drift_s",
+          "view_change")
 
 
 def records(registry: Registry, *, status: str = "all") -> list[dict]:
@@ -54,7 +55,7 @@ def _record(held: dict) -> dict:
         selected=True, survey_state="synced", review_state=held["decision"],
         review_reason=held["decision_reason"], reviewer=held["decided_by"],
         reviewed_at=held["decided_at"], checklist=checklist,
-        photos=sum(1 for e in entry.get("evidence") or [] if e.get("role") != "snapshot"),
+        photos=sum(1 for e in entry.get("evidence") or [] if e.get("role") not in ("snapshot", "view_reference")),
         **{key: fields.get(key) for key in ("lat", "lon", "eph", "distance_m", "position_source",
                                             "sats_used", "stream_verdict", "surveyor",
                                             "completed_at", "notes", "eph_source",
@@ -76,6 +77,8 @@ def export_file(registry: Registry, fmt: str, out: str | os.PathLike, *,
         raise BadInput("Unknown export format %(format)s (known: %(known)s)", format=fmt,
                        known=", ".join(FORMATS))
     found = records(registry, status=status)
+    for r in found:
+        r["view_moved_at"] = registry.config.streamcheck.view_change_moved
     with atomic_output(out) as tmp:
         if fmt == "xlsx":
             write_xlsx(tmp, found, {}, COLUMNS)

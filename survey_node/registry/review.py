@@ -15,6 +15,8 @@ from ..config import Config
 from .db import review as rr_db
 from .db import surveys as survey_db
 from ..errors import BadInput, Forbidden, NotFound
+from ..streamcheck import viewscore
+from ..survey import STREAM_ROLES
 from .service import Registry
 
 QUEUE_STATUSES = tuple(rr_db.STATUS_SQL)
@@ -69,9 +71,10 @@ def compare(registry: Registry, config: Config, survey_id: str) -> dict:
         "survey": survey,
         "camera": camera,
         "differences": node_review.differences(camera, survey, check, config),
-        "photos": [e for e in evidence if e.get("role") != "snapshot"],
-        "snapshot": next((e for e in evidence if e.get("role") == "snapshot"), None),
+        "photos": [e for e in evidence if e.get("role") not in STREAM_ROLES],
+        "snapshot": node_review.check_snapshot(evidence, check),
         "check": check,
+        "view": viewscore.summary(check, config.streamcheck.view_change_moved),
         "gps": node_review.gps_quality(survey),
         "reviews": [{"decision": d["state"], "reason": d["reason"], "flags": d["flags"],
                      "reviewer": d["decided_by"], "decided_at": d["decided_at"],

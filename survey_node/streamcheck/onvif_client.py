@@ -8,7 +8,10 @@ GetSystemDateAndTime the camera's clock, compared with this node's (GNSS-discipl
 clock, because footage stamped minutes off is weak evidence.
 
 Every call runs under its own asyncio deadline and the whole exchange under another, so
-a camera that accepts and never answers costs at most `timeout_s`. The password goes
+a camera that accepts and never answers costs at most `timeout_s`. Every reply is read
+up to MAX_REPLY_BYTES and no further: the client library reads a whole body into memory
+before parsing it, so a camera (or anything on its address) answering with an endless or
+huge SOAP body would otherwise fill the node's memory within the deadline. The password goes
 into the WS-UsernameToken digest only; the stream URI a camera returns carries no
 credentials, and the ones added for the stream check are masked wherever it is shown.
 """
@@ -26,7 +29,66 @@ from urllib.parse import quote, urlsplit, urlunsplit
 log = logging.getLogger(__name__)
 IDENTITY_KEYS = ("manufacturer", "model", "firmware", "serial", "hardware_id", "mac")
 MAX_FIELD = 200  # a camera's strings are shown and synced: no megabyte "model"
+# The largest real answer is GetProfiles of a camera with many profiles (tens of kB);
+# a WSDL-sized reply is already suspicious.
+MAX_REPLY_BYTES = 1024 * 1024
 _ONE_AT_A_TIME = threading.Lock()
+_capped = None  # the ReplyTooLarge class, once the reply cap is installed
+
+
+def _install_reply_cap():
+    """Make the library's transport read each reply with a cap; returns ReplyTooLarge.
+
+    onvif-zeep-async builds its transport inside each service it creates (update_xaddrs
+    and the clock handshake create their own), so the cap goes on the transport class it
+    instantiates rather than on one instance. Only the reading of the body changes.
+    """
+    global _capped
+    if _capped is not None:
+        return _capped
+    from onvif import client as onvif_client
+    from onvif.exceptions import ONVIFError
+
+    class ReplyTooLarge(ONVIFError):  # an ONVIFError: the library re-raises it unchanged
+        def __init__(self, detail: str) -> None:
+            super().__init__(detail)
+            self.detail = detail  # ONVIFError's own text starts "Unknown error: "
+
+    base = onvif_client.AsyncTransportProtocolErrorHandler
+
+    class CappedTransport(base):
+        async def _post_internal(self, address, message, headers):
+            headers = dict(headers or {})
+            headers.setdefault("Content-Type", 'text/xml; charset="utf-8"')
+            data = message.encode("utf-8") if isinstance(message, str) else message
+            response = await self.session.post(address, data=data, headers=headers,
+                                               proxy=self.proxy, timeout=self._client_timeout)
+            declared = response.content_length
+            if declared is not None and declared > MAX_REPLY_BYTES:
+                response.close()
+                raise ReplyTooLarge(f"the camera's ONVIF reply declares {declared} bytes")
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(65536):
+                body += chunk
+                if len(body) > MAX_REPLY_BYTES:
+                    response.close()  # drop the connection: nothing more is read
+                    raise ReplyTooLarge("the camera's ONVIF reply went on past"
+                                        f" {MAX_REPLY_BYTES} bytes")
+            return response, bytes(body)
+
+    onvif_client.AsyncTransportProtocolErrorHandler = CappedTransport
+    _capped = ReplyTooLarge
+    return ReplyTooLarge
+
+
+def _too_large(exc: BaseException, kind) -> BaseException | None:
+    """The ReplyTooLarge behind `exc` (the library may wrap it), or None."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, kind):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 @dataclass
@@ -77,6 +139,7 @@ async def _ask(host, port, user, password, call_s) -> OnvifAnswer:
     from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
     from zeep.exceptions import Fault, XMLParseError, XMLSyntaxError
 
+    too_large = _install_reply_cap()
     camera = ONVIFCamera(host, port, user, password)
     answer = OnvifAnswer("ok")
     try:
@@ -110,6 +173,8 @@ async def _ask(host, port, user, password, call_s) -> OnvifAnswer:
         # (TimeoutError is an OSError: it must be caught before "refused" below.)
         return OnvifAnswer("timeout", "no ONVIF answer before the deadline", answer.identity,
                            answer.clock_drift_s)
+    except too_large as exc:
+        return _flooded(exc, answer)
     except ONVIFAuthError as exc:
         return OnvifAnswer("auth_failed", _line(exc), answer.identity, answer.clock_drift_s)
     except Fault as exc:
@@ -117,6 +182,8 @@ async def _ask(host, port, user, password, call_s) -> OnvifAnswer:
             or "not authorized" in str(exc.message or "").lower() else "unsupported"
         return OnvifAnswer(verdict, _line(exc), answer.identity, answer.clock_drift_s)
     except ONVIFError as exc:
+        if _too_large(exc, too_large) is not None:
+            return _flooded(_too_large(exc, too_large), answer)
         text = _line(exc)
         lowered = text.lower()
         if "not authorized" in lowered or "401" in text:
@@ -142,6 +209,12 @@ async def _ask(host, port, user, password, call_s) -> OnvifAnswer:
             log.debug("closing the ONVIF client failed", exc_info=True)
 
 
+def _flooded(exc, answer: OnvifAnswer) -> OnvifAnswer:
+    detail = getattr(exc, "detail", None) or _line(exc)
+    return OnvifAnswer("unsupported", f"{detail}: cut at {MAX_REPLY_BYTES // 1024} kB"
+                       " and not parsed", answer.identity, answer.clock_drift_s)
+
+
 async def _drift(device, call_s) -> float | None:
     """Camera clock minus this node's, in seconds (GetSystemDateAndTime is pre-auth)."""
     try:
@@ -151,7 +224,9 @@ async def _drift(device, call_s) -> float | None:
                              when.Time.Minute, when.Time.Second, tzinfo=dt.timezone.utc)
     except (AttributeError, TypeError, ValueError):
         return None
-    except Exception:  # noqa: BLE001 - a camera without a clock answer still has a stream
+    except Exception as exc:  # noqa: BLE001 - a camera without a clock answer still has a stream
+        if _too_large(exc, _capped) is not None:
+            raise  # a flood is said, not taken for a missing clock
         log.debug("GetSystemDateAndTime failed", exc_info=True)
         return None
     return round((camera - dt.datetime.now(dt.timezone.utc)).total_seconds(), 1)
@@ -163,7 +238,9 @@ async def _mac(device, call_s) -> str | None:
         interfaces = await asyncio.wait_for(device.GetNetworkInterfaces(), call_s)
     except (asyncio.TimeoutError, TimeoutError):
         raise
-    except Exception:  # noqa: BLE001 - a camera that hides its MAC still has an identity
+    except Exception as exc:  # noqa: BLE001 - a camera that hides its MAC still has an identity
+        if _too_large(exc, _capped) is not None:
+            raise
         log.debug("GetNetworkInterfaces failed", exc_info=True)
         return None
     for interface in interfaces or []:

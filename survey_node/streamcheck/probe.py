@@ -47,6 +47,9 @@ INTRA_CODECS = {"mjpeg", "jpeg2000", "jpegls", "mjpegb", "rawvideo"}
 IMAGE_FORMATS = ("jpeg_pipe", "image2", "png_pipe", "bmp_pipe", "webp_pipe")
 # Demuxers that make timestamps up (a fixed 25 fps): their frames are timed by arrival.
 UNTIMED_FORMATS = ("mpjpeg", "mjpeg", *IMAGE_FORMATS)
+# With an earlier snapshot to compare with, sampling ends this much sooner: the view-change
+# score is computed after the result is sent, and must fit before the parent's SIGKILL.
+VIEW_RESERVE_S = 0.5
 
 
 def open_options(url: str, transport: str, fast: bool, socket_timeout_s: float) -> dict:
@@ -77,6 +80,8 @@ class Probe:
         self.sample_s = float(request["sample_s"])
         self.ffprobe = request.get("ffprobe") or "ffprobe"
         self.jpeg_quality = int(request.get("jpeg_quality", 85))
+        self.reference = request.get("reference_path") or None
+        self.last_grey = None  # the snapshot's picture in grey, for the view-change score
         self.emit = emit
         self.opened_at = self.start
 
@@ -152,7 +157,8 @@ class Probe:
         last_frame = None
         first = None  # monotonic time of the first decoded frame
         run_until = run_started = last_analysed = -1e9  # stream times (s)
-        end = self.deadline - min(self.read_timeout, 0.5) - 0.2
+        end = self.deadline - min(self.read_timeout, 0.5) - 0.2 - (
+            VIEW_RESERVE_S if self.reference else 0.0)
         stall_after = self.read_timeout * 0.75
         stalled, ended, next_report = False, False, 0.0
         last_arrival = time.monotonic()
@@ -235,6 +241,8 @@ class Probe:
         import cv2
 
         ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if self.reference:
+            self.last_grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         return {
             "verdict": None,  # the parent decides, with the thresholds from the config
             "error": (f"the stream stalled after {packets.count} frame(s)" if stalled
@@ -275,13 +283,19 @@ def main() -> int:
     if not line.strip():  # the parent went away before it needed this probe
         return 0
     request = json.loads(line)
+    probe = Probe(request, emit)
     try:
-        result = Probe(request, emit).run()
+        result = probe.run()
     except Exception as exc:  # noqa: BLE001 - reported to the parent as the check's error
         result = {"verdict": "unsupported",
                   "error": mask_text(f"probe failed: {type(exc).__name__}: {exc}",
                                      request.get("url", ""))[:200]}
     emit(event="result", probe_version=PROBE_VERSION, **result)
+    if probe.last_grey is not None:
+        # After the result: if this overruns the deadline, only the score is lost.
+        from .viewchange import compare_with_reference
+
+        emit(event="view", **compare_with_reference(probe.reference, probe.last_grey))
     return 0
 
 

@@ -27,6 +27,8 @@ from .verdict import VERDICTS, picture_verdict
 RESULT_KEYS = ("verdict", "error", "connect_ms", "first_frame_ms", "codec", "width", "height",
                "fps", "bitrate_kbps", "keyframe_interval_s", "luma", "contrast",
                "frozen_score", "blur_score", "snapshot_sha256", "url", "elapsed_ms")
+VIEW_KEYS = ("view_change", "view_features", "view_structure", "view_shift", "view_inliers",
+             "view_error")
 MAX_TIMEOUT_S = 300.0
 PROBE_COMMAND = (sys.executable, "-m", "survey_node.streamcheck.probe")
 
@@ -52,6 +54,15 @@ class ProbeResult:
     frames: int = 0
     probe_version: str | None = None
     snapshot_sha256: str | None = None
+    # Against an earlier snapshot of the camera (viewchange.py), when one was given.
+    view_change: float | None = None
+    view_features: float | None = None
+    view_structure: float | None = None
+    view_shift: float | None = None
+    view_inliers: int | None = None
+    view_error: str | None = None
+    view_reference_sha256: str | None = None
+    view_reference_at: str | None = None
     snapshot_jpeg: bytes | None = field(default=None, repr=False)
 
     def public(self) -> dict:
@@ -68,13 +79,16 @@ def check_timeout(timeout_s: float | None, settings) -> float:
 
 
 def run_probe(url: str, settings, *, timeout_s: float | None = None, on_event=None,
-              keep_warm: bool = False) -> ProbeResult:
+              keep_warm: bool = False, reference_path: str | None = None) -> ProbeResult:
     """One check of `url`, finished (verdict and all) within the timeout; never raises for
     a bad URL or a bad stream: those are verdicts.
 
     With `keep_warm` (the web server), the check uses a probe process started earlier
     (OpenCV already imported, ~0.2-0.3 s saved on the first frame) and starts the next
     one when it is done. Each process still serves exactly one check.
+
+    `reference_path`: an earlier snapshot of the camera; the child scores how much the
+    view changed against it (after its result, so an overrun loses only the score).
     """
     started = time.monotonic()
     masked = mask_url(url or "")
@@ -91,7 +105,7 @@ def run_probe(url: str, settings, *, timeout_s: float | None = None, on_event=No
         "deadline": deadline - min(0.5, timeout / 4),
         "read_timeout_s": min(settings.read_timeout_s, timeout),
         "sample_s": settings.sample_seconds, "ffprobe": settings.ffprobe,
-        "jpeg_quality": settings.jpeg_quality,
+        "jpeg_quality": settings.jpeg_quality, "reference_path": reference_path,
     }
     try:
         events, killed = _run_child(_take_child(keep_warm), request, deadline, on_event)
@@ -99,6 +113,9 @@ def run_probe(url: str, settings, *, timeout_s: float | None = None, on_event=No
         if keep_warm:
             _refill_standby()
     result = _assemble(events, killed, masked, settings)
+    if reference_path and result.snapshot_jpeg and result.view_change is None \
+            and not result.view_error:
+        result.view_error = "the deadline came before the view was compared"
     if result.error:
         result.error = mask_text(result.error, url)
     result.elapsed_ms = round((time.monotonic() - started) * 1000)
@@ -215,7 +232,7 @@ def _assemble(events: list[dict], killed: bool, masked: str, settings) -> ProbeR
     result = ProbeResult(verdict="unsupported", url=masked)
     for key in ("connect_ms", "first_frame_ms", "codec", "width", "height", "fps",
                 "bitrate_kbps", "keyframe_interval_s", "luma", "contrast", "frozen_score",
-                "blur_score", "frames", "probe_version"):
+                "blur_score", "frames", "probe_version", *VIEW_KEYS):
         if key in found:
             setattr(result, key, found[key])
     if final is None:

@@ -53,11 +53,13 @@ def check_url(config, db, url: str, *, camera_id: str | None = None, job_id: str
     except InvalidStreamUrl:
         result = run_probe(url, config.streamcheck, timeout_s=timeout_s)  # invalid_url, no I/O
     else:
+        reference = view_reference(config, db, camera_id)
         with slots_for(config).acquire(wait_s=config.streamcheck.queue_wait_s, on_wait=on_queued):
             if on_start:
                 on_start()
             result = run_probe(url, config.streamcheck, timeout_s=timeout_s, on_event=on_event,
-                               keep_warm=keep_warm)
+                               keep_warm=keep_warm, reference_path=reference.get("path"))
+        note_reference(result, reference)
     return result, record_check(config, db, url, result, camera_id=camera_id, job_id=job_id,
                                 actor=actor)
 
@@ -78,6 +80,22 @@ def record_check(config, db, url: str, result: ProbeResult, *, camera_id: str | 
         "transport": config.streamcheck.transport, "checked_by": actor, **(extra or {}),
     }, actor=actor)
     return check_id
+
+
+def view_reference(config, db, camera_id: str | None) -> dict:
+    """The earlier snapshot of this camera the check's picture is compared with: its
+    evidence file, hash and time; {} when there is none (a first visit)."""
+    found = check_db.get_view_reference(db, camera_id) if camera_id else None
+    if not found:
+        return {}
+    return {"path": str(EvidenceStore(config.evidence_dir).path(found["snapshot_sha256"])),
+            "sha256": found["snapshot_sha256"], "at": found["checked_at"]}
+
+
+def note_reference(result: ProbeResult, reference: dict) -> None:
+    """Say on the result which snapshot its view-change score is against."""
+    if reference and (result.view_change is not None or result.view_error):
+        result.view_reference_sha256, result.view_reference_at = reference["sha256"], reference["at"]
 
 
 def store_snapshot(config, db, result: ProbeResult, *, actor: str | None) -> str:

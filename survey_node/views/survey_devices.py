@@ -14,10 +14,12 @@ from ..errors import BadInput, Conflict
 from ..db import streamchecks as check_db
 from .. import stream_find as findjob_mod
 from ..streamcheck import service as streamcheck
+from ..streamcheck.urls import InvalidStreamUrl, validate_url
 from .devices import MAX_AVERAGE_S, gps_reader
 from .survey_api import survey_json
 
 bp = Blueprint("survey_devices", __name__, url_prefix="/api/v1")
+TYPED = "typed"  # found_stream_via of an address the surveyor typed
 
 
 @bp.post("/surveys/<survey_id>/position/fix")
@@ -58,7 +60,8 @@ def stream_check(survey_id):
         try:
             survey_svc.record_stream_check(job_db, config, survey_id, user=user,
                                            check_id=check_id, verdict=result.verdict,
-                                           snapshot_sha256=result.snapshot_sha256)
+                                           snapshot_sha256=result.snapshot_sha256,
+                                           reference_sha256=result.view_reference_sha256)
         except Conflict:
             pass  # someone else took the survey over meanwhile; the check itself is kept
 
@@ -73,7 +76,8 @@ def stream_check(survey_id):
 @bp.post("/surveys/<survey_id>/stream-find")
 def stream_find(survey_id):
     """Find the camera's stream by its maker's paths; a stream with a picture is kept with
-    the survey when the job ends. Body: host, port, user, password, brand."""
+    the survey when the job ends. Body: host, port, user, password, brand; or url (an
+    address typed by hand, kept the same way with found_stream_via "typed")."""
     config, db = get_config(), get_db()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -81,22 +85,27 @@ def stream_find(survey_id):
     survey = survey_svc.check_editable(db, config, survey_id, user=g.user)
     if not survey["camera_id"]:
         raise BadInput("A camera not in the registry has no stream address to check")
-    fields = {k: body.get(k) for k in ("host", "port", "user", "password", "brand")}
-    for name in ("host", "user", "password", "brand"):
+    fields = {k: body.get(k) for k in ("host", "port", "user", "password", "brand", "url")}
+    for name in ("host", "user", "password", "brand", "url"):
         if fields[name] is not None and not isinstance(fields[name], str):
             raise BadInput("%(name)s must be text", name=name).at(name)
-    brand = fields["brand"] or findjob_mod.DEFAULT_BRAND
-    urls = findjob_mod.plan(brand=brand, host=fields["host"] or "", port=fields["port"],
-                            user=fields["user"] or "", password=fields["password"] or "")
+    if fields["url"] is not None:
+        # An address typed by hand (read off the camera's web page or its installer's
+        # sheet): the same rules as any check, then tried and kept like a found one.
+        try:
+            urls = [validate_url(fields["url"])]
+        except InvalidStreamUrl as exc:
+            raise exc.at("url") from None
+        brand = TYPED
+    else:
+        brand = fields["brand"] or findjob_mod.DEFAULT_BRAND
+        urls = findjob_mod.plan(brand=brand, host=fields["host"] or "", port=fields["port"],
+                                user=fields["user"] or "", password=fields["password"] or "")
     user = {"name": g.user["name"], "role": g.user["role"]}
 
     def keep(job_db, outcome):
-        result = outcome.check
         try:
-            survey_svc.record_found_stream(job_db, config, survey_id, user=user,
-                                           masked_url=outcome.masked, check_id=outcome.check_id,
-                                           via=brand, verdict=result.verdict,
-                                           snapshot_sha256=result.snapshot_sha256)
+            findjob_mod.keep_with_survey(job_db, config, survey_id, outcome, user=user, via=brand)
         except Conflict:
             pass  # someone else took the survey over meanwhile; the check itself is kept
 

@@ -5,7 +5,8 @@ server. Written from the message definitions, not from any camera's firmware.
 
 Answered operations: GetSystemDateAndTime and GetServices / GetCapabilities (pre-auth,
 as the ONVIF access classes allow), GetDeviceInformation, GetNetworkInterfaces, GetProfiles, GetStreamUri,
-GetSnapshotUri. Anything else is a SOAP fault; a wrong or missing token is the
+GetSnapshotUri. Anything else is a SOAP fault (or, with `oversized`, a reply of
+megabytes or one that never ends); a wrong or missing token is the
 ter:NotAuthorized fault with HTTP 400, as the ONVIF core spec says.
 """
 
@@ -28,6 +29,7 @@ TRT = "http://www.onvif.org/ver10/media/wsdl"
 TT = "http://www.onvif.org/ver10/schema"
 PRE_AUTH = {"GetSystemDateAndTime", "GetServices", "GetCapabilities"}
 MAX_BODY = 256 * 1024
+FLOOD_LIMIT = 512 * 1024 * 1024  # an "endless" reply ends here, should a client read on
 
 
 @dataclass
@@ -85,6 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, _fault("Sender", "ter:NotAuthorized",
                                           "Sender not Authorized"))
         answer = getattr(self, f"op_{operation}", None)
+        flood = self.server.oversized.get(operation)
+        if flood:
+            return self._flood(operation, flood)
         if answer is None:
             return self._send(400, _fault("Receiver", "ter:ActionNotSupported", operation))
         try:
@@ -116,6 +121,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _flood(self, operation: str, how: str) -> None:
+        """A reply far past any sane size: "padded" declares its (huge) length, "endless"
+        declares none and streams until the client hangs up (at most FLOOD_LIMIT)."""
+        head = (f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{SOAP}"'
+                f' xmlns:tds="{TDS}"><s:Body><tds:{operation}Response><tds:Model>').encode()
+        chunk = b"A" * 65536
+        self.send_response(200)
+        self.send_header("Content-Type", "application/soap+xml; charset=utf-8")
+        if how == "padded":
+            self.send_header("Content-Length", str(len(head) + len(chunk) * 48))
+        self.end_headers()
+        try:
+            self.wfile.write(head)
+            for _ in range(48 if how == "padded" else FLOOD_LIMIT // len(chunk)):
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: what it should do
+        self.close_connection = True
 
     def _base(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/onvif"
@@ -208,13 +232,16 @@ class OnvifDevice:
     """`with OnvifDevice(user, password, stream_uris={...}) as device:` -> device.port."""
 
     def __init__(self, user: str, password: str, *, stream_uris: dict[str, str],
-                 identity: Identity | None = None, has_get_services: bool = True) -> None:
+                 identity: Identity | None = None, has_get_services: bool = True,
+                 oversized: dict[str, str] | None = None) -> None:
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.user, self.server.password = user, password
         self.server.identity = identity or Identity()
         self.server.stream_uris = dict(stream_uris)
         self.server.calls = []
         self.server.has_get_services = has_get_services
+        # operation -> "padded" | "endless": that reply is a flood (see _Handler._flood)
+        self.server.oversized = dict(oversized or {})
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
                                        kwargs={"poll_interval": 0.2}, name="onvif-device")
 

@@ -10,7 +10,9 @@ like real cameras (CAMERA_MOUNTS): Hikvision's and Dahua's paths, an audio track
 the video (G.711 u-law and A-law, AAC), sub-streams at 10/15/25 fps with a keyframe every
 2-4 s, a dark night scene with detail, a covered lens with its date/time overlay. With
 --clips, the 4 MP H.265 main streams play pre-encoded clips from DIR (tests/streams.py
-makes them once): x265 cannot encode 2560x1440 live on a 2-core machine.
+makes them once): x265 cannot encode 2560x1440 live on a 2-core machine. With --scenes,
+each 640x360 PNG in DIR is a still camera view at /scene/<name>, with a little moving
+sensor noise over it (a real camera's picture is never frozen).
 
 It prints "READY <port>" once it listens. With --user, RTSPAuth asks for credentials
 (basic, or digest as Hikvision and Dahua do with --digest) and there is *no* default
@@ -80,6 +82,14 @@ CLIP_MOUNTS = {
 }
 
 
+def scene_launch(path: str) -> str:
+    caps = "video/x-raw,format=I420,width=640,height=360,framerate=15/1"
+    return (f"compositor name=mix sink_1::alpha=0.04 ! {caps} " + x264(15) +
+            f" filesrc location={path} ! pngdec ! videoconvert ! imagefreeze is-live=true"
+            f" ! videoconvert ! {caps} ! mix."
+            f" videotestsrc is-live=true pattern=snow ! {caps} ! mix.")
+
+
 def clip_launch(path: str, audio: str) -> str:
     # Not live: the server plays the file at its own pace, from its start, for each client.
     return (f"filesrc location={path} ! matroskademux name=d d.video_0 ! queue ! h265parse"
@@ -139,6 +149,7 @@ def main() -> int:
     parser.add_argument("--password")
     parser.add_argument("--digest", action="store_true")
     parser.add_argument("--clips")
+    parser.add_argument("--scenes")
     args = parser.parse_args()
 
     Gst.init(None)
@@ -151,6 +162,11 @@ def main() -> int:
     if args.clips:
         mounted += [(path, clip_launch(f"{args.clips}/{name}", audio), False)
                     for path, (name, audio) in CLIP_MOUNTS.items()]
+    if args.scenes:
+        import pathlib
+
+        mounted += [(f"/scene/{png.stem}", scene_launch(str(png)), True)
+                    for png in sorted(pathlib.Path(args.scenes).glob("*.png"))]
     for path, launch, shared in mounted:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(f"( {launch} )")

@@ -60,7 +60,7 @@ def rows_registry_queue(db: Database, *, status: str = "pending", node: str = ""
         " CASE WHEN d.revision = s.revision THEN d.state END AS review_state,"
         " CASE WHEN d.revision = s.revision THEN d.reason END AS review_reason,"
         " (SELECT count(*) FROM survey_evidence se WHERE se.survey_id = s.id"
-        "  AND se.role != 'snapshot') AS photos"
+        "  AND se.role NOT IN ('snapshot', 'view_reference')) AS photos"
         f" {base} ORDER BY s.received_at, s.id LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )

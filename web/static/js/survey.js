@@ -141,7 +141,7 @@
     // Photos
     const thumbs = $("thumbs");
     thumbs.replaceChildren();
-    for (const item of survey.evidence.filter((e) => e.role !== "snapshot")) {
+    for (const item of survey.evidence.filter((e) => e.role !== "snapshot" && e.role !== "view_reference")) {
       const remove = el("button", { type: "button", class: "btn btn-small", "aria-label": "remove" }, "✕");
       remove.addEventListener("click", () => {
         if (confirm(t("confirm_remove"))) {
@@ -452,13 +452,12 @@
       el("li", { class: ["ok", "black", "frozen", "blurred"].includes(tr.verdict) ? "ok" : "warn",
                  "data-verdict": tr.verdict },
         el("code", {}, tr.url), " — ", tr.label || tr.verdict)));
-    findButton.addEventListener("click", async () => {
-      const body = { host: $("find-host").value.trim(), port: $("find-port").value.trim(),
-                     user: $("find-user").value, password: $("find-password").value,
-                     brand: $("find-brand").value };
+    const typedButton = $("find-url-start");
+    const run = async (body, typed) => {
       findButton.disabled = true;
+      if (typedButton) typedButton.disabled = true;
       showTries([]);
-      $("find-outcome").textContent = t("find_running");
+      $("find-outcome").textContent = t(typed ? "check_running" : "find_running");
       $("find-outcome").className = "muted";
       try {
         const started = await call("POST", `/api/v1/surveys/${survey.id}/stream-find`, body);
@@ -477,6 +476,7 @@
           $("find-outcome").textContent = t("found_at", { url: result.found_url });
           $("find-outcome").className = "ok";
           $("find-password").value = "";
+          if (typed) $("find-url").value = "";  // it holds the password: never left on screen
         } else {
           $("find-outcome").textContent = t("find_none", { why: result.explanation || "" });
           $("find-outcome").className = "warn";
@@ -488,8 +488,14 @@
         else showError(err.message, "stream-find");
       } finally {
         findButton.disabled = false;
+        if (typedButton) typedButton.disabled = false;
       }
-    });
+    };
+    findButton.addEventListener("click", () => run({
+      host: $("find-host").value.trim(), port: $("find-port").value.trim(),
+      user: $("find-user").value, password: $("find-password").value,
+      brand: $("find-brand").value }, false));
+    if (typedButton) typedButton.addEventListener("click", () => run({ url: $("find-url").value.trim() }, true));
   }
 
   // -- cameras on the cable (WS-Discovery on the node's wired port) ---------------------
