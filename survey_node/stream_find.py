@@ -19,7 +19,7 @@ from .errors import NotFound, SurveyNodeError
 from .streamcheck.brands import DEFAULT_BRAND, candidate_urls, check_credentials, check_port
 from .streamcheck.find import Outcome, find_by_onvif, find_stream
 from .streamcheck.runner import run_probe
-from .streamcheck.service import (MAX_WAITING, ChecksBusy, N_, note_reference, record_check,
+from .stream_check import (MAX_WAITING, ChecksBusy, N_, note_reference, record_check,
                                   slots_for, view_reference)
 from .wired.tempaddr import temporary_address
 

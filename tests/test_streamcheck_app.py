@@ -10,7 +10,8 @@ from survey_node import db as database
 from survey_node.db import cameras as camera_db
 from survey_node.db import evidence as evidence_db
 from survey_node.evidence import EvidenceStore
-from survey_node.streamcheck import RESULT_KEYS, service
+from survey_node import stream_check as service
+from survey_node.streamcheck import RESULT_KEYS
 from tests.streams import mjpeg_server, silent_port  # noqa: F401 - fixture
 
 PASSWORD = "Cam-Pa55word"

@@ -9,7 +9,7 @@ import click
 from .. import db as database
 from ..streamcheck import EXPLANATIONS
 from ..streamcheck.runner import MAX_TIMEOUT_S
-from ..streamcheck.service import check_url
+from ..stream_check import check_url
 from ..streamcheck.slots import ChecksBusy
 from .base import data_dir_option, json_option, main
 from .core import _require_init

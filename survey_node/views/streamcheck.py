@@ -16,7 +16,7 @@ from ..db import jobs as job_db
 from ..db import streamchecks as check_db
 from ..errors import Forbidden, NotFound
 from ..evidence import EvidenceStore
-from ..streamcheck import service
+from .. import stream_check as service
 from ..stream_find import JOB_KIND as FIND_KIND
 from ..streamcheck.verdict import EXPLANATIONS, LABELS
 from .guard import role_allows

@@ -13,7 +13,7 @@ from ..context import get_config, get_db
 from ..errors import BadInput, Conflict
 from ..db import streamchecks as check_db
 from .. import stream_find as findjob_mod
-from ..streamcheck import service as streamcheck
+from .. import stream_check as streamcheck
 from ..streamcheck.urls import InvalidStreamUrl, validate_url
 from .devices import MAX_AVERAGE_S, gps_reader
 from .survey_api import survey_json

@@ -8,22 +8,18 @@ to poll. Plain Python: no Flask here.
 
 from __future__ import annotations
 
-import logging
-import threading
 
-from .. import db as database
-from ..db import cameras as camera_db
-from ..db import evidence as evidence_db
-from ..db import jobs as job_db
-from ..db import streamchecks as check_db
-from ..diskspace import NODE_DISK_FULL, is_disk_full
-from ..errors import BadInput, NotFound, SurveyNodeError
-from ..evidence import EvidenceStore
-from .runner import ProbeResult, run_probe
-from .slots import ChecksBusy, Slots
-from .urls import MAX_URL_LENGTH, InvalidStreamUrl, mask_url, validate_url
+from . import db as database
+from . import jobs
+from .db import cameras as camera_db
+from .db import evidence as evidence_db
+from .db import streamchecks as check_db
+from .errors import BadInput, NotFound
+from .evidence import EvidenceStore
+from .streamcheck.runner import ProbeResult, run_probe
+from .streamcheck.slots import ChecksBusy, Slots
+from .streamcheck.urls import MAX_URL_LENGTH, InvalidStreamUrl, mask_url, validate_url
 
-log = logging.getLogger(__name__)
 JOB_KIND = "stream_check"
 MAX_WAITING = 20  # queued + running checks; more is someone pressing the button in a loop
 
@@ -125,50 +121,28 @@ def start_camera_check(config, db, camera_id: str, *, actor: str, on_done=None,
                        camera_id=camera_id)
     if check_db.count_active_jobs(db, JOB_KIND) >= MAX_WAITING:
         raise ChecksBusy("Too many stream checks are running; try again in a minute")
-    job_id = job_db.insert_job(db, JOB_KIND, created_by=actor,
-                               params={"camera_id": camera_id, "url": mask_url(url)})
-    worker = threading.Thread(target=_run_job, name=f"streamcheck-{job_id[:8]}", daemon=True,
-                              args=(config, job_id, camera_id, url, actor, on_done))
-    worker.start()
-    return job_id
+    return jobs.start_job(config, db, JOB_KIND,
+                          lambda run: _check_job(config, run, camera_id, url, actor, on_done),
+                          params={"camera_id": camera_id, "url": mask_url(url)}, actor=actor)
 
 
-def _run_job(config, job_id: str, camera_id: str, url: str, actor: str, on_done=None) -> None:
-    db = database.connect(config.db_path)
-    try:
-        def queued():
-            job_db.update_job(db, job_id, message=MSG_QUEUED)
+def _check_job(config, run: jobs.JobRun, camera_id: str, url: str, actor: str,
+               on_done=None) -> None:
+    def progress(event):
+        if event.get("event") == "opened":
+            run.report(progress=0.3, message=MSG_SAMPLING)
+        elif event.get("event") == "sampling":
+            run.report(progress=0.3 + 0.65 * float(event.get("progress") or 0))
 
-        def started():
-            job_db.update_job(db, job_id, state="running", progress=0.05, message=MSG_CONNECTING)
-
-        def progress(event):
-            if event.get("event") == "opened":
-                job_db.update_job(db, job_id, progress=0.3, message=MSG_SAMPLING)
-            elif event.get("event") == "sampling":
-                share = 0.3 + 0.65 * float(event.get("progress") or 0)
-                job_db.update_job(db, job_id, progress=round(share, 2))
-
-        result, check_id = check_url(config, db, url, camera_id=camera_id, job_id=job_id,
-                                     actor=actor, on_queued=queued, on_start=started,
-                                     on_event=progress,
-                                     keep_warm=config.streamcheck.keep_warm)
-        if on_done is not None:
-            on_done(db, result, check_id)
-        job_db.update_job(db, job_id, state="done", progress=1.0, message=MSG_DONE,
-                          result={**result.public(), "check_id": check_id,
-                                  "camera_id": camera_id})
-    except SurveyNodeError as exc:
-        job_db.update_job(db, job_id, state="failed", error=exc.line())
-    except Exception as exc:  # noqa: BLE001 - a job thread must leave its row in a final state
-        if is_disk_full(exc):  # the snapshot or the check's row did not fit: say so in Thai
-            log.warning("stream check job %s: disk full", job_id)
-            job_db.update_job(db, job_id, state="failed", error=NODE_DISK_FULL)
-            return
-        log.exception("stream check job %s failed", job_id)
-        job_db.update_job(db, job_id, state="failed", error="internal error")
-    finally:
-        db.close()
+    result, check_id = check_url(
+        config, run.db, url, camera_id=camera_id, job_id=run.id, actor=actor,
+        on_queued=lambda: run.report(message=MSG_QUEUED),
+        on_start=lambda: run.start(progress=0.05, message=MSG_CONNECTING),
+        on_event=progress, keep_warm=config.streamcheck.keep_warm)
+    if on_done is not None:
+        on_done(run.db, result, check_id)
+    run.finish({**result.public(), "check_id": check_id, "camera_id": camera_id},
+               message=MSG_DONE)
 
 
 __all__ = ["check_url", "start_camera_check", "ChecksBusy", "JOB_KIND"]
