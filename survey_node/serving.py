@@ -18,11 +18,6 @@ def serve_app(config: Config, *, host: str, port: int, demo: bool = False) -> No
 
     _remove_wired_leftovers(config)
     app = create_app(config, devices=build_devices(config, demo=demo))
-    if demo:  # the demo's cameras point at local test streams (survey_node/demo.py)
-        from .streamcheck.demo_streams import start_demo_streams
-
-        start_demo_streams(config.demo.streams_port)
-        _start_demo_registry(config)
     server = create_server(app, host=host, port=port, threads=config.web.threads,
                            ident="survey-node", channel_timeout=60)
     log.info("serving on http://%s:%s/ (data dir %s)", host, port, config.data_dir)
@@ -46,23 +41,3 @@ def _remove_wired_leftovers(config: Config) -> None:
         log.warning("could not clear the wired port's temporary addresses", exc_info=True)
     finally:
         db.close()
-
-
-def _start_demo_registry(config: Config) -> None:
-    """The demo's own central registry, on 127.0.0.1 in a thread of this process."""
-    import threading
-
-    from waitress import create_server
-
-    from . import config as config_mod
-    from .registry.app import create_registry_app
-
-    registry_config = config_mod.load(config.data_dir / "registry")
-    try:
-        server = create_server(create_registry_app(registry_config), host="127.0.0.1",
-                               port=config.demo.registry_port, threads=2,
-                               ident="survey-registry-demo")
-    except OSError as exc:  # the port is taken: the demo still runs, sync says why it fails
-        log.warning("demo registry not started on port %s: %s", config.demo.registry_port, exc)
-        return
-    threading.Thread(target=server.run, name="demo-registry", daemon=True).start()

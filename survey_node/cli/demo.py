@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -12,6 +13,8 @@ from .. import demo as demo_mod
 from ..db import users as user_db
 from .base import main
 from .core import init_data_dir
+
+log = logging.getLogger(__name__)
 
 
 @main.command()
@@ -31,12 +34,17 @@ def demo(data_dir, host, port, no_serve):
     if no_serve:
         return
     from ..serving import serve_app
+    from ..streamcheck.demo_streams import start_demo_streams
 
     for url in _urls(host, port):
         click.echo(f"Open {url} on a tablet (Ctrl+C stops the demo)")
     click.echo(f"The demo's central registry: http://127.0.0.1:{cfg.demo.registry_port}/"
                f" (data in {demo_registry_dir(cfg)}); its review pages at /review/ take the"
                " supervisor's and admin's PINs")
+    # The demo's cameras point at local test streams (survey_node/demo.py), and it syncs
+    # to a registry of its own in a thread of this process.
+    start_demo_streams(cfg.demo.streams_port)
+    _start_demo_registry(cfg)
     serve_app(cfg, host=host, port=port, demo=True)
 
 
@@ -125,3 +133,23 @@ def _demo_registry_review(cfg, registry) -> None:
                 accounts.add_user(rdb, registry.config.security, name=user["name"],
                                   role=user["role"], pin=user["pin"],
                                   display_name=user["display_name"], actor="demo")
+
+
+def _start_demo_registry(config) -> None:
+    """The demo's own central registry, on 127.0.0.1 in a thread of this process."""
+    import threading
+
+    from waitress import create_server
+
+    from .. import config as config_mod
+    from ..registry.app import create_registry_app
+
+    registry_config = config_mod.load(config.data_dir / "registry")
+    try:
+        server = create_server(create_registry_app(registry_config), host="127.0.0.1",
+                               port=config.demo.registry_port, threads=2,
+                               ident="survey-registry-demo")
+    except OSError as exc:  # the port is taken: the demo still runs, sync says why it fails
+        log.warning("demo registry not started on port %s: %s", config.demo.registry_port, exc)
+        return
+    threading.Thread(target=server.run, name="demo-registry", daemon=True).start()
