@@ -301,6 +301,9 @@ def test_the_registry_has_a_home_a_language_switch_and_says_who_sent_a_revision(
     switched = client.post("/review/language", data={"lang": "en", "next": "/review/",
                                                      "csrf_token": token})
     assert switched.status_code == 302
+    # A switch without a page to go back to lands on the queue, not on an error.
+    bare = client.post("/review/language", data={"lang": "en", "csrf_token": token})
+    assert bare.status_code == 302 and bare.headers["Location"].endswith("/review/")
     queue = client.get("/review/").get_data(as_text=True)
     assert 'lang="en"' in queue and "Review" in queue
     sid = setup["ids_a"][0]

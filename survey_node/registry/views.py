@@ -115,10 +115,9 @@ def login():
 @bp.post("/language")
 def set_language():
     """Thai or English, for this browser (the login page has the switch too)."""
-
     if request.form.get("lang") in LANGUAGES:
         session["lang"] = request.form["lang"]
-    target = safe_next(request.form.get("next"))
+    target = safe_next(request.form.get("next"), "registry_review.queue")
     return redirect(target if target.startswith("/review") else url_for("registry_review.queue"))
 
 
