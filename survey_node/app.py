@@ -12,7 +12,6 @@ from . import jobs
 from .config import Config
 from .context import close_db
 from .diskspace import is_disk_full
-from .templating import web_dir
 from .views import register_blueprints
 from .webapp import configure_web_app
 
@@ -34,10 +33,8 @@ def create_app(config: Config, *, devices: dict | None = None, testing: bool = F
     `devices` holds the hardware backends (gps, camera, ...) chosen from the config;
     tests and the demo pass fakes with the same interface.
     """
-    root = web_dir()
-    app = Flask(__name__, template_folder=str(root / "templates"),
-                static_folder=str(root / "static"))
-    configure_web_app(app, config)
+    app = Flask(__name__)
+    configure_web_app(app, config)  # templates, static files, sessions, CSRF, Babel
     app.config.update(
         MAX_CONTENT_LENGTH=config.web.max_upload_mb * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=3600,

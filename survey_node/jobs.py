@@ -38,6 +38,7 @@ class JobRun:
         # How a failure is stored: "line" (English line or message id, as the stream pages
         # translate it) or "message" (JSON message id + params, as the import pages do).
         self.db, self.id, self.errors_as = db, job_id, errors_as
+        self.ended = False  # finished or failed: nothing more to write
 
     @classmethod
     def attach(cls, config: Config, job_id: str, **kwargs) -> "JobRun":
@@ -55,6 +56,7 @@ class JobRun:
 
     def finish(self, result: dict | None = None, *, message: str | None = None) -> None:
         self._update(state="done", progress=1.0, message=message, result=result)
+        self.ended = True
 
     def fail(self, error: str, *, params: dict | None = None,
              result: dict | None = None) -> None:
@@ -63,6 +65,7 @@ class JobRun:
             error = json.dumps({"message": error, "params": params or {}}, ensure_ascii=False,
                                default=str)
         self._update(state="failed", error=error, result=result)
+        self.ended = True
 
     def fail_with(self, exc: BaseException, *, what: str = "job") -> None:
         """End the row for an exception the work raised (see the module's docstring)."""
@@ -89,33 +92,28 @@ class JobRun:
 
 
 def run_job(config: Config, job_id: str, work: Callable[[JobRun], None], *,
-            what: str = "job", errors_as: str = "line", cleanup: Callable[[], None] | None = None,
-            ) -> None:
+            what: str = "job", errors_as: str = "line") -> None:
     """Run `work(run)` for the job; whatever happens the row ends done or failed. `work`
     calls `run.finish(...)`; if it returns without doing so the job is done as it stands."""
     run = JobRun(database.connect(config.db_path), job_id, errors_as=errors_as)
     try:
         work(run)
-        found = job_db.get_job(run.db, job_id)
-        if found and found["state"] in ("queued", "running"):
+        if not run.ended:
             run.finish()
     except Exception as exc:  # noqa: BLE001 - a job must end in a state the page can show
         run.fail_with(exc, what=what)
     finally:
-        if cleanup is not None:
-            cleanup()
         run.close()
 
 
 def start_job(config: Config, db: Database, kind: str, work: Callable[[JobRun], None], *,
-              params: dict | None = None, actor: str | None = None, errors_as: str = "line",
-              cleanup: Callable[[], None] | None = None) -> str:
+              params: dict | None = None, actor: str | None = None,
+              errors_as: str = "line") -> str:
     """Queue a job of `kind` and run `work` in a thread of this process; its id."""
     job_id = job_db.insert_job(db, kind, params=params, created_by=actor)
     thread = threading.Thread(target=run_job, name=f"{kind}-{job_id[:8]}", daemon=True,
                               args=(config, job_id, work),
-                              kwargs={"what": f"{kind} job", "errors_as": errors_as,
-                                      "cleanup": cleanup})
+                              kwargs={"what": f"{kind} job", "errors_as": errors_as})
     thread.start()
     return job_id
 

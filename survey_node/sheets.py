@@ -84,8 +84,9 @@ def write_pdf(db: Database, config: Config, survey_ids: list[str], out: Path, *,
     if not survey_ids:
         raise BadInput("No surveyed camera matches: there is no evidence sheet to print")
     language = config.web.default_language
-    env = template_environment(language)
-    gettext = catalog(language).gettext
+    translations = catalog(language)
+    env = template_environment(language, translations)
+    gettext = translations.gettext
     static = web_dir() / "static"
     store = config.evidence_dir
     with tempfile.TemporaryDirectory(prefix="sheets-", dir=config.data_dir) as tmp:

@@ -35,12 +35,12 @@ def catalog(language: str) -> Translations:
     return Translations.load(str(TRANSLATIONS_DIR), [language], domain="messages")
 
 
-def template_environment(language: str) -> Environment:
-    """The web templates in `language`, with the filters and helpers the sheets use."""
+def template_environment(language: str, translations: Translations) -> Environment:
+    """The web templates in `language` (its `catalog`), with the filters and helpers the
+    sheets use."""
     env = Environment(loader=FileSystemLoader(str(web_dir() / "templates")),
                       autoescape=select_autoescape(["html", "xml"]),
                       extensions=["jinja2.ext.i18n"])
-    translations = catalog(language)
     # New-style gettext, as Flask-Babel installs it: `_("… %(n)s", n=…)` formats and escapes.
     env.install_gettext_translations(translations, newstyle=True)
     env.filters["thaidate"] = lambda v, with_time=False: format_date(v, language,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import functools
 
-from flask import (Blueprint, Flask, abort, g, redirect, render_template, request,
-                   send_file, session, url_for)
+from flask import (Blueprint, Flask, abort, current_app, g, redirect, render_template,
+                   request, send_file, session, url_for)
 from flask_babel import gettext, lazy_gettext
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
 from .. import accounts
 from .. import config as config_mod
@@ -24,7 +24,7 @@ from ..evidence import SHA256_RE
 from . import review as registry_review
 from ..shared_pages import (ACTIONS, decide_from_form, safe_next, send_written, stream_charts,
                             verdict_label)
-from ..context import LANGUAGES
+from ..context import LANGUAGES, get_config
 from . import dashboard as registry_dashboard
 from . import handin
 from ..thaidate import BANGKOK
@@ -34,22 +34,18 @@ bp = Blueprint("registry_review", __name__, url_prefix="/review")
 _LOGIN_PAGE = {"layout": "registry/base.html", "subtitle": lazy_gettext("Central registry")}
 FILTERS = ("node", "amphoe", "agency", "surveyor", "verdict")
 PAGE = 100
-_csrf: CSRFProtect | None = None  # set by install()
 
 
 def install(app: Flask, config, registry) -> None:
     """Add the review pages to the registry's app, set up as the node's app is (webapp.py);
     CSRF is checked by the pages' own guard, since the node API beside them uses tokens."""
-    global _csrf
     config_mod.ensure_secrets(config)
-    _csrf = configure_web_app(app, config, check_csrf=False)
+    configure_web_app(app, config, check_csrf=False)
     app.jinja_env.globals.update(verdict_label=verdict_label)
     app.register_blueprint(bp)
 
 
 def _registry():
-    from flask import current_app
-
     return current_app.extensions["registry"]
 
 
@@ -58,7 +54,7 @@ def _login_and_csrf():
     with _registry().db() as db:
         g.user = session_user(db, "registry_user")
     if request.method == "POST":
-        _csrf.protect()
+        current_app.extensions["csrf"].protect()
     if g.user is None and request.endpoint not in ("registry_review.login",
                                                    "registry_review.set_language"):
         return redirect(url_for("registry_review.login", next=request.full_path.rstrip("?")))
@@ -96,7 +92,7 @@ def login():
     name = request.form.get("name", "")
     try:
         with _registry().db() as db:
-            user = accounts.authenticate(db, _config().security, name=name,
+            user = accounts.authenticate(db, get_config().security, name=name,
                                          pin=request.form.get("pin", ""),
                                          client=request.remote_addr or "unknown")
     except SurveyNodeError as exc:
@@ -152,7 +148,7 @@ def queue():
 @bp.get("/<survey_id>")
 @needs_reviewer
 def survey(survey_id, error: str | None = None, status: int = 200):
-    view = registry_review.compare(_registry(), _config(), survey_id)
+    view = registry_review.compare(_registry(), get_config(), survey_id)
     urls = {"queue": url_for("registry_review.queue"),
             "decide": url_for("registry_review.decide", survey_id=survey_id), "sheet": None}
     return render_template(
@@ -188,7 +184,7 @@ def export(fmt):
     status = status if status in registry_review.QUEUE_STATUSES else "all"
     name = f"cctv-province-{status}-{datetime.now(BANGKOK).strftime('%Y%m%d')}.{fmt}"
     return send_written(lambda path: handin.export_file(_registry(), fmt, path, status=status),
-                        fmt, name, _config().data_dir)
+                        fmt, name, get_config().data_dir)
 
 
 @bp.get("/evidence/<sha256>")
@@ -205,8 +201,3 @@ def evidence(sha256):
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
-
-def _config():
-    from flask import current_app
-
-    return current_app.extensions["survey_config"]
