@@ -65,8 +65,8 @@ class CameraImport:
         # Cameras missing from the file are only marked removed when asked to (a district's
         # or an agency's file would otherwise empty every other worklist); with
         # `expected_removals` the count must still be the one the admin confirmed. A scope
-        # of "covered" removes only those in the districts and agencies the file has (a
-        # partial file's own area), never one outside it.
+        # of "covered" removes only those inside a partial file's own area (see
+        # _IN_DISTRICTS), never one outside it.
         if removal_scope not in REMOVAL_SCOPES:
             raise ValueError(f"removal scope {removal_scope!r}")
         self.remove_missing, self.expected_removals = remove_missing, expected_removals
@@ -217,7 +217,7 @@ class CameraImport:
             seen = db.execute("SELECT count(*) FROM temp.import_seen WHERE is_new >= 0"
                               ).fetchone()[0]
             unchanged = seen - new - len(self.changes)
-            missing = self._missing()
+            missing, area_sql = self._missing()
             covered_only = self.removal_scope == "covered"
             to_remove = missing["covered"] if covered_only else missing["count"]
             if self.remove_missing and to_remove:
@@ -225,13 +225,11 @@ class CameraImport:
                     raise BadInput("The cameras have changed since the check: %(now)s would be"
                                    " marked removed, not the %(then)s you confirmed; check the"
                                    " file again", now=to_remove, then=self.expected_removals)
-                area = f" AND {missing['area_sql']}" if covered_only else ""
+                area = f" AND {area_sql}" if covered_only else ""
                 # Their rows as they were, so that an undo gives back the same rows (its
                 # last-changed time too), not merely the same flag.
-                columns = [r[1] for r in db.execute("PRAGMA table_info(cameras)")]
-                as_json = ", ".join(f"'{c}', c.{c}" for c in columns)
                 db.execute(f"INSERT OR REPLACE INTO import_undo (import_id, camera_id, before)"
-                           f" SELECT ?, c.camera_id, json_object({as_json}) FROM cameras c"
+                           f" SELECT ?, c.camera_id, {self._row_json('c')} FROM cameras c"
                            f" WHERE c.removed = 0 AND c.camera_id NOT IN"
                            f" (SELECT camera_id FROM temp.import_seen){area}",
                            [self.import_id])
@@ -255,7 +253,6 @@ class CameraImport:
               entity_id=self.import_id,
               detail={"file": import_row.get("file_name"), "sha256": import_row.get("sha256"),
                       **counts, "rejected": import_row.get("rejected_count", 0)})
-        missing.pop("area_sql", None)
         return {"import_id": self.import_id, "counts": counts, "changes": self.changes,
                 "removed": removed, "missing": missing}
 
@@ -264,20 +261,25 @@ class CameraImport:
         the ids of those it added (in the same transaction as the import)."""
         db = self.db
         if not self.first:
-            columns = [r[1] for r in db.execute("PRAGMA table_info(cameras)")]
-            as_json = ", ".join(f"'{c}', {c}" for c in columns)
             db.execute(f"INSERT OR REPLACE INTO import_undo (import_id, camera_id, before)"
-                       f" SELECT ?, camera_id, json_object({as_json}) FROM temp.import_before",
+                       f" SELECT ?, b.camera_id, {self._row_json('b')}"
+                       f" FROM temp.import_before b",
                        [self.import_id])
         db.execute("INSERT OR IGNORE INTO import_undo (import_id, camera_id, before)"
                    " SELECT ?, camera_id, NULL FROM cameras WHERE import_id = ? AND created_at = ?",
                    [self.import_id, self.import_id, self.stamp])
 
-    def _missing(self) -> dict:
+    def _row_json(self, alias: str) -> str:
+        """SQL for a camera row (table alias `alias`) as a JSON object: what undo keeps."""
+        columns = [r[1] for r in self.db.execute("PRAGMA table_info(cameras)")]
+        return "json_object(" + ", ".join(f"'{c}', {alias}.{c}" for c in columns) + ")"
+
+    def _missing(self) -> tuple[dict, str]:
         """The cameras the file does not have: how many, how many of them are in the survey
         set in force or have surveys (work a removal would hide), how many lie outside every
         district or agency the file covers (the sign of a partial file) and how many are
-        inside its area (what an "update only this area" import may remove)."""
+        inside its area (what an "update only this area" import may remove); and the SQL
+        condition on `c` for that area."""
         db = self.db
         for name, column in (("import_area_amphoe", "amphoe_code"), ("import_area_agency",
                                                                       "agency")):
@@ -313,8 +315,7 @@ class CameraImport:
                 "outside_file_districts": outside_districts or 0,
                 # A district's file names only some agencies; that says nothing more.
                 "outside_file_agencies": 0 if district_partial else outside_agencies or 0,
-                "covered": covered, "partial": count > covered, "sample": sample,
-                "area_sql": area_sql}
+                "covered": covered, "partial": count > covered, "sample": sample}, area_sql
 
 
 def rows_imports(db: Database, *, limit: int = 50) -> list[dict]:
