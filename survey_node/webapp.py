@@ -19,10 +19,10 @@ from .templating import TRANSLATIONS_DIR, web_dir
 from .thaidate import format_date
 
 
-def configure_web_app(app: Flask, config: Config, *, check_csrf: bool = True) -> CSRFProtect:
+def configure_web_app(app: Flask, config: Config, *, check_csrf: bool = True) -> None:
     """Templates, sessions, Babel, CSRF and the template helpers on `app`. With `check_csrf`
     off, CSRF is checked only where a view calls `protect()` (the registry's token API
-    shares its app with the review pages)."""
+    shares its app with the review pages; they call `app.extensions["csrf"].protect()`)."""
     root = web_dir()
     app.template_folder = str(root / "templates")
     app.static_folder = str(root / "static")
@@ -39,11 +39,10 @@ def configure_web_app(app: Flask, config: Config, *, check_csrf: bool = True) ->
     )
     app.extensions["survey_config"] = config
     Babel(app, locale_selector=current_language)
-    csrf = CSRFProtect(app)
+    CSRFProtect(app)
     app.jinja_env.filters["thaidate"] = lambda v, with_time=False: format_date(
         v, current_language(), with_time=with_time)
     app.jinja_env.globals.update(current_language=current_language, node_config=config)
-    return csrf
 
 
 def session_user(db, key: str) -> dict | None:
