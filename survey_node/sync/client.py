@@ -187,6 +187,9 @@ class SyncClient:
         self._backoff_lock = threading.Lock()
         self._failures = 0
         self._resume_at = 0.0
+        # (request, answer) of the failure that set the shared pause: a request that waited
+        # it out to the deadline without a try of its own reports that answer, not "none".
+        self._last_failure: tuple[str, object] | None = None
         self._probe_lock = threading.Lock()
         self._fraction = 0.0
         self._sent = _ByteCounter()
@@ -444,7 +447,8 @@ class SyncClient:
                                                        **kwargs)
                 if response.status_code in RETRY_STATUSES or response.status_code >= 500:
                     last = (response.status_code, *_registry_said(response))
-                    pause = self._failed(answered=True, at_least=_retry_after(response))
+                    pause = self._failed(what, last, answered=True,
+                                         at_least=_retry_after(response))
                     self.progress(self._fraction,
                                   f"the registry answered {last[0]} {last[1]} to {what}:"
                                   f" {last[3]}; {self._next_try(pause)}")
@@ -453,7 +457,7 @@ class SyncClient:
                 if payload is None:  # e.g. a proxy's HTML page: not the registry's answer
                     said = "an answer without a JSON body"
                     last = (response.status_code, "?", said, said)
-                    pause = self._failed(answered=True)
+                    pause = self._failed(what, last, answered=True)
                     self.progress(self._fraction, f"the registry answered {last[0]} without"
                                                   f" JSON to {what}; {self._next_try(pause)}")
                     continue
@@ -469,17 +473,18 @@ class SyncClient:
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 last = type(exc).__name__
-                pause = self._failed(answered=False)
+                pause = self._failed(what, last, answered=False)
                 self.progress(self._fraction, f"no answer from the registry to {what}"
                                               f" ({last}); {self._next_try(pause)}")
             finally:
                 if body and payload_body is not None:
                     payload_body._fh.close()
 
-    def _failed(self, *, answered: bool, at_least: float = 0.0) -> float:
+    def _failed(self, what: str, last, *, answered: bool, at_least: float = 0.0) -> float:
         """Note one failed try; the pause every thread now waits before its next request."""
         with self._backoff_lock:
             self._failures += 1
+            self._last_failure = (what, last)
             cap = max(self.config.sync.max_backoff_s, FIRST_BACKOFF_S) if answered \
                 else NETWORK_BACKOFF_S
             pause = min(cap, FIRST_BACKOFF_S * 2 ** min(self._failures - 1, 16))
@@ -509,6 +514,8 @@ class SyncClient:
             self._abort.wait(min(wait, 1.0))
 
     def _gave_up(self, what: str, last) -> GaveUp:
+        if last is None and self._last_failure is not None:
+            what, last = self._last_failure  # the answer whose pause this request waited out
         if isinstance(last, tuple):  # it did answer: say what, never "did not answer"
             status, error, said, _text = last
             return GaveUp("The registry kept answering %(status)s %(error)s to %(what)s until"
