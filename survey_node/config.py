@@ -277,7 +277,26 @@ class SyncSection:
 class RegistrySection:
     max_evidence_mb: int = setting(50, "Largest evidence file the registry accepts, in megabytes.")
     max_batch_surveys: int = setting(1000, "Most surveys the registry accepts in one batch.")
-    threads: int = setting(8, "Worker threads of the registry's waitress server.")
+    threads: int = setting(8, "Worker threads of each registry server process.")
+    workers: int = setting(
+        1, "Registry server processes sharing the port (`registry serve --workers`); more than"
+           " one is for a PostgreSQL database (an embedded SQLite registry takes one writer"
+           " at a time whatever runs it).")
+    database_url: str = setting(
+        "", "PostgreSQL database of a national registry, as postgresql://user@host:5432/name"
+            " (the password from the credentials directory's `registry_db_password`, or in"
+            " the URL). Empty: the embedded SQLite file registry.db in the data dir.")
+    db_pool_size: int = setting(
+        10, "Most PostgreSQL connections each registry process keeps open.")
+    evidence_url: str = setting(
+        "", "S3-compatible bucket for the evidence, as s3://bucket/prefix (AWS S3, Ceph RGW,"
+            " SeaweedFS, Garage). Empty: the evidence folder in the data dir.")
+    s3_endpoint_url: str = setting(
+        "", "The S3 server's address for a bucket not on AWS, e.g. https://s3.example.go.th;"
+            " empty: AWS. The keys come from the credentials directory's"
+            " `registry_s3_access_key_id` and `registry_s3_secret_access_key` (or the"
+            " AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment).")
+    s3_region: str = setting("us-east-1", "The bucket's region (S3 signatures name it).")
 
 
 @dataclass
@@ -502,15 +521,23 @@ def _toml_value(value) -> str:
 
 def read_secret(config: Config, name: str) -> str:
     """A secret from $CREDENTIALS_DIRECTORY (systemd) or the data dir's secrets folder."""
+    found = read_optional_secret(config, name)
+    if found is None:
+        raise ConfigError(
+            "Secret %(name)s is missing: run `survey-node init` on the data dir", name=name
+        )
+    return found
+
+
+def read_optional_secret(config: Config, name: str) -> str | None:
+    """A secret that may be given another way (a URL, the environment): None when absent."""
     creds = os.environ.get("CREDENTIALS_DIRECTORY")
     candidates = [Path(creds) / name] if creds else []
     candidates.append(config.secrets_dir / name)
     for path in candidates:
         if path.exists():
             return path.read_text(encoding="utf-8").strip()
-    raise ConfigError(
-        "Secret %(name)s is missing: run `survey-node init` on the data dir", name=name
-    )
+    return None
 
 
 def ensure_secrets(config: Config) -> list[str]:
