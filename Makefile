@@ -8,11 +8,12 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 VENDOR := web/static/vendor
 # Debian packages the tests drive for real: gpsd + gpsfake, ffmpeg, GStreamer's RTSP server,
-# Chromium for Playwright, systemd-analyze and shellcheck for the appliance files.
+# Chromium for Playwright, systemd-analyze and shellcheck for the appliance files, PostgreSQL
+# for the national registry (the tests start a throwaway cluster of their own).
 APT_PACKAGES := gpsd gpsd-clients ffmpeg chromium python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
 	gstreamer1.0-plugins-bad gstreamer1.0-tools systemd shellcheck poppler-utils libheif-examples \
-	optipng iputils-arping nftables
+	optipng iputils-arping nftables postgresql
 # Exception classes whose first argument is a message id to translate.
 ERROR_CLASSES := SurveyNodeError BadInput NotFound Conflict Forbidden TooManyAttempts ConfigError DeviceUnavailable \
 	InvalidStreamUrl ChecksBusy Unauthorized TooLarge GaveUp Busy DiskFull

@@ -6,7 +6,7 @@ import re
 from survey_node import config as config_mod
 from survey_node.registry.app import create_registry_app
 
-PUBLIC = {"static", "healthz", "openapi", "registry_review.login", "home",
+PUBLIC = {"static", "healthz", "readyz", "openapi", "registry_review.login", "home",
           "registry_review.set_language"}  # a redirect to the login, a language cookie
 
 

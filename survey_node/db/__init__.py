@@ -51,9 +51,12 @@ def hold_open(db: Database) -> Database:
 
 @contextlib.contextmanager
 def transaction(db: Database) -> Iterator[Database]:
-    """One short write transaction; nested calls become savepoints."""
+    """One short write transaction; nested calls become savepoints.
+
+    A database that is not SQLite (the registry's PostgreSQL connection) brings its own
+    BEGIN/COMMIT and savepoints as `atomic()`; its row locks stand in for BEGIN IMMEDIATE."""
     conn = db.conn
-    if conn.in_transaction:
+    if conn.in_transaction or not isinstance(db, Database):
         with db.atomic():
             yield db
         return
@@ -114,7 +117,10 @@ def ping(db: Database) -> None:
 
 
 def database_file(db: Database) -> str:
-    """The file this connection's main database lives in."""
+    """The file this connection's main database lives in (a server database: its URL
+    without the password)."""
+    if not isinstance(db, Database):
+        return db.location
     return db.execute("PRAGMA database_list").fetchone()[2]
 
 

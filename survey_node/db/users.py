@@ -15,10 +15,10 @@ def insert_user(
     with transaction(db):
         cursor = db.execute(
             "INSERT INTO users (name, display_name, role, pin_hash, active, created_at)"
-            " VALUES (?, ?, ?, ?, 1, ?)",
+            " VALUES (?, ?, ?, ?, 1, ?) RETURNING id",
             [name, display_name, role, pin_hash, now_iso()],
         )
-        user_id = cursor.lastrowid
+        user_id = cursor.fetchall()[0][0]
         audit(db, actor=actor, action="user.add", entity="user", entity_id=name,
               detail={"role": role, "display_name": display_name})
     return user_id

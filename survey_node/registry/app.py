@@ -18,7 +18,7 @@ from flask import Flask, g, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config
-from ..db import hold_open, ping
+from ..db import ping
 from ..diskspace import is_disk_full
 from ..errors import BadInput, DiskFull, SurveyNodeError, TooLarge, message_of
 from ..i18n import N_
@@ -27,7 +27,7 @@ from .service import MAX_MANIFEST_BYTES, Registry
 from .views import install as install_review
 
 log = logging.getLogger(__name__)
-PUBLIC = {"healthz", "openapi", "home"}
+PUBLIC = {"healthz", "readyz", "openapi", "home"}
 CHUNK = 1 << 20
 REGISTRY_DISK_FULL = N_("The registry's disk is full, so nothing was stored; it asks to send"
                         " again later")
@@ -40,7 +40,7 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
     registry.store.prepare()
     app.extensions["registry"] = registry
     # Held open so SQLite's -wal/-shm stay and the registry still reads on a full disk.
-    app.extensions["registry_db_keeper"] = hold_open(registry.store.connect())
+    app.extensions["registry_db_keeper"] = registry.store.hold()
 
     @app.before_request
     def _authenticate():
@@ -62,9 +62,19 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
 
     @app.get("/healthz")
     def healthz():
+        """Liveness: this process answers and reaches its database."""
         with registry.db() as db:
             ping(db)
         return jsonify(status="ok", role="registry")
+
+    @app.get("/readyz")
+    def readyz():
+        """Readiness, for a proxy or load balancer: the database (with its schema up to
+        date) and the evidence store both answer; 503 names the part that does not."""
+        parts = registry.store.check()
+        ready = all(v == "ok" for v in parts.values())
+        return jsonify(status="ok" if ready else "unavailable", role="registry",
+                       backend=registry.store.kind, **parts), 200 if ready else 503
 
     @app.get("/api/v1/openapi.json")
     def openapi():

@@ -29,20 +29,32 @@ from ..diskspace import is_disk_full
 from ..errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unauthorized
 from ..inventory.places import province_code
 from ..sync import protocol
-from .store import EmbeddedStore
+from .store import EmbeddedStore, PostgresStore, open_store
 from ..review import FLAGS
 
 DECISION_STATES = ("approved", "rejected", "resurvey")
 PULL_LIMIT = 500
+WRITE_ATTEMPTS = 4
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 _DUMMY_SHA = hashlib.sha256(b"no such token").hexdigest()
 
 
 class Registry:
-    def __init__(self, config: Config, store: EmbeddedStore | None = None) -> None:
+    def __init__(self, config: Config, store: EmbeddedStore | PostgresStore | None = None) -> None:
         self.config = config
-        self.store = store or EmbeddedStore(config.data_dir)
+        self.store = store or open_store(config)
         self.max_evidence = config.registry.max_evidence_mb * 1024 * 1024
+
+    def _retrying(self, write):
+        """Run `write()` (one whole transaction) again when another registry process wrote
+        the same row first: the second run sees that row and answers as a replay does."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return write()
+            except self.store.retryable:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def db(self) -> Iterator[Database]:
@@ -102,6 +114,11 @@ class Registry:
         text = protocol.canonical_json(manifest).decode("utf-8")
         digest = _sha(text)
         hashes = protocol.manifest_hashes(manifest)
+        return self._retrying(lambda: self._receive(node_id, manifest, text, digest, hashes,
+                                                    source))
+
+    def _receive(self, node_id: str, manifest: dict, text: str, digest: str,
+                 hashes: list[str], source: str) -> dict:
         with self.db() as db, transaction(db):
             batch = batch_db.get_batch(db, manifest["batch_id"])
             if batch is None:
@@ -148,6 +165,9 @@ class Registry:
 
     def commit_batch(self, node_id: str, batch_id: str) -> dict:
         """Step 3: all evidence present -> write every survey in one transaction -> receipt."""
+        return self._retrying(lambda: self._commit_once(node_id, batch_id))
+
+    def _commit_once(self, node_id: str, batch_id: str) -> dict:
         with self.db() as db:
             try:
                 with transaction(db):
@@ -159,7 +179,7 @@ class Registry:
                 raise
 
     def _commit(self, db: Database, node_id: str, batch_id: str) -> dict:
-        batch = batch_db.get_batch(db, batch_id)
+        batch = batch_db.lock_batch(db, batch_id)
         if batch is None or batch["node_id"] != node_id:
             raise NotFound("Batch %(batch)s is not known for this node", batch=batch_id)
         if batch["state"] == "committed":
@@ -206,9 +226,7 @@ class Registry:
             if held["content_sha256"] == entry["content_sha256"]:
                 return "unchanged"
             return "conflict: same revision, different content"
-        newest = latest is None or entry["revision"] > latest["revision"]
-        survey_db.insert_survey_revision(db, entry, node_id=node_id, batch_id=batch_id,
-                                         latest=newest)
+        newest = survey_db.insert_survey_revision(db, entry, node_id=node_id, batch_id=batch_id)
         return "stored" if newest else "stored_older"
 
     # -- pulls -------------------------------------------------------------------------

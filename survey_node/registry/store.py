@@ -1,31 +1,36 @@
-"""Where the central registry keeps its data: a small interface with an embedded default.
+"""Where the central registry keeps its data: two backends behind one small interface.
 
-The registry's services only need two things from a store:
+The registry's services only need three things from a store:
 
 * ``connect()``: a database connection that the ``survey_node.registry.db`` SQL modules
-  run on (today sqlite-utils over SQLite in WAL mode);
-* ``objects``: an evidence object store with ``has``, ``put_stream`` and ``open``.
+  run on, and ``retryable``: the errors after which a whole write transaction is run again
+  (another process wrote the same row first);
+* ``objects``: an evidence object store with ``has``, ``put_stream``, ``open``, ``discard``;
+* ``prepare()`` before serving (migrations) and ``check()`` for the readiness endpoint.
 
-The default, :class:`EmbeddedStore`, is one SQLite file plus a content-addressed folder in
+:class:`EmbeddedStore` (the default) is one SQLite file plus a content-addressed folder in
 the registry's data dir, so ``survey-node registry serve --data-dir DIR`` starts with one
-command. At national scale a PostgreSQL database (the same SQL modules ported) and an
-S3-compatible bucket (an ``ObjectStore`` whose ``put_stream`` uploads to a temporary key
-and copies to the hash key once verified) can replace it without touching the services
-or the HTTP API. That replacement is not built.
+command. :class:`PostgresStore` is a national registry's: a PostgreSQL database through a
+connection pool (``[registry] database_url``), shared by several registry processes.
+Either takes either object store: the folder, or an S3-compatible bucket
+(``[registry] evidence_url``, objects_s3.py). :func:`open_store` picks them from the config.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
-from typing import BinaryIO, Iterable, Protocol
+from typing import BinaryIO, Iterable, Iterator, Protocol
 
 from sqlite_utils import Database
 
-from .db.migrations import connect_registry
-from ..errors import NotFound
-from ..evidence import EvidenceStore
+from .. import config as config_mod
 from .. import db as database
+from ..config import Config
+from ..errors import Busy, ConfigError, NotFound
+from ..evidence import EvidenceStore
+from .db.migrations import connect_registry
 
 CHUNK = 1 << 20
 
@@ -39,6 +44,10 @@ class ObjectStore(Protocol):
 
     def discard(self, sha256: str) -> None: ...
 
+    def ping(self) -> None: ...
+
+    def iter_hashes(self) -> Iterator[str]: ...
+
 
 class FileObjectStore:
     """Evidence files under ``<root>/ab/abcdef...``, written atomically after the hash checks."""
@@ -48,6 +57,20 @@ class FileObjectStore:
 
     def has(self, sha256: str) -> bool:
         return self._files.exists(sha256)
+
+    def ping(self) -> None:
+        """Raise unless the folder can take files (readiness)."""
+        self._files.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self._files.root, os.W_OK | os.X_OK):
+            raise ConfigError("The evidence folder %(path)s is not writable",
+                              path=str(self._files.root))
+
+    def iter_hashes(self) -> Iterator[str]:
+        """Every stored object's hash (a move to another store walks these)."""
+        for sub in sorted(self._files.root.glob("??")):
+            for path in sorted(sub.iterdir()):
+                if len(path.name) == 64 and not path.name.startswith("."):
+                    yield path.name
 
     def path(self, sha256: str) -> Path:
         return self._files.path(sha256)
@@ -72,13 +95,38 @@ class FileObjectStore:
 
 
 class EmbeddedStore:
-    """SQLite file + evidence folder in the registry's data dir."""
+    """SQLite file + evidence folder (or a bucket) in the registry's data dir."""
 
-    def __init__(self, data_dir: str | os.PathLike) -> None:
+    retryable: tuple = ()  # one writer at a time (BEGIN IMMEDIATE): nobody gets there first
+    kind = "sqlite"
+
+    def __init__(self, data_dir: str | os.PathLike, objects: ObjectStore | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "registry.db"
-        self.objects = FileObjectStore(self.data_dir / "evidence")
+        self.objects = objects or FileObjectStore(self.data_dir / "evidence")
         self._ready = False
+
+    @property
+    def location(self) -> str:
+        return str(self.db_path)
+
+    def hold(self) -> Database:
+        """A connection a server keeps open for its life (see db.hold_open)."""
+        return database.hold_open(self.connect())
+
+    def check(self) -> dict[str, str]:
+        """Readiness: "ok" or one line of what is wrong, for the database and the objects."""
+        return {"database": _probe(self._check_database), "evidence": _probe(self.objects.ping)}
+
+    def _check_database(self) -> None:
+        db = self.connect()
+        try:
+            database.ping(db)
+        finally:
+            db.close()
+
+    def close(self) -> None:
+        """Nothing to release: connections are per request."""
 
     def prepare(self) -> None:
         """Create the folders and apply migrations once, before serving."""
@@ -90,3 +138,110 @@ class EmbeddedStore:
         if not self._ready:
             self.prepare()
         return database.connect(self.db_path, migrate=False)
+
+
+class PostgresStore:
+    """A PostgreSQL database (through a pool) and an object store; for several processes."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str, *, password: str | None, pool_size: int,
+                 objects: ObjectStore) -> None:
+        from .db import pg
+
+        self.url, self._password, self._pool_size = url, password, pool_size
+        self.objects = objects
+        self.location = pg.redact(url)
+        self.retryable = pg.RETRYABLE
+        self._pool = None
+        self._lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Apply pending schema steps (once, whichever process gets the lock) and open the
+        pool; a wrong URL or password fails here, before the server listens."""
+        from .db import pg, pg_schema
+
+        with self._lock:
+            if self._pool is not None:
+                return
+            try:
+                pg_schema.migrate(self.url, password=self._password)
+                self._pool = pg.open_pool(self.url, password=self._password,
+                                          size=self._pool_size)
+            except pg.DatabaseError as exc:
+                raise ConfigError("The registry's database %(url)s does not answer: %(error)s",
+                                  url=self.location, error=_first_line(exc)) from None
+
+    def connect(self):
+        from psycopg_pool import PoolTimeout
+
+        from .db import pg
+
+        if self._pool is None:
+            self.prepare()
+        try:
+            conn = self._pool.getconn()
+        except PoolTimeout:
+            raise Busy("Every connection to the registry's database is in use; try again"
+                       " in a moment") from None
+        return pg.PgDatabase(conn, self._pool, self.location)
+
+    def hold(self) -> None:
+        return None  # the pool keeps its connections
+
+    def check(self) -> dict[str, str]:
+        """Readiness: "ok" or one line of what is wrong, for the database and the objects."""
+        return {"database": _probe(self._check_database), "evidence": _probe(self.objects.ping)}
+
+    def _check_database(self) -> None:
+        from .db import pg_schema
+
+        db = self.connect()
+        try:
+            database.ping(db)
+            pending = pg_schema.pending_steps(db)
+        finally:
+            db.close()
+        if pending:
+            raise ConfigError("The registry's database lacks schema steps %(steps)s",
+                              steps=", ".join(pending))
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+
+def open_store(config: Config) -> EmbeddedStore | PostgresStore:
+    """The store the config names: PostgreSQL when `database_url` is set, else the
+    embedded SQLite file; the bucket when `evidence_url` is set, else the folder."""
+    section = config.registry
+    if section.evidence_url:
+        from .objects_s3 import S3ObjectStore
+
+        objects = S3ObjectStore.from_config(config)
+    else:
+        objects = FileObjectStore(Path(config.data_dir) / "evidence")
+    url = section.database_url.strip()
+    if not url:
+        return EmbeddedStore(config.data_dir, objects=objects)
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("[registry] database_url must be a postgresql:// URL, not %(url)r",
+                          url=url.split("@")[-1])
+    return PostgresStore(url, password=config_mod.read_optional_secret(
+        config, "registry_db_password"), pool_size=section.db_pool_size, objects=objects)
+
+
+def _probe(check) -> str:
+    try:
+        check()
+    except Exception as exc:  # readiness reports any failure as a line, never raises
+        return _first_line(exc)
+    return "ok"
+
+
+def _first_line(exc: Exception) -> str:
+    if hasattr(exc, "line"):
+        return exc.line()
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

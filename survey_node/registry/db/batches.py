@@ -7,10 +7,17 @@ import json
 from sqlite_utils import Database
 
 from ...db import now_iso, row, rows
+from .dialect import for_update
 
 
 def get_batch(db: Database, batch_id: str) -> dict | None:
     return row(db, "SELECT * FROM batches WHERE batch_id = ?", [batch_id])
+
+
+def lock_batch(db: Database, batch_id: str) -> dict | None:
+    """The batch, locked until the transaction ends: a second process committing the same
+    batch waits here, then finds it committed and answers with the same receipt."""
+    return row(db, "SELECT * FROM batches WHERE batch_id = ?" + for_update(db), [batch_id])
 
 
 def insert_batch(db: Database, *, batch_id: str, node_id: str, manifest_text: str,
@@ -22,8 +29,8 @@ def insert_batch(db: Database, *, batch_id: str, node_id: str, manifest_text: st
         [batch_id, node_id, manifest_sha256, manifest_text, surveys, len(hashes), source,
          now_iso()],
     )
-    db.conn.executemany("INSERT OR IGNORE INTO batch_evidence (batch_id, sha256) VALUES (?, ?)",
-                        [(batch_id, h) for h in hashes])
+    db.conn.executemany("INSERT INTO batch_evidence (batch_id, sha256) VALUES (?, ?)"
+                        " ON CONFLICT DO NOTHING", [(batch_id, h) for h in hashes])
 
 
 def update_batch_committed(db: Database, batch_id: str, receipt: dict) -> None:
@@ -69,10 +76,10 @@ def insert_evidence(db: Database, sha256: str, size: int, node_id: str) -> bool:
     """Record verified bytes: the object (once) and that this node holds them."""
     stamp = now_iso()
     cursor = db.execute(
-        "INSERT OR IGNORE INTO evidence (sha256, bytes, node_id, created_at) VALUES (?, ?, ?, ?)",
-        [sha256, size, node_id, stamp])
-    db.execute("INSERT OR IGNORE INTO evidence_holders (sha256, node_id, created_at)"
-               " VALUES (?, ?, ?)", [sha256, node_id, stamp])
+        "INSERT INTO evidence (sha256, bytes, node_id, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING", [sha256, size, node_id, stamp])
+    db.execute("INSERT INTO evidence_holders (sha256, node_id, created_at)"
+               " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [sha256, node_id, stamp])
     return cursor.rowcount == 1
 
 

@@ -2,8 +2,9 @@
 
 The registry is the same package in another role with its own SQLite file
 (``<registry data dir>/registry.db``) and its own migration set, so a node database and
-a registry database never share tables. SQL for these tables lives in the
-``registry_*.py`` modules next to this one. Never edit a landed migration: append.
+a registry database never share tables. SQL for these tables lives in the modules next
+to this one; a national registry has the same schema on PostgreSQL (pg_schema.py: mirror
+every change there). Never edit a landed migration: append.
 """
 
 from __future__ import annotations
@@ -199,3 +200,18 @@ def r0740_decision_origin(db: Database) -> None:
     # A decision a supervisor made on a node arrives with the node's next sync: it is kept
     # with the node it came from, shown as decided there, and not sent back to that node.
     db.executescript("ALTER TABLE decisions ADD COLUMN origin_node TEXT;")
+
+
+@migrations()
+def r0750_review_indexes(db: Database) -> None:
+    # The indexes the review queue (the decision in force per survey, oldest first), a
+    # survey's history and the pulls need at national size; the same as pg_schema.p0001.
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS decisions_survey ON decisions (survey_id, seq);
+        CREATE INDEX IF NOT EXISTS surveys_received ON surveys (received_at, id);
+        CREATE INDEX IF NOT EXISTS node_tokens_node ON node_tokens (node_id);
+        CREATE INDEX IF NOT EXISTS cameras_seq ON cameras (seq);
+        CREATE INDEX IF NOT EXISTS audit_log_entity ON audit_log (entity, entity_id, id);
+        """
+    )

@@ -10,7 +10,8 @@ from ...db import now_iso, row, rows
 def insert_node_token(db: Database, node_id: str, token_id: str, secret_sha256: str) -> None:
     """Register the node if new and add a token (call inside a transaction)."""
     stamp = now_iso()
-    db.execute("INSERT OR IGNORE INTO nodes (node_id, created_at) VALUES (?, ?)", [node_id, stamp])
+    db.execute("INSERT INTO nodes (node_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+               [node_id, stamp])
     db.execute(
         "INSERT INTO node_tokens (token_id, node_id, secret_sha256, created_at)"
         " VALUES (?, ?, ?, ?)",

@@ -7,6 +7,7 @@ import json
 from sqlite_utils import Database
 
 from ...db import row, rows
+from .dialect import json_text, json_value
 
 # The decision in force for a survey: the newest one, if it is about the revision held.
 _LATEST = ("LEFT JOIN decisions d ON d.seq = (SELECT max(d2.seq) FROM decisions d2"
@@ -20,14 +21,18 @@ STATUS_SQL = {
 }
 
 
-def _j(table: str, path: str) -> str:
-    return f"json_extract({table}.record, '$.{path}')"
 
 
 def rows_registry_queue(db: Database, *, status: str = "pending", node: str = "",
                         amphoe: str = "", agency: str = "", surveyor: str = "",
                         verdict: str = "", limit: int = 200,
                         offset: int = 0) -> tuple[int, list[dict]]:
+    def _j(alias: str, path: str) -> str:
+        return json_text(db, alias, path)
+
+    def _v(alias: str, path: str) -> str:
+        return json_value(db, alias, path)
+
     clauses, params = [STATUS_SQL[status]], []
     for expr, value in (("s.node_id", node), (_j("c", "agency"), agency),
                         (_j("s", "fields.surveyor"), surveyor)):
@@ -52,9 +57,9 @@ def rows_registry_queue(db: Database, *, status: str = "pending", node: str = ""
         db,
         "SELECT s.id, s.node_id, s.revision, s.camera_id, s.received_at,"
         f" {_j('s', 'fields.surveyor')} AS surveyor, {verdict_sql} AS stream_verdict,"
-        f" {_j('s', 'fields.distance_m')} AS distance_m,"
+        f" {_v('s', 'fields.distance_m')} AS distance_m,"
         f" {_j('s', 'fields.completed_at')} AS completed_at,"
-        f" {_j('s', 'fields.new_camera')} AS new_camera,"
+        f" {_v('s', 'fields.new_camera')} AS new_camera,"
         f" {_j('c', 'site_name')} AS site_name, {_j('c', 'place_name')} AS place_name,"
         f" {_j('c', 'agency')} AS agency, {_j('c', 'amphoe_name')} AS amphoe_name,"
         " CASE WHEN d.revision = s.revision THEN d.state END AS review_state,"
@@ -71,22 +76,23 @@ def rows_registry_queue(db: Database, *, status: str = "pending", node: str = ""
 
 
 def rows_registry_choices(db: Database) -> dict[str, list]:
+    code, name = json_text(db, "c", "amphoe_code"), json_text(db, "c", "amphoe_name")
+    agency = json_text(db, "c", "agency")
+    surveyor, verdict = json_text(db, "s", "fields.surveyor"), json_text(db, "s", "fields.stream_verdict")
     return {
         "nodes": [r["node_id"] for r in rows(db, "SELECT DISTINCT node_id FROM surveys ORDER BY 1")],
-        "amphoes": rows(db, f"SELECT DISTINCT {_j('c', 'amphoe_code')} AS code,"
-                            f" {_j('c', 'amphoe_name')} AS name FROM surveys s"
+        "amphoes": rows(db, f"SELECT DISTINCT {code} AS code, {name} AS name FROM surveys s"
                             " JOIN cameras c ON c.camera_id = s.camera_id"
-                            " WHERE code IS NOT NULL ORDER BY code"),
+                            f" WHERE {code} IS NOT NULL ORDER BY 1, 2"),
         "agencies": [r["agency"] for r in rows(
-            db, f"SELECT DISTINCT {_j('c', 'agency')} AS agency FROM surveys s"
+            db, f"SELECT DISTINCT {agency} AS agency FROM surveys s"
                 " JOIN cameras c ON c.camera_id = s.camera_id"
-                " WHERE agency IS NOT NULL AND agency != '' ORDER BY agency")],
+                f" WHERE {agency} IS NOT NULL AND {agency} != '' ORDER BY 1")],
         "surveyors": [r["surveyor"] for r in rows(
-            db, f"SELECT DISTINCT {_j('s', 'fields.surveyor')} AS surveyor FROM surveys s"
-                " ORDER BY surveyor")],
+            db, f"SELECT DISTINCT {surveyor} AS surveyor FROM surveys s ORDER BY 1")],
         "verdicts": [r["v"] for r in rows(
-            db, f"SELECT DISTINCT {_j('s', 'fields.stream_verdict')} AS v FROM surveys s"
-                " WHERE v IS NOT NULL ORDER BY v")],
+            db, f"SELECT DISTINCT {verdict} AS v FROM surveys s"
+                f" WHERE {verdict} IS NOT NULL ORDER BY 1")],
     }
 
 

@@ -7,6 +7,7 @@ import json
 from sqlite_utils import Database
 
 from ...db import now_iso, row, rows
+from .dialect import serialize_writers
 
 
 def get_registry_survey(db: Database, survey_id: str) -> dict | None:
@@ -18,30 +19,39 @@ def get_survey_revision(db: Database, survey_id: str, revision: int) -> dict | N
                [survey_id, revision])
 
 
-def insert_survey_revision(db: Database, entry: dict, *, node_id: str, batch_id: str,
-                           latest: bool) -> None:
-    """Keep a received revision; when `latest`, it also becomes the survey's current record."""
+def insert_survey_revision(db: Database, entry: dict, *, node_id: str, batch_id: str) -> bool:
+    """Keep a received revision; True when it became the survey's current record.
+
+    The revision's primary key (id, revision) makes a doubled revision impossible, and the
+    current record is replaced only by a higher revision of the same node's survey, decided
+    by the upsert itself: two processes committing revisions 3 and 4 at once leave 4
+    current whichever commits first (the second waits for the row and re-checks).
+    """
     stamp = now_iso()
     record = json.dumps(entry, ensure_ascii=False, sort_keys=True)
     db.execute(
         "INSERT INTO survey_revisions (id, revision, content_sha256, record, batch_id,"
         " received_at) VALUES (?, ?, ?, ?, ?, ?)",
         [entry["id"], entry["revision"], entry["content_sha256"], record, batch_id, stamp])
-    if not latest:
-        return
-    db.execute(
+    became = db.execute(
         "INSERT INTO surveys (id, node_id, revision, content_sha256, camera_id, record,"
         " batch_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"
         " content_sha256 = excluded.content_sha256, camera_id = excluded.camera_id,"
         " record = excluded.record, batch_id = excluded.batch_id,"
-        " received_at = excluded.received_at",
+        " received_at = excluded.received_at"
+        " WHERE surveys.revision < excluded.revision AND surveys.node_id = excluded.node_id"
+        " RETURNING id",
         [entry["id"], node_id, entry["revision"], entry["content_sha256"],
-         entry["fields"].get("camera_id"), record, batch_id, stamp])
+         entry["fields"].get("camera_id"), record, batch_id, stamp]).fetchall()
+    if not became:
+        return False
     db.execute("DELETE FROM survey_evidence WHERE survey_id = ?", [entry["id"]])
     db.conn.executemany(
-        "INSERT OR IGNORE INTO survey_evidence (survey_id, sha256, role) VALUES (?, ?, ?)",
+        "INSERT INTO survey_evidence (survey_id, sha256, role) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         [(entry["id"], e["sha256"], e["role"]) for e in entry["evidence"]])
+    return True
 
 
 def rows_registry_surveys(db: Database, *, node_id: str | None = None) -> list[dict]:
@@ -57,24 +67,25 @@ def count_survey_revisions(db: Database) -> int:
 def insert_decision(db: Database, *, survey_id: str, node_id: str, revision: int, state: str,
                     reason: str, decided_by: str, flags: list[str] | tuple = (),
                     origin_node: str | None = None, decided_at: str | None = None) -> int:
-    cursor = db.execute(
+    serialize_writers(db, "decisions")
+    return db.execute(
         "INSERT INTO decisions (survey_id, node_id, revision, state, reason, decided_by,"
-        " decided_at, flags, origin_node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " decided_at, flags, origin_node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         [survey_id, node_id, revision, state, reason, decided_by, decided_at or now_iso(),
-         json.dumps(list(flags), ensure_ascii=False), origin_node])
-    return cursor.lastrowid
+         json.dumps(list(flags), ensure_ascii=False), origin_node]).fetchall()[0][0]
 
 
 def rows_decisions(db: Database, *, node_id: str, since: int, limit: int) -> list[dict]:
     """Decisions for a node to pull: not the ones that came from that node."""
     return rows(db, "SELECT * FROM decisions WHERE node_id = ? AND seq > ?"
-                    " AND origin_node IS NOT node_id ORDER BY seq LIMIT ?",
+                    " AND (origin_node IS NULL OR origin_node != node_id) ORDER BY seq LIMIT ?",
                 [node_id, since, limit])
 
 
 def upsert_registry_cameras(db: Database, cameras: list[dict]) -> int:
     """Insert or change cameras; only a real change gets a new `seq` (call in a transaction)."""
     changed = 0
+    serialize_writers(db, "cameras")
     seq = db.execute("SELECT coalesce(max(seq), 0) FROM cameras").fetchone()[0]
     for cam in cameras:
         record = json.dumps(cam, ensure_ascii=False, sort_keys=True)

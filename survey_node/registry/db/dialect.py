@@ -1,0 +1,43 @@
+"""The few SQL fragments that differ between the registry's two engines.
+
+The query modules call these instead of writing engine-specific SQL: a JSON field of a
+stored record, a row lock, and serialising the writers of a `seq` cursor. SQLite needs no
+lock for the last two: a registry write takes the whole database (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+
+
+def dialect_of(db) -> str:
+    return getattr(db, "dialect", SQLITE)
+
+
+def json_text(db, alias: str, path: str) -> str:
+    """A field of `alias.record` as text, for comparing with a parameter."""
+    if dialect_of(db) == POSTGRESQL:
+        return f"({alias}.record::jsonb #>> '{{{path.replace('.', ',')}}}')"
+    return f"json_extract({alias}.record, '$.{path}')"
+
+
+def json_value(db, alias: str, path: str) -> str:
+    """A field of `alias.record` as its JSON value (numbers stay numbers), for reading."""
+    if dialect_of(db) == POSTGRESQL:
+        return f"({alias}.record::jsonb #> '{{{path.replace('.', ',')}}}')"
+    return f"json_extract({alias}.record, '$.{path}')"
+
+
+def for_update(db) -> str:
+    """Lock the selected rows until the transaction ends (a second process waits)."""
+    return " FOR UPDATE" if dialect_of(db) == POSTGRESQL else ""
+
+
+def serialize_writers(db, name: str) -> None:
+    """Let one transaction at a time write the `seq` rows of `name`.
+
+    Nodes pull decisions and cameras with `since=<seq>`: if two transactions took seq 10
+    and 11 and 11 committed first, a pull between the commits would answer up to 11 and
+    the node would never see 10. Held to the end of the transaction."""
+    if dialect_of(db) == POSTGRESQL:
+        db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"registry.seq.{name}"])
