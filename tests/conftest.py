@@ -18,6 +18,9 @@ from survey_node.cli import main as cli_main
 from survey_node.cli.core import init_data_dir
 
 PINS = {"admin": "135790", "supervisor": "246800", "surveyor": "112233"}
+# The environment a `registry_backend` fixture set for this test: `data_dir` clears every
+# other SURVEY_NODE_* variable (a developer's shell must not change what a test sees).
+_BACKEND_ENV: dict[str, str] = {}
 
 
 def require_system(*commands: str) -> None:
@@ -34,7 +37,7 @@ def require_system(*commands: str) -> None:
 def data_dir(tmp_path, monkeypatch):
     root = tmp_path / "node"
     for name in list(os.environ):
-        if name.startswith(config_mod.ENV_PREFIX):
+        if name.startswith(config_mod.ENV_PREFIX) and name not in _BACKEND_ENV:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     init_data_dir(root)
@@ -100,3 +103,51 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for this test process (tests/pg_server.py)."""
+    from tests.pg_server import pg_bin, running_cluster
+
+    require_system(pg_bin("initdb") or "initdb", pg_bin("pg_ctl") or "pg_ctl")
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_registry(pg_cluster, monkeypatch):
+    """A fresh PostgreSQL database for this test's registry, named by
+    SURVEY_NODE_REGISTRY__DATABASE_URL (registry processes the test starts inherit it);
+    yields its URL. Pools the test's registries opened are closed after it."""
+    from survey_node.registry import store as store_mod
+
+    name = pg_cluster.new_database()
+    opened = []
+    prepare = store_mod.PostgresStore.prepare
+
+    def prepare_and_remember(self):
+        opened.append(self)
+        return prepare(self)
+
+    monkeypatch.setattr(store_mod.PostgresStore, "prepare", prepare_and_remember)
+    env = {"SURVEY_NODE_REGISTRY__DATABASE_URL": pg_cluster.url(name)}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    _BACKEND_ENV.update(env)
+    try:
+        yield env["SURVEY_NODE_REGISTRY__DATABASE_URL"]
+    finally:
+        _BACKEND_ENV.clear()
+        for store in opened:
+            store.close()
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["embedded", "postgresql"])
+def registry_backend(request):
+    """Run the test on each registry store: the embedded SQLite file, and PostgreSQL
+    (`postgres_registry`). Yields the backend's kind."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_registry")
+    return request.param

@@ -42,19 +42,37 @@ def _registry(data_dir):
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (put a TLS-terminating proxy in front).")
 @click.option("--port", type=int, default=8443, show_default=True, help="Port to listen on.")
-def registry_serve(data_dir, host, port):
-    """Serve the registry's sync API with waitress."""
-    from waitress import serve
-
+@click.option("--workers", type=int, default=None,
+              help="Processes sharing the port (default [registry] workers); more than one"
+                   " needs a PostgreSQL database_url.")
+def registry_serve(data_dir, host, port, workers):
+    """Serve the registry's sync API and review pages with waitress."""
     from .app import create_registry_app
+    from .store import open_store
+    from . import workers as worker_mod
 
     cfg = _registry_config(data_dir)
-    app = create_registry_app(cfg)
-    click.echo(f"registry on http://{host}:{port}/ (data dir {cfg.data_dir})")
-    serve(app, host=host, port=port, threads=cfg.registry.threads, ident="survey-registry",
-          channel_timeout=60,
-          # above the app's own limits, so an oversize upload gets its JSON 413
-          max_request_body_size=max(2 * cfg.registry.max_evidence_mb, 64) << 20)
+    workers = cfg.registry.workers if workers is None else workers
+    worker_mod.check_workers(cfg, workers)
+    where = open_store(cfg)
+    where.migrate()  # once, here, not in every worker at the same moment
+    click.echo(f"registry on http://{host}:{port}/ ({where.kind} {where.location},"
+               f" {workers} worker{'s' if workers > 1 else ''})")
+    sock = worker_mod.bind(host, port)
+
+    def serve_one(listening):
+        from waitress import serve
+
+        serve(create_registry_app(cfg), sockets=[listening], threads=cfg.registry.threads,
+              ident="survey-registry", channel_timeout=60,
+              # above the app's own limits, so an oversize upload gets its JSON 413
+              max_request_body_size=max(2 * cfg.registry.max_evidence_mb, 64) << 20)
+
+    if workers == 1:
+        serve_one(sock)
+        return
+    sys.exit(worker_mod.supervise(sock, workers, serve_one,
+                                  log=lambda line: click.echo(line, err=True)))
 
 
 @registry.command("export")
