@@ -25,6 +25,7 @@ import hashlib
 import io
 import re
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlsplit
 
@@ -156,8 +157,7 @@ class S3ObjectStore:
                 pending += chunk
                 while len(pending) > PART_SIZE:  # ">": a stream of one part is one PUT
                     upload = upload or _Multipart(self, self._under(f"{TMP}/{uuid.uuid4()}"))
-                    upload.send(bytes(pending[:PART_SIZE]))
-                    del pending[:PART_SIZE]
+                    upload.send(_take(pending, PART_SIZE))
             got = digest.hexdigest()
             if got != sha256:
                 raise BadInput("Evidence bytes hash to %(got)s, not to %(want)s", got=got,
@@ -176,22 +176,29 @@ class S3ObjectStore:
             raise
         return size
 
-    def remove_temporaries(self) -> int:
+    def remove_temporaries(self, older_than_s: float = 0.0) -> int:
         """Startup repair: abort multipart uploads and delete temporary objects a killed
-        process left under tmp/; return how many. Run it when no upload is under way."""
+        process left under tmp/; return how many. `older_than_s` spares those another
+        live registry process may still be writing."""
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_s)
         removed = 0
         tmp = self._under(f"{TMP}/")
-        pages = self._client.get_paginator("list_multipart_uploads").paginate(
-            Bucket=self.bucket, Prefix=tmp)
-        for page in pages:
-            for item in page.get("Uploads", []):
-                self._call("abort_multipart_upload", Key=item["Key"], UploadId=item["UploadId"])
-                removed += 1
-        for page in self._client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=tmp):
-            for item in page.get("Contents", []):
-                self._call("delete_object", Key=item["Key"])
-                removed += 1
+        try:
+            for page in self._client.get_paginator("list_multipart_uploads").paginate(
+                    Bucket=self.bucket, Prefix=tmp):
+                for item in page.get("Uploads", []):
+                    if item["Initiated"] <= cutoff:
+                        self._call("abort_multipart_upload", Key=item["Key"],
+                                   UploadId=item["UploadId"])
+                        removed += 1
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=tmp):
+                for item in page.get("Contents", []):
+                    if item["LastModified"] <= cutoff:
+                        self._call("delete_object", Key=item["Key"])
+                        removed += 1
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failure(exc) from None
         return removed
 
     def _promote(self, tmp_key: str, sha256: str) -> None:
@@ -323,6 +330,14 @@ def _describe(exc: Exception) -> str:
         text = error.get("Message") or error.get("Code") or ""
         return " ".join(str(p) for p in (status, text) if p) or type(exc).__name__
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _take(pending: bytearray, size: int) -> bytes:
+    """The first `size` bytes out of `pending`, copied once (a slice would copy twice)."""
+    with memoryview(pending) as view:
+        part = bytes(view[:size])
+    del pending[:size]
+    return part
 
 
 def _b64(raw: bytes) -> str:
