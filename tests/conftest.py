@@ -138,16 +138,47 @@ def postgres_registry(pg_cluster, monkeypatch):
     try:
         yield env["SURVEY_NODE_REGISTRY__DATABASE_URL"]
     finally:
-        _BACKEND_ENV.clear()
+        for key in env:
+            _BACKEND_ENV.pop(key, None)
         for store in opened:
             store.close()
         pg_cluster.drop_database(name)
 
 
-@pytest.fixture(params=["embedded", "postgresql"])
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 API server on 127.0.0.1 for this test process (tests/s3_server.py)."""
+    from tests.s3_server import running_s3_server
+
+    with running_s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_evidence(s3_server, monkeypatch):
+    """A fresh bucket for this test's registry evidence, named by
+    SURVEY_NODE_REGISTRY__EVIDENCE_URL (keys in the AWS_* environment, which boto3 reads
+    when the credentials directory has none); yields (server, bucket)."""
+    bucket = s3_server.new_bucket()
+    env = {"SURVEY_NODE_REGISTRY__EVIDENCE_URL": f"s3://{bucket}/evidence",
+           "SURVEY_NODE_REGISTRY__S3_ENDPOINT_URL": s3_server.endpoint_url}
+    for key, value in {**env, "AWS_ACCESS_KEY_ID": s3_server.access_key_id,
+                       "AWS_SECRET_ACCESS_KEY": s3_server.secret_access_key}.items():
+        monkeypatch.setenv(key, value)
+    _BACKEND_ENV.update(env)
+    try:
+        yield s3_server, bucket
+    finally:
+        for key in env:
+            _BACKEND_ENV.pop(key, None)
+
+
+@pytest.fixture(params=["embedded", "national"])
 def registry_backend(request):
-    """Run the test on each registry store: the embedded SQLite file, and PostgreSQL
-    (`postgres_registry`). Yields the backend's kind."""
-    if request.param == "postgresql":
+    """Run the test on each registry store: the embedded one (SQLite file + evidence
+    folder) and the national one (PostgreSQL, `postgres_registry`, + an S3 bucket,
+    `s3_evidence`). Yields the backend's name."""
+    if request.param == "national":
         request.getfixturevalue("postgres_registry")
+        request.getfixturevalue("s3_evidence")
     return request.param

@@ -2,6 +2,7 @@
 seeded fault-injecting proxy in between (drops mid-request, 502s, delays)."""
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -32,6 +33,9 @@ def _assert_exact(cfg, registry_dir):
     assert reg_surveys == node_surveys
     assert node_hashes <= reg_hashes
     assert rows == distinct
+    if "SURVEY_NODE_REGISTRY__EVIDENCE_URL" in os.environ:  # in the bucket only
+        assert not [p for p in (registry_dir / "evidence").rglob("*") if p.is_file()]
+        assert not (registry_dir / "registry.db").exists()
     db = database.connect(cfg.db_path)
     try:
         states = {r[0] for r in db.execute("SELECT state FROM surveys")}
@@ -54,7 +58,7 @@ def test_faulty_network_then_one_calm_sync_is_exact(tmp_path):
             hurt = subprocess.run(
                 [sys.executable, "-m", "survey_node", "sync", "--data-dir", str(cfg.data_dir),
                  "--json"], capture_output=True, text=True, timeout=120,
-                env={**__import__("os").environ, **env})
+                env={**os.environ, **env})
             assert "Traceback" not in hurt.stderr
         assert proxy.faults["drop"] >= 3 and proxy.faults["502"] >= 1, proxy.faults
         proxy.calm()
@@ -123,7 +127,7 @@ def _registry_workers(registry_dir) -> list[int]:
 
 
 # Several registry processes are for a PostgreSQL registry (an embedded one refuses them).
-@pytest.mark.parametrize("registry_backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("registry_backend", ["national"], indirect=True)
 def test_registry_workers_killed_mid_sync_lose_and_double_nothing(tmp_path, registry_backend):
     registry_dir = tmp_path / "registry"
     rng = random.Random(19)
@@ -133,7 +137,7 @@ def test_registry_workers_killed_mid_sync_lose_and_double_nothing(tmp_path, regi
                  for name in ("node-a", "node-b")]
         for cfg in nodes:
             add_token(registry_dir, cfg)
-        env = {**__import__("os").environ, "SURVEY_NODE_SYNC__RETRY_DEADLINE_S": "60"}
+        env = {**os.environ, "SURVEY_NODE_SYNC__RETRY_DEADLINE_S": "60"}
         processes = [subprocess.Popen(
             [sys.executable, "-m", "survey_node", "sync", "--data-dir", str(cfg.data_dir),
              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -143,7 +147,7 @@ def test_registry_workers_killed_mid_sync_lose_and_double_nothing(tmp_path, regi
             time.sleep(rng.uniform(0.2, 0.8))
             workers = _registry_workers(registry_dir)
             if workers:  # none alive for a moment: connections wait in the parent's socket
-                __import__("os").kill(rng.choice(workers), signal.SIGKILL)
+                os.kill(rng.choice(workers), signal.SIGKILL)
                 kills += 1
         outputs = [p.communicate(timeout=180) for p in processes]
         for process, (_, err) in zip(processes, outputs):
