@@ -20,6 +20,9 @@ from ..cli_options import data_dir_option, json_option
 from ..errors import BadInput
 
 
+LEFTOVER_UPLOAD_AGE_S = 6 * 3600
+
+
 @click.group()
 def registry():
     """The central registry: serve the sync API, node tokens, imports, review decisions."""
@@ -56,6 +59,7 @@ def registry_serve(data_dir, host, port, workers):
     worker_mod.check_workers(cfg, workers)
     where = open_store(cfg)
     where.migrate()  # once, here, not in every worker at the same moment
+    _remove_leftover_uploads(where)
     click.echo(f"registry on http://{host}:{port}/ ({where.kind} {where.location},"
                f" {workers} worker{'s' if workers > 1 else ''})")
     sock = worker_mod.bind(host, port)
@@ -73,6 +77,20 @@ def registry_serve(data_dir, host, port, workers):
         return
     sys.exit(worker_mod.supervise(sock, workers, serve_one,
                                   log=lambda line: click.echo(line, err=True)))
+
+
+def _remove_leftover_uploads(where) -> None:
+    """Startup repair: uploads a killed registry left half-written. Only old ones: another
+    registry host may be writing into the same bucket right now."""
+    from ..errors import SurveyNodeError
+
+    try:
+        removed = where.objects.remove_temporaries(older_than_s=LEFTOVER_UPLOAD_AGE_S)
+    except SurveyNodeError as exc:  # readiness reports the store; serving still starts
+        click.echo(f"warning: {exc.line()}", err=True)
+        return
+    if removed:
+        click.echo(f"removed {removed} half-written upload(s) left by an earlier run")
 
 
 @registry.command("export")

@@ -48,6 +48,8 @@ class ObjectStore(Protocol):
 
     def iter_hashes(self) -> Iterator[str]: ...
 
+    def remove_temporaries(self, older_than_s: float = 0.0) -> int: ...
+
 
 class FileObjectStore:
     """Evidence files under ``<root>/ab/abcdef...``, written atomically after the hash checks."""
@@ -74,6 +76,10 @@ class FileObjectStore:
 
     def path(self, sha256: str) -> Path:
         return self._files.path(sha256)
+
+    def remove_temporaries(self, older_than_s: float = 0.0) -> int:
+        """Startup repair: partial files a killed upload left behind."""
+        return self._files.remove_temporaries(older_than_s)
 
     def open(self, sha256: str) -> BinaryIO:
         path = self._files.path(sha256)
