@@ -178,22 +178,17 @@ def plan_tables(source: list[dict], target: dict[str, dict[str, dict]]) -> list[
 
 
 def _in_reference_order(tables: list[dict]) -> list[dict]:
-    ordered, placed = [], set()
-    pending = list(tables)
-    while pending:
-        ready = [t for t in pending if set(t["references"]) <= placed | _missing(t, tables)]
-        if not ready:  # a reference loop: SQLite allows it; let the first one go first
-            ready = pending[:1]
-        for table in ready:
-            ordered.append(table)
-            placed.add(table["name"])
-            pending.remove(table)
-    return ordered
-
-
-def _missing(table: dict, tables: list[dict]) -> set[str]:
+    """Creation order, except that a table waits for the tables it references."""
     known = {t["name"] for t in tables}
-    return {r for r in table["references"] if r not in known}
+    ordered, placed, pending = [], set(), list(tables)
+    while pending:
+        ready = next((t for t in pending
+                      if all(r in placed or r not in known for r in t["references"])),
+                     pending[0])  # a reference loop (SQLite allows one): take it as it comes
+        ordered.append(ready)
+        placed.add(ready["name"])
+        pending.remove(ready)
+    return ordered
 
 
 def refuse_diverged_surveys(src, dst, page: int) -> None:
@@ -234,7 +229,7 @@ def report_lines(report: dict) -> Iterable[str]:
                f" {done['already']:>9,} already there")
     ev = report["evidence"]
     if ev.get("stays"):
-        yield f"  {'evidence:':<{width + 1}} stays in {report['evidence_target']}"
+        yield f"  {'evidence objects:':<{width + 1}} stay in {report['evidence_target']}"
     else:
         yield (f"  {'evidence objects:':<{width + 1}} {ev['copied']:>9,} copied"
                f" ({ev['bytes']:,} bytes), {ev['skipped']:,} already there"
