@@ -307,6 +307,45 @@ def test_a_column_the_target_lacks_is_refused_before_any_row_moves(source, empty
     assert not any(_dump(empty_db).values())
 
 
+def test_a_required_target_column_the_source_lacks_is_refused(source, cluster, runner):
+    name = cluster.new_database()
+    try:
+        db = pg.connect_once(cluster.url(name))
+        db.execute("ALTER TABLE cameras ADD COLUMN district TEXT NOT NULL")
+        db.close()
+        result = _migrate(runner, source, cluster.url(name))
+        assert result.exit_code == 2
+        assert result.output.strip() == ("error: Schema drift: the target's cameras.district"
+                                         " needs a value the source does not have")
+    finally:
+        cluster.drop_database(name)
+
+
+def test_a_row_the_target_cannot_take_is_named_in_one_line(built, source, empty_db, runner):
+    survey_id = built["surveys"][0]
+    conn = sqlite3.connect(source / "registry.db")
+    conn.execute("UPDATE survey_revisions SET revision = 'two' WHERE id = ? AND revision = 1", [survey_id])
+    conn.commit()
+    conn.close()
+    result = _migrate(runner, source, empty_db, "--page-size", "1")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith(
+        f"error: Writing survey_revisions into the target failed in the rows from"
+        f" id='{survey_id}', revision='two': invalid input syntax for type integer")
+    assert len(_dump(empty_db)["surveys"]) == 6  # the tables before it are kept
+
+
+def test_pages_are_bounded_by_size_as_well_as_rows(tmp_path):
+    from survey_node.registry.db.move import iter_source_pages
+
+    db = database.connect(tmp_path / "t.db", migrate=False)
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    db.conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x" * 1000) for i in range(5)])
+    table = {"name": "t", "key": ["id"], "columns": ["id", "body"]}
+    pages = list(iter_source_pages(db, table, ["id", "body"], 1000, page_bytes=2500))
+    assert [[r[0] for r in p] for p in pages] == [[0, 1, 2], [3, 4]]
+
+
 def test_a_target_holding_other_content_for_a_survey_is_refused(built, source, empty_db,
                                                                 runner):
     assert _migrate(runner, source, empty_db).exit_code == 0

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 from ..config import Config
 from ..errors import BadInput, Conflict, ConfigError
 from .db import move as move_db
+from .db import pg
 from .store import CHUNK, EmbeddedStore, ObjectStore, PostgresStore, open_store
 
 PAGE = 1000
@@ -210,13 +211,29 @@ def _copy_table(src, dst, table: dict, page: int, on_page: OnPage | None) -> dic
     page = max(1, min(page, move_db.MAX_PARAMS // max(1, len(columns))))
     copied = read = 0
     for rows in move_db.iter_source_pages(src, table, columns, page):
-        with dst.atomic():
-            copied += move_db.insert_page(dst, name, columns, rows)
+        try:
+            with dst.atomic():
+                copied += move_db.insert_page(dst, name, columns, rows)
+        except pg.DatabaseError as exc:
+            raise ConfigError("Writing %(table)s into the target failed in the rows from"
+                              " %(first)s: %(error)s (the rows before are kept: run the move"
+                              " again once it is fixed)", table=name,
+                              first=_key_of(table, columns, rows[0]),
+                              error=_first_line(exc)) from None
         read += len(rows)
         if on_page is not None:
             on_page(name, read)
     return {"table": name, "copied": copied, "already": read - copied,
             "source": move_db.count_rows(src, name), "target": move_db.count_rows(dst, name)}
+
+
+def _key_of(table: dict, columns: list[str], values: tuple) -> str:
+    named = table["key"] or columns[:1]
+    return ", ".join(f"{k}={values[columns.index(k)]!r}" for k in named)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 # -- the report ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 # PostgreSQL takes at most 65,535 parameters in one statement.
 MAX_PARAMS = 60_000
+PAGE_BYTES = 16 << 20
 
 
 def quote(name: str) -> str:
@@ -51,18 +52,23 @@ def count_rows(db, table: str) -> int:
     return db.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
 
 
-def iter_source_pages(db: Database, table: dict, columns: list[str],
-                      page: int) -> Iterator[list[tuple]]:
-    """The table's rows in key order, `page` at a time (SQLite steps the query lazily, so
-    only one page is in memory)."""
+def iter_source_pages(db: Database, table: dict, columns: list[str], page: int,
+                      page_bytes: int = PAGE_BYTES) -> Iterator[list[tuple]]:
+    """The table's rows in key order, at most `page` rows or about `page_bytes` of values at
+    a time (a batch's manifest may be 32 MB: a thousand of them would not fit in memory).
+    SQLite steps the query lazily, so only the page being filled is held."""
     order = f" ORDER BY {', '.join(quote(k) for k in table['key'])}" if table["key"] else ""
     cursor = db.execute(f"SELECT {', '.join(quote(c) for c in columns)}"
                         f" FROM {quote(table['name'])}{order}")
-    while True:
-        found = cursor.fetchmany(page)
-        if not found:
-            return
-        yield [tuple(r) for r in found]
+    found, size = [], 0
+    for r in cursor:
+        found.append(tuple(r))
+        size += sum(len(v) for v in r if isinstance(v, (str, bytes)))
+        if len(found) >= page or size >= page_bytes:
+            yield found
+            found, size = [], 0
+    if found:
+        yield found
 
 
 def begin_snapshot(db: Database) -> None:
