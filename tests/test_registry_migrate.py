@@ -19,10 +19,11 @@ from survey_node import config as config_mod
 from survey_node import db as database
 from survey_node.cli import main as cli_main
 from survey_node.db import users as user_db
+from survey_node.errors import BadInput
 from survey_node.evidence import EvidenceStore
 from survey_node.registry.db import pg
 from survey_node.registry.db.review import rows_registry_queue, rows_survey_history
-from survey_node.registry.move import copy_objects, move_registry
+from survey_node.registry.move import move_registry
 from survey_node.registry.service import Registry
 from survey_node.registry.store import FileObjectStore
 from survey_node.sync import protocol
@@ -201,15 +202,16 @@ def test_the_evidence_is_copied_by_hash_and_served_from_the_new_store(built, sou
     assert again["evidence"] == {"copied": 0, "skipped": 12, "bytes": 0}
 
 
-def test_a_damaged_evidence_file_is_refused_not_moved(source, tmp_path):
+def test_a_damaged_evidence_file_is_refused_not_moved(source, empty_db, tmp_path):
     old = FileObjectStore(source / "evidence")
     sha = next(old.iter_hashes())
     old.path(sha).write_bytes(b"not the photo")
     new = FileObjectStore(tmp_path / "new")
-    with pytest.raises(Exception) as raised:
-        copy_objects(old, new)
-    assert sha[:12] in str(raised.value)
-    assert not new.has(sha)
+    with pytest.raises(BadInput) as raised:
+        move_registry(config_mod.load(source, env={}), to=empty_db, target_objects=new)
+    assert str(raised.value).startswith(f"Evidence object {sha} of the source was not copied:"
+                                        " Evidence bytes hash to ")
+    assert not new.has(sha) and not any(_dump(empty_db).values())  # refused before any row
 
 
 def test_a_second_run_moves_nothing_and_says_so(source, empty_db, runner):
@@ -324,7 +326,8 @@ def test_a_required_target_column_the_source_lacks_is_refused(source, cluster, r
 def test_a_row_the_target_cannot_take_is_named_in_one_line(built, source, empty_db, runner):
     survey_id = built["surveys"][0]
     conn = sqlite3.connect(source / "registry.db")
-    conn.execute("UPDATE survey_revisions SET revision = 'two' WHERE id = ? AND revision = 1", [survey_id])
+    conn.execute("UPDATE survey_revisions SET revision = 'two' WHERE id = ? AND revision = 1",
+                 [survey_id])
     conn.commit()
     conn.close()
     result = _migrate(runner, source, empty_db, "--page-size", "1")

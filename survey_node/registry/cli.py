@@ -225,7 +225,8 @@ def registry_migrate(data_dir, to, evidence, page_size, as_json):
 
     # Not _registry_config: a mistyped data dir is refused, not created.
     cfg = config_mod.load(config_mod.resolve_data_dir(data_dir))
-    report = move_registry(cfg, to=to, evidence=evidence, page=page_size)
+    report = move_registry(cfg, to=to, evidence=evidence, page=page_size,
+                           on_page=_move_progress() if sys.stderr.isatty() else None)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
     else:
@@ -234,3 +235,19 @@ def registry_migrate(data_dir, to, evidence, page_size, as_json):
     for error in report["errors"]:
         click.echo(f"error: {error}", err=True)
     return 0 if report["ok"] else 1
+
+
+def _move_progress():
+    """A line on the terminal per table and every few seconds: a national move of hundreds
+    of GB takes hours and must not look hung."""
+    import time
+
+    state = {"what": None, "at": 0.0}
+
+    def report(what: str, done: int) -> None:
+        now = time.monotonic()
+        if what != state["what"] or now - state["at"] >= 5:
+            state.update(what=what, at=now)
+            click.echo(f"migrate: {what} {done:,}", err=True)
+
+    return report

@@ -52,12 +52,10 @@ def move_registry(config: Config, *, to: str, evidence: str = "",
               "tables": [], "sequences": {}, "errors": []}
     try:
         target.prepare()  # migrates the target schema; a wrong URL fails here, in one line
-        report["evidence"] = (copy_objects(source.objects, target.objects)
-                              if copy_evidence else {"copied": 0, "skipped": 0, "bytes": 0,
-                                                     "stays": True})
         src, dst = source.connect(), target.connect()
         try:
-            _copy_rows(src, dst, report, page, on_page)
+            _move(src, dst, source.objects, target.objects if copy_evidence else None,
+                  report, page, on_page)
             report["errors"] += verify_objects(dst, target.objects, page)
         finally:
             src.close()
@@ -68,6 +66,33 @@ def move_registry(config: Config, *, to: str, evidence: str = "",
     return report
 
 
+def _move(src, dst, objects, target_objects, report: dict, page: int,
+          on_page: OnPage | None) -> None:
+    """Everything under one read snapshot of the source, taken before the objects are
+    copied: the registry stores an object before a row names it, so every object the
+    snapshot's rows name is already in the folder the copy walks."""
+    move_db.begin_snapshot(src)
+    try:
+        tables = plan_tables(move_db.rows_source_tables(src), move_db.rows_target_columns(dst))
+        refuse_diverged_surveys(src, dst, page)
+        stays = {"copied": 0, "skipped": 0, "bytes": 0, "stays": True}
+        report["evidence"] = (stays if target_objects is None
+                              else copy_objects(objects, target_objects, on_object=on_page))
+        for table in tables:
+            report["tables"].append(_copy_table(src, dst, table, page, on_page))
+        for name, column, sequence in move_db.rows_target_sequences(dst):
+            floor = move_db.get_source_sequence(src, name)
+            report["sequences"][name] = move_db.update_sequence_past(dst, name, column,
+                                                                     sequence, floor)
+    finally:
+        move_db.end_snapshot(src)
+    for done in report["tables"]:
+        if done["source"] != done["target"]:
+            report["errors"].append(
+                f"{done['table']}: {done['source']:,} row(s) in the source but"
+                f" {done['target']:,} in the target")
+
+
 def _open_source(config: Config) -> EmbeddedStore:
     # The data dir's own store, whatever its config says about database_url: the move
     # reads the SQLite file (brought to the current schema, as `serve` would).
@@ -76,9 +101,7 @@ def _open_source(config: Config) -> EmbeddedStore:
         raise BadInput("%(path)s does not exist: --data-dir must be an embedded registry's"
                        " data dir", path=str(path))
     section = dataclasses.replace(config.registry, database_url="")
-    store = open_store(dataclasses.replace(config, registry=section))
-    assert isinstance(store, EmbeddedStore)
-    return store
+    return open_store(dataclasses.replace(config, registry=section))
 
 
 def _open_target(config: Config, to: str, evidence: str) -> PostgresStore:
@@ -97,24 +120,34 @@ def _open_target(config: Config, to: str, evidence: str) -> PostgresStore:
     except ImportError:
         raise ConfigError("This build has no S3 evidence store (objects_s3); move the rows"
                           " without --evidence") from None
-    assert isinstance(store, PostgresStore)
     return store
 
 
 # -- evidence ------------------------------------------------------------------------------
 
-def copy_objects(source: ObjectStore, target: ObjectStore) -> dict:
+def copy_objects(source: ObjectStore, target: ObjectStore,
+                 on_object: OnPage | None = None) -> dict:
     """Every object of `source` into `target` that is not there yet, streamed in chunks and
     verified by the target against its hash (a damaged source file is refused, not moved)."""
     done = {"copied": 0, "skipped": 0, "bytes": 0}
     for sha in source.iter_hashes():
         if target.has(sha):
             done["skipped"] += 1
-            continue
-        with source.open(sha) as fh:
-            done["bytes"] += target.put_stream(sha, _chunks(fh), OBJECT_LIMIT)
-        done["copied"] += 1
+        else:
+            done["bytes"] += _copy_object(source, target, sha)
+            done["copied"] += 1
+        if on_object is not None:
+            on_object("evidence objects", done["copied"] + done["skipped"])
     return done
+
+
+def _copy_object(source: ObjectStore, target: ObjectStore, sha: str) -> int:
+    try:
+        with source.open(sha) as fh:
+            return target.put_stream(sha, _chunks(fh), OBJECT_LIMIT)
+    except BadInput as exc:  # its bytes do not hash to its name: damaged where it lies
+        raise BadInput("Evidence object %(sha)s of the source was not copied: %(why)s",
+                       sha=sha, why=exc.line()) from None
 
 
 def _chunks(fh) -> Iterator[bytes]:
@@ -137,26 +170,6 @@ def verify_objects(db, objects: ObjectStore, page: int) -> list[str]:
 
 
 # -- rows ----------------------------------------------------------------------------------
-
-def _copy_rows(src, dst, report: dict, page: int, on_page: OnPage | None) -> None:
-    move_db.begin_snapshot(src)
-    try:
-        tables = plan_tables(move_db.rows_source_tables(src), move_db.rows_target_columns(dst))
-        refuse_diverged_surveys(src, dst, page)
-        for table in tables:
-            report["tables"].append(_copy_table(src, dst, table, page, on_page))
-        for name, column, sequence in move_db.rows_target_sequences(dst):
-            floor = move_db.get_source_sequence(src, name)
-            report["sequences"][name] = move_db.update_sequence_past(dst, name, column,
-                                                                     sequence, floor)
-    finally:
-        move_db.end_snapshot(src)
-    for done in report["tables"]:
-        if done["source"] != done["target"]:
-            report["errors"].append(
-                f"{done['table']}: {done['source']:,} row(s) in the source but"
-                f" {done['target']:,} in the target")
-
 
 def plan_tables(source: list[dict], target: dict[str, dict[str, dict]]) -> list[dict]:
     """The source tables in an order where each comes after the tables it references, with
