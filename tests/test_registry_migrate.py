@@ -387,6 +387,13 @@ def test_a_bad_target_gives_one_line_and_a_failing_exit(source, cluster, runner,
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
+def test_an_evidence_target_that_is_not_a_bucket_is_refused(source, empty_db, runner):
+    result = _migrate(runner, source, empty_db, "--evidence", "/srv/evidence")
+    assert result.exit_code == 2
+    assert result.output.strip() == ("error: --evidence must be an s3://bucket/prefix URL,"
+                                     " not '/srv/evidence'")
+
+
 def test_a_data_dir_without_a_registry_is_refused(tmp_path, empty_db, runner):
     result = _migrate(runner, tmp_path / "typo", empty_db)
     assert result.exit_code == 2
