@@ -91,7 +91,7 @@ def built(tmp_path_factory):
         accounts.add_user(db, reg.config.security, name="Supervisor", role="supervisor",
                           pin=PIN, display_name="หัวหน้า", actor="cli")
     return {"dir": registry_dir, "tokens": tokens, "surveys": [e["id"] for e in entries]
-            + node_b_ids}
+            + node_b_ids, "entry": entries[3]}
 
 
 def _entries(node_cfg) -> list[dict]:
@@ -179,6 +179,13 @@ def test_a_moved_registry_serves_the_same_surveys_from_postgresql(built, source,
     assert decided["seq"] > last
     reg.note_refusal(None, "after the move")
     assert reg.history()[0]["error"] == "after the move"
+    # The node syncs on: its photos are known to be held by it, so nothing is asked again.
+    entry = dict(built["entry"], revision=2, fields=dict(built["entry"]["fields"], notes="2"))
+    entry["content_sha256"] = protocol.content_hash(entry)
+    manifest = protocol.new_manifest("node-a", str(uuid.uuid4()), "2026-12-04", [entry])
+    assert reg.receive_batch("node-a", manifest)["missing"] == []
+    receipt = reg.commit_batch("node-a", manifest["batch_id"])
+    assert [s["result"] for s in receipt["surveys"]] == ["stored"]
 
 
 def test_the_evidence_is_copied_by_hash_and_served_from_the_new_store(built, source,
