@@ -1,5 +1,6 @@
 """`registry migrate`: an embedded registry with real surveys, photos, decisions, cameras and
-users moved into a real PostgreSQL (tests/pg_server.py), then served from there."""
+users moved into a real PostgreSQL (tests/pg_server.py) and moto's S3 server
+(tests/s3_server.py), then served from there."""
 
 from __future__ import annotations
 
@@ -28,18 +29,21 @@ from survey_node.registry.service import Registry
 from survey_node.registry.store import FileObjectStore
 from survey_node.sync import protocol
 from survey_node.sync.client import build_entry
-from tests.conftest import require_system
-from tests.pg_server import pg_bin, running_cluster
+from tests.s3_server import running_s3_server
 from tests.sync_helpers import make_node
 
 PIN = "246800"
 
 
+@pytest.fixture
+def cluster(pg_cluster):
+    return pg_cluster
+
+
 @pytest.fixture(scope="module")
-def cluster():
-    require_system(pg_bin("initdb") or "initdb")
-    with running_cluster() as found:
-        yield found
+def s3():
+    with running_s3_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -207,6 +211,49 @@ def test_the_evidence_is_copied_by_hash_and_served_from_the_new_store(built, sou
     again = move_registry(config_mod.load(source, env={}), to=empty_db,
                           target_objects=FileObjectStore(new_dir / "evidence"))
     assert again["evidence"] == {"copied": 0, "skipped": 12, "bytes": 0}
+
+
+def test_the_evidence_moves_into_a_bucket_and_the_moved_registry_serves_it(built, source,
+                                                                           empty_db, s3,
+                                                                           runner):
+    bucket = s3.new_bucket()
+    _point_at(s3, source)
+    url = f"s3://{bucket}/evidence"
+    result = _migrate(runner, source, empty_db, "--evidence", url, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["evidence"]["copied"] == 12 and report["ok"]
+    hashes = sorted(FileObjectStore(source / "evidence").iter_hashes())
+    assert s3.keys(bucket) == [f"evidence/{h[:2]}/{h}" for h in hashes]
+
+    reg = Registry(config_mod.load(source, env={"SURVEY_NODE_REGISTRY__DATABASE_URL": empty_db,
+                                                "SURVEY_NODE_REGISTRY__EVIDENCE_URL": url}))
+    assert reg.store.check() == {"database": "ok", "evidence": "ok"}
+    for sha in hashes:
+        with reg.store.objects.open(sha) as fh:
+            assert fh.read() == (source / "evidence" / sha[:2] / sha).read_bytes()
+    again = _migrate(runner, source, empty_db, "--evidence", url)
+    assert again.exit_code == 0 and "nothing to move" in again.output
+    assert f"0 copied (0 bytes), 12 already there in {url}" in again.output
+
+
+def _point_at(s3, registry_dir):
+    """The registry's config names the S3 server, its credentials files the keys."""
+    (registry_dir / "config.toml").write_text(
+        f'[registry]\ns3_endpoint_url = "{s3.endpoint_url}"\n', encoding="utf-8")
+    (registry_dir / "secrets").mkdir(mode=0o700, exist_ok=True)
+    for name, value in (("registry_s3_access_key_id", s3.access_key_id),
+                        ("registry_s3_secret_access_key", s3.secret_access_key)):
+        (registry_dir / "secrets" / name).write_text(value + "\n", encoding="utf-8")
+
+
+def test_a_bucket_that_does_not_answer_is_refused_in_one_line(source, empty_db, s3, runner):
+    _point_at(s3, source)
+    result = _migrate(runner, source, empty_db, "--evidence", "s3://no-such-bucket/evidence")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith(f"error: The evidence bucket no-such-bucket at"
+                                    f" {s3.endpoint_url} does not answer")
+    assert not any(_dump(empty_db).values())
 
 
 def test_a_damaged_evidence_file_is_refused_not_moved(source, empty_db, tmp_path):

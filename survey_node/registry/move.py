@@ -52,6 +52,8 @@ def move_registry(config: Config, *, to: str, evidence: str = "",
               "tables": [], "sequences": {}, "errors": []}
     try:
         target.prepare()  # migrates the target schema; a wrong URL fails here, in one line
+        if copy_evidence:
+            target.objects.ping()  # a missing bucket or a wrong key: one line, before a copy
         src, dst = source.connect(), target.connect()
         try:
             _move(src, dst, source.objects, target.objects if copy_evidence else None,
