@@ -128,8 +128,21 @@ def _migrate(runner, source, url, *extra):
                                     "--to", url, *extra])
 
 
-def _pg_registry(data_dir, url) -> Registry:
-    return Registry(config_mod.load(data_dir, env={"SURVEY_NODE_REGISTRY__DATABASE_URL": url}))
+@pytest.fixture
+def pg_registry():
+    """A Registry on the moved database (and bucket); its pool is closed after the test."""
+    opened = []
+
+    def start(data_dir, url, evidence_url=""):
+        env = {"SURVEY_NODE_REGISTRY__DATABASE_URL": url}
+        if evidence_url:
+            env["SURVEY_NODE_REGISTRY__EVIDENCE_URL"] = evidence_url
+        opened.append(Registry(config_mod.load(data_dir, env=env)))
+        return opened[-1]
+
+    yield start
+    for reg in opened:
+        reg.store.close()
 
 
 def _what_a_user_sees(reg: Registry, survey_ids: list[str]) -> dict:
@@ -157,14 +170,14 @@ def _dump(url: str) -> dict:
 
 
 def test_a_moved_registry_serves_the_same_surveys_from_postgresql(built, source, empty_db,
-                                                                   runner):
+                                                                   runner, pg_registry):
     before = _what_a_user_sees(Registry(config_mod.load(source, env={})), built["surveys"])
     result = _migrate(runner, source, empty_db)
     assert result.exit_code == 0, result.output
     assert "surveys:" in result.output and "verified:" in result.output
     assert f"evidence objects: stay in {source / 'evidence'}" in result.output
 
-    reg = _pg_registry(source, empty_db)
+    reg = pg_registry(source, empty_db)
     assert reg.store.kind == "postgresql"
     assert _what_a_user_sees(reg, built["surveys"]) == before
     assert before["queue"]["all"][0] == 6 and before["decisions"]["node-b"]["decisions"]
@@ -192,8 +205,8 @@ def test_a_moved_registry_serves_the_same_surveys_from_postgresql(built, source,
     assert [s["result"] for s in receipt["surveys"]] == ["stored"]
 
 
-def test_the_evidence_is_copied_by_hash_and_served_from_the_new_store(built, source,
-                                                                      empty_db, tmp_path):
+def test_the_evidence_is_copied_by_hash_and_served_from_the_new_store(source, empty_db,
+                                                                      tmp_path, pg_registry):
     new_dir = tmp_path / "national"
     new_dir.mkdir()
     report = move_registry(config_mod.load(source, env={}), to=empty_db,
@@ -204,7 +217,7 @@ def test_the_evidence_is_copied_by_hash_and_served_from_the_new_store(built, sou
     assert report["evidence"]["copied"] == len(hashes) == 12 + 0  # 6 surveys x 2 photos
     assert report["evidence"]["bytes"] == sum((source / "evidence" / h[:2] / h).stat().st_size
                                               for h in hashes)
-    reg = _pg_registry(new_dir, empty_db)
+    reg = pg_registry(new_dir, empty_db)
     for sha in hashes:
         with reg.store.objects.open(sha) as fh, old.open(sha) as want:
             assert fh.read() == want.read()
@@ -213,9 +226,8 @@ def test_the_evidence_is_copied_by_hash_and_served_from_the_new_store(built, sou
     assert again["evidence"] == {"copied": 0, "skipped": 12, "bytes": 0}
 
 
-def test_the_evidence_moves_into_a_bucket_and_the_moved_registry_serves_it(built, source,
-                                                                           empty_db, s3,
-                                                                           runner):
+def test_the_evidence_moves_into_a_bucket_and_the_moved_registry_serves_it(
+        source, empty_db, s3, runner, pg_registry):
     bucket = s3.new_bucket()
     _point_at(s3, source)
     url = f"s3://{bucket}/evidence"
@@ -226,8 +238,7 @@ def test_the_evidence_moves_into_a_bucket_and_the_moved_registry_serves_it(built
     hashes = sorted(FileObjectStore(source / "evidence").iter_hashes())
     assert s3.keys(bucket) == [f"evidence/{h[:2]}/{h}" for h in hashes]
 
-    reg = Registry(config_mod.load(source, env={"SURVEY_NODE_REGISTRY__DATABASE_URL": empty_db,
-                                                "SURVEY_NODE_REGISTRY__EVIDENCE_URL": url}))
+    reg = pg_registry(source, empty_db, url)
     assert reg.store.check() == {"database": "ok", "evidence": "ok"}
     for sha in hashes:
         with reg.store.objects.open(sha) as fh:
@@ -416,9 +427,10 @@ def test_a_target_holding_other_content_for_a_survey_is_refused(built, source, e
         in result.output
 
 
-def test_rows_the_source_lacks_are_reported_as_a_mismatch(source, empty_db, runner):
+def test_rows_the_source_lacks_are_reported_as_a_mismatch(source, empty_db, runner,
+                                                          pg_registry):
     assert _migrate(runner, source, empty_db).exit_code == 0
-    reg = _pg_registry(source, empty_db)
+    reg = pg_registry(source, empty_db)
     reg.note_refusal("node-z", "written on the new registry")
     result = _migrate(runner, source, empty_db)
     assert result.exit_code == 1
