@@ -171,7 +171,9 @@ def _dump(url: str) -> dict:
 
 def test_a_moved_registry_serves_the_same_surveys_from_postgresql(built, source, empty_db,
                                                                    runner, pg_registry):
-    before = _what_a_user_sees(Registry(config_mod.load(source, env={})), built["surveys"])
+    embedded = Registry(config_mod.load(source, env={}))
+    before = _what_a_user_sees(embedded, built["surveys"])
+    committed = next(e for e in before["history"] if e["action"] == "commit")
     result = _migrate(runner, source, empty_db)
     assert result.exit_code == 0, result.output
     assert "surveys:" in result.output and "verified:" in result.output
@@ -188,6 +190,8 @@ def test_a_moved_registry_serves_the_same_surveys_from_postgresql(built, source,
         user = accounts.authenticate(db, reg.config.security, name="Supervisor", pin=PIN,
                                      client="127.0.0.1")
     assert user["role"] == "supervisor"
+    assert reg.commit_batch(committed["node_id"], committed["batch_id"]) \
+        == embedded.commit_batch(committed["node_id"], committed["batch_id"])
     # New rows get new ids: the sequences were moved past the copied ones.
     last = max(d["seq"] for n in ("node-a", "node-b")
                for d in before["decisions"][n]["decisions"])
