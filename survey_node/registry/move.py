@@ -117,12 +117,7 @@ def _open_target(config: Config, to: str, evidence: str) -> PostgresStore:
                        url=evidence)
     section = dataclasses.replace(config.registry, database_url=to,
                                   evidence_url=evidence or config.registry.evidence_url)
-    try:
-        store = open_store(dataclasses.replace(config, registry=section))
-    except ImportError:
-        raise ConfigError("This build has no S3 evidence store (objects_s3); move the rows"
-                          " without --evidence") from None
-    return store
+    return open_store(dataclasses.replace(config, registry=section))
 
 
 # -- evidence ------------------------------------------------------------------------------
