@@ -223,3 +223,49 @@ def registry_user_add(data_dir, name, role, display_name, pin_stdin):
                           display_name=display_name, actor="cli")
         found = user_db.get_user_by_name(db, name)
     click.echo(f"registry user {found['name']} ({found['role']}) added")
+
+
+@registry.command("migrate")
+@data_dir_option
+@click.option("--to", "to", required=True, metavar="postgresql://…",
+              help="The PostgreSQL database to move the registry's rows into (its schema is"
+                   " brought up to date first).")
+@click.option("--evidence", default="", metavar="s3://bucket/prefix",
+              help="Also copy the evidence into this bucket; without it the evidence stays in"
+                   " the data dir's folder.")
+@click.option("--page-size", type=int, default=1000, show_default=True, hidden=True,
+              help="Rows per transaction.")
+@json_option
+def registry_migrate(data_dir, to, evidence, page_size, as_json):
+    """Copy an embedded registry (registry.db and its evidence) into PostgreSQL (and a
+    bucket), verified; run it again after an interruption to finish."""
+    from .move import move_registry, report_lines
+
+    # Not _registry_config: a mistyped data dir is refused, not created.
+    cfg = config_mod.load(config_mod.resolve_data_dir(data_dir))
+    report = move_registry(cfg, to=to, evidence=evidence, page=page_size,
+                           on_page=_move_progress() if sys.stderr.isatty() else None)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        for line in report_lines(report):
+            click.echo(line)
+    for error in report["errors"]:
+        click.echo(f"error: {error}", err=True)
+    return 0 if report["ok"] else 1
+
+
+def _move_progress():
+    """A line on the terminal per table and every few seconds: a national move of hundreds
+    of GB takes hours and must not look hung."""
+    import time
+
+    state = {"what": None, "at": 0.0}
+
+    def report(what: str, done: int) -> None:
+        now = time.monotonic()
+        if what != state["what"] or now - state["at"] >= 5:
+            state.update(what=what, at=now)
+            click.echo(f"migrate: {what} {done:,}", err=True)
+
+    return report
