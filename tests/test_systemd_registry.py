@@ -1,0 +1,246 @@
+"""The central registry's systemd files (systemd/registry/), checked by the tools that read
+them, and the unit's own command lines run for real against a PostgreSQL registry."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from survey_node import config as config_mod
+from tests.appliance_support import APPLIANCE_VENV, REPO, SYSTEMD, read_unit, unit_values
+from tests.conftest import require_system
+from tests.live import free_port
+from tests.pg_server import pg_bin, running_cluster
+
+pytestmark = pytest.mark.system
+
+UNITS = SYSTEMD / "registry"
+UNIT = UNITS / "survey-registry.service"
+ENV_EXAMPLE = UNITS / "registry.env.example"
+DATA = "/var/lib/survey-registry"
+CREDENTIALS = {"registry_db_password", "registry_s3_access_key_id",
+               "registry_s3_secret_access_key"}
+
+
+@pytest.fixture(scope="module")
+def unit_dir(tmp_path_factory):
+    """The unit as installed, with the venv path pointing at this checkout's venv
+    (systemd-analyze insists that the Exec*= binaries exist)."""
+    root = tmp_path_factory.mktemp("registry-units")
+    text = UNIT.read_text(encoding="utf-8").replace(APPLIANCE_VENV, str(REPO / ".venv"))
+    (root / UNIT.name).write_text(text, encoding="utf-8")
+    return root
+
+
+def _analyze(unit_dir, *args):
+    env = {"SYSTEMD_UNIT_PATH": f"{unit_dir}:", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+           "SYSTEMD_LOG_COLOR": "0"}
+    return subprocess.run(["systemd-analyze", *args], cwd=unit_dir, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def _service() -> dict[str, str]:
+    return {k: v for s, k, v in read_unit(UNIT) if s == "Service"}
+
+
+def test_systemd_analyze_verify_is_clean(unit_dir):
+    require_system("systemd-analyze", "/usr/bin/curl")
+    result = _analyze(unit_dir, "verify", "--man=no", UNIT.name)
+    # verify exits 0 on unknown keys and bad values too; any line it prints is a finding.
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), \
+        result.stdout + result.stderr
+
+
+def test_unit_is_hardened(unit_dir):
+    """A network server with no capability at all: tighter than the node's web unit (2.7),
+    which needs port 80 and the wired port's addresses."""
+    require_system("systemd-analyze")
+    result = _analyze(unit_dir, "security", "--offline=yes", "--threshold=20", "--no-pager",
+                      UNIT.name)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    score = re.search(r"Overall exposure level for survey-registry.service: ([0-9.]+)",
+                      result.stdout)
+    assert score and float(score.group(1)) <= 2.0
+
+
+def test_unit_settings_the_issue_asks_for():
+    service = _service()
+    assert service["User"] == service["Group"] == "survey-registry"
+    assert service["StateDirectory"] == "survey-registry"
+    assert service["Restart"] == "on-failure"
+    assert service["CapabilityBoundingSet"] == ""
+    for key in ("NoNewPrivileges", "PrivateTmp", "PrivateDevices", "ProtectHome"):
+        assert service[key] == "yes"
+    assert service["ProtectSystem"] == "strict"
+    # Nothing writable but the state dir: no ReadWritePaths= to widen it.
+    assert "ReadWritePaths" not in service
+    argv = shlex.split(service["ExecStart"])
+    assert argv[1:3] == ["registry", "serve"]
+    assert argv[argv.index("--data-dir") + 1] == DATA
+    # Every secret the registry reads is loaded from root's folder, each with a blank
+    # fallback so a registry that does not use it still starts.
+    loaded = dict(c.split(":", 1) for c in unit_values(UNIT, "Service", "LoadCredential"))
+    assert set(loaded) == CREDENTIALS
+    assert all(path == f"/etc/survey-registry/credentials/{name}"
+               for name, path in loaded.items())
+    fallbacks = dict(c.split(":", 1) for c in unit_values(UNIT, "Service", "SetCredential"))
+    assert fallbacks == {name: r"\n" for name in CREDENTIALS}
+    assert unit_values(UNIT, "Service", "EnvironmentFile") == \
+        ["-/etc/survey-registry/registry.env"]
+
+
+def test_sysusers_and_tmpfiles_make_the_user_and_the_secrets_folder(tmp_path):
+    require_system("systemd-sysusers", "systemd-tmpfiles")
+    (tmp_path / "etc").mkdir()
+    for tool, conf in (("systemd-sysusers", UNITS / "sysusers" / "survey-registry.conf"),
+                       ("systemd-tmpfiles", UNITS / "tmpfiles" / "survey-registry.conf")):
+        args = ["--create"] if tool == "systemd-tmpfiles" else []
+        result = subprocess.run([tool, f"--root={tmp_path}", *args, str(conf)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+    users = {line.split(":")[0]: line.split(":")
+             for line in (tmp_path / "etc" / "passwd").read_text().splitlines()}
+    user = users[_service()["User"]]
+    assert user[5] == DATA and user[6] == "/usr/sbin/nologin"
+    credentials = tmp_path / "etc" / "survey-registry" / "credentials"
+    assert credentials.stat().st_mode & 0o777 == 0o700 and credentials.stat().st_uid == 0
+
+
+def test_env_example_names_only_real_config_keys(tmp_path):
+    """Every SURVEY_NODE_* line of registry.env.example is a key the config knows (a typo
+    would stop the registry at start), and they land where the registry reads them."""
+    env = _env_file(ENV_EXAMPLE)
+    ours = {k: v for k, v in env.items() if k.startswith(config_mod.ENV_PREFIX)}
+    cfg = config_mod.load(tmp_path, env=ours)
+    assert cfg.registry.database_url == env["SURVEY_NODE_REGISTRY__DATABASE_URL"]
+    assert cfg.registry.evidence_url.startswith("s3://") and cfg.registry.workers == 2
+    assert cfg.web.secure_cookies is True
+    assert "password" not in " ".join(ours).lower()  # secrets go in the credentials folder
+
+
+# -- the unit's command lines, run -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    require_system(pg_bin("initdb") or "initdb", pg_bin("pg_ctl") or "pg_ctl", "runuser")
+    with running_cluster() as running:
+        yield running
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    """systemd's EnvironmentFile= for the lines this one uses: KEY=VALUE, # comments."""
+    values = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _command(key: str, env: dict[str, str], data_dir: Path) -> list[str]:
+    """The unit's Exec line as systemd would run it here: ${VAR} from `env`, the checkout's
+    venv for the appliance's, `data_dir` for the state dir."""
+    line = _service()[key]
+    line = re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], line)
+    line = line.replace(APPLIANCE_VENV, str(REPO / ".venv")).replace(DATA, str(data_dir))
+    return shlex.split(line)
+
+
+def _unit_environment(port: int, **settings: str) -> dict[str, str]:
+    """The unit's Environment= lines, then registry.env (a deployment's, here with a test
+    database and no bucket), as systemd layers them; plus the process environment."""
+    env = dict(e.split("=", 1) for e in unit_values(UNIT, "Service", "Environment"))
+    env.update({k: v for k, v in _env_file(ENV_EXAMPLE).items()
+                if k.startswith(config_mod.ENV_PREFIX) and "S3" not in k and "EVIDENCE" not in k})
+    env.update(settings, REGISTRY_PORT=str(port))
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(config_mod.ENV_PREFIX) and k != "CREDENTIALS_DIRECTORY"}
+    return {**base, **env}
+
+
+def _serve_as_the_unit(tmp_path, env):
+    """ExecStart= in the background, then ExecStartPost= (the readiness check) to its end,
+    which must succeed with the server still up; returns what /readyz says then."""
+    data_dir = tmp_path / "state"
+    data_dir.mkdir()
+    log = open(tmp_path / "registry.log", "wb")
+    server = subprocess.Popen(_command("ExecStart", env, data_dir), env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        check = subprocess.Popen(_command("ExecStartPost", env, data_dir), env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # systemd would fail the start when the server exits; so does this, without
+        # waiting out the check's retries.
+        for _ in range(240):
+            if check.poll() is not None or server.poll() is not None:
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                check.wait(timeout=0.5)
+        if check.poll() is None:
+            check.kill()
+        _, err = check.communicate(timeout=10)
+        log.flush()
+        assert check.returncode == 0 and server.poll() is None, \
+            f"readiness check {check.returncode}: {err}" + (tmp_path / "registry.log").read_text()
+        with urllib.request.urlopen(  # noqa: S310 - our own loopback server
+                f"http://127.0.0.1:{env['REGISTRY_PORT']}/readyz", timeout=10) as answer:
+            readyz = json.loads(answer.read())
+        return readyz
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+
+
+def _url_without_password(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1@", url)
+
+
+def test_the_unit_starts_a_postgresql_registry_with_its_password_as_a_credential(
+        tmp_path, cluster):
+    """The URL of registry.env has no password; the one file LoadCredential= hands over
+    under the unit's name for it is what lets the registry in."""
+    require_system("/usr/bin/curl")
+    from tests.pg_server import PASSWORD
+
+    database = cluster.new_database()
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "registry_db_password").write_text(PASSWORD + "\n", encoding="utf-8")
+    for name in CREDENTIALS - {"registry_db_password"}:
+        (creds / name).write_text("\n", encoding="utf-8")  # SetCredential='s blank fallback
+    env = _unit_environment(
+        free_port(), CREDENTIALS_DIRECTORY=str(creds),
+        SURVEY_NODE_REGISTRY__DATABASE_URL=_url_without_password(cluster.url(database)))
+    readyz = _serve_as_the_unit(tmp_path, env)
+    assert readyz["status"] == "ok" and readyz["backend"] == "postgresql", readyz
+    assert not (tmp_path / "state" / "registry.db").exists()
+
+
+def test_a_blank_password_credential_means_none_given(tmp_path, cluster):
+    """Without the password file systemd hands over the blank SetCredential= value: the
+    password in the URL is then the one used, and the registry still starts."""
+    require_system("/usr/bin/curl")
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    for name in CREDENTIALS:
+        (creds / name).write_text("\n", encoding="utf-8")
+    env = _unit_environment(free_port(), CREDENTIALS_DIRECTORY=str(creds),
+                            SURVEY_NODE_REGISTRY__DATABASE_URL=cluster.url(
+                                cluster.new_database()))
+    readyz = _serve_as_the_unit(tmp_path, env)
+    assert readyz["status"] == "ok" and readyz["backend"] == "postgresql", readyz
