@@ -1,4 +1,4 @@
-"""Backup and restore of a PostgreSQL registry, end to end, as the README says to do it.
+"""Backup and restore of a registry, end to end, as the README says to do it.
 
 A registry on a throwaway PostgreSQL gets real data through its services (a node's token,
 cameras, a committed batch with evidence, review decisions); `pg_dump -Fc` of its database
@@ -6,6 +6,7 @@ is restored with `pg_restore` into a new, empty database, the old one is dropped
 registry on the restored database (with a copy of the evidence folder, as a bucket's
 versions or an rsync copy would give back) must serve the same data and go on working:
 nothing renumbered, no id handed out twice, replays answered from the stored receipts.
+An embedded registry is copied with `sqlite3 .backup` while a registry process serves it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import uuid
 
 import pytest
+import requests
 
 from survey_node import config as config_mod
 from survey_node import db as database
@@ -28,7 +30,7 @@ from survey_node.sync import protocol
 from survey_node.sync.client import build_entry
 from tests.conftest import require_system
 from tests.pg_server import pg_bin, running_cluster
-from tests.sync_helpers import add_completed_surveys, make_node
+from tests.sync_helpers import add_completed_surveys, make_node, running_registry
 
 pytestmark = pytest.mark.system
 
@@ -44,8 +46,11 @@ def cluster():
         yield running
 
 
-def _registry(data_dir, monkeypatch, url: str) -> Registry:
-    monkeypatch.setenv("SURVEY_NODE_REGISTRY__DATABASE_URL", url)
+def _registry(data_dir, monkeypatch, url: str | None) -> Registry:
+    if url:
+        monkeypatch.setenv("SURVEY_NODE_REGISTRY__DATABASE_URL", url)
+    else:
+        monkeypatch.delenv("SURVEY_NODE_REGISTRY__DATABASE_URL", raising=False)
     data_dir.mkdir(parents=True, exist_ok=True)
     registry = Registry(config_mod.load(data_dir))
     registry.store.prepare()
@@ -192,3 +197,37 @@ def test_pg_dump_and_pg_restore_give_back_a_registry_that_goes_on(tmp_path, data
     history_ids = [e["id"] for e in restored.history("node-a")]
     assert len(history_ids) == len(set(history_ids))
     restored.store.close()
+
+
+def test_an_embedded_registry_is_copied_whole_while_it_serves(tmp_path, data_dir, monkeypatch):
+    """`sqlite3 registry.db ".backup COPY"` beside a serving registry process: the copy has
+    every commit, also those still only in registry.db-wal (which a cp of the file lacks)."""
+    require_system("sqlite3")
+    root = tmp_path / "registry"
+    registry = _registry(root, monkeypatch, None)
+    assert registry.store.kind == "sqlite"
+    node = make_node(tmp_path / "node-a", "node-a", surveys=2)
+    registry.add_token("node-a", province=PROVINCE)
+    first = _manifest(node, _survey_ids(node))
+    with running_registry(root) as base:
+        # The serving process holds registry.db open, so the WAL is not folded back into
+        # the file when this commit's connection closes.
+        receipt = _send(registry, node, first)
+        registry.record_decision(first["surveys"][0]["id"], state="resurvey", reason="มืด",
+                                 decided_by="somchai")
+        before = _what_it_serves(registry, "node-a")
+        assert requests.get(f"{base}/readyz", timeout=10).status_code == 200
+        assert (root / "registry.db-wal").stat().st_size > 0
+        copy = tmp_path / "backup" / "registry.db"
+        copy.parent.mkdir()
+        result = subprocess.run(["sqlite3", str(root / "registry.db"), f".backup '{copy}'"],
+                                capture_output=True, text=True, timeout=DEADLINE_S)
+        assert result.returncode == 0 and not result.stderr, result.stderr
+    shutil.copytree(root / "evidence", tmp_path / "backup" / "evidence")
+
+    restored_root = tmp_path / "restored"
+    shutil.copytree(tmp_path / "backup", restored_root)
+    restored = _registry(restored_root, monkeypatch, None)
+    assert _what_it_serves(restored, "node-a") == before
+    assert restored.commit_batch("node-a", first["batch_id"]) == receipt
+    assert restored.store.check() == {"database": "ok", "evidence": "ok"}
