@@ -126,6 +126,22 @@ def test_env_example_names_only_real_config_keys(tmp_path):
     assert "password" not in " ".join(ours).lower()  # secrets go in the credentials folder
 
 
+def test_a_blank_credential_is_taken_as_not_given(data_dir, tmp_path, monkeypatch):
+    """What SetCredential='s blank fallback hands over is no secret: the data dir's file,
+    or none (so the S3 client looks for keys elsewhere instead of signing with empty ones)."""
+    cfg = config_mod.load(data_dir)
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    for name in CREDENTIALS:
+        (creds / name).write_text("\n", encoding="utf-8")
+    (cfg.secrets_dir / "registry_db_password").write_text("from-the-data-dir\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert config_mod.read_optional_secret(cfg, "registry_db_password") == "from-the-data-dir"
+    assert config_mod.read_optional_secret(cfg, "registry_s3_access_key_id") is None
+    (creds / "registry_s3_access_key_id").write_text("AKIA-TEST\n")
+    assert config_mod.read_optional_secret(cfg, "registry_s3_access_key_id") == "AKIA-TEST"
+
+
 # -- the unit's command lines, run -------------------------------------------------------
 
 
