@@ -24,6 +24,10 @@ pytestmark = pytest.mark.system
 
 UNITS = SYSTEMD / "registry"
 UNIT = UNITS / "survey-registry.service"
+BACKUP_UNIT = UNITS / "survey-registry-backup.service"
+UNIT_FILES = sorted(p for p in UNITS.iterdir() if p.suffix in (".service", ".timer"))
+BACKUP_SCRIPT = UNITS / "survey-registry-backup"
+BACKUP_INSTALLED = "/usr/lib/survey-registry/backup"
 ENV_EXAMPLE = UNITS / "registry.env.example"
 DATA = "/var/lib/survey-registry"
 CREDENTIALS = {"registry_db_password", "registry_s3_access_key_id",
@@ -32,11 +36,13 @@ CREDENTIALS = {"registry_db_password", "registry_s3_access_key_id",
 
 @pytest.fixture(scope="module")
 def unit_dir(tmp_path_factory):
-    """The unit as installed, with the venv path pointing at this checkout's venv
-    (systemd-analyze insists that the Exec*= binaries exist)."""
+    """The units as installed, with the venv and the backup script pointing at this
+    checkout's (systemd-analyze insists that the Exec*= binaries exist)."""
     root = tmp_path_factory.mktemp("registry-units")
-    text = UNIT.read_text(encoding="utf-8").replace(APPLIANCE_VENV, str(REPO / ".venv"))
-    (root / UNIT.name).write_text(text, encoding="utf-8")
+    for path in UNIT_FILES:
+        text = path.read_text(encoding="utf-8").replace(APPLIANCE_VENV, str(REPO / ".venv"))
+        text = text.replace(BACKUP_INSTALLED, str(BACKUP_SCRIPT))
+        (root / path.name).write_text(text, encoding="utf-8")
     return root
 
 
@@ -51,22 +57,30 @@ def _service() -> dict[str, str]:
     return {k: v for s, k, v in read_unit(UNIT) if s == "Service"}
 
 
-def test_systemd_analyze_verify_is_clean(unit_dir):
+def test_there_are_units():
+    assert {p.name for p in UNIT_FILES} == {"survey-registry.service",
+                                            "survey-registry-backup.service",
+                                            "survey-registry-backup.timer"}
+
+
+@pytest.mark.parametrize("unit", [p.name for p in UNIT_FILES])
+def test_systemd_analyze_verify_is_clean(unit_dir, unit):
     require_system("systemd-analyze", "/usr/bin/curl")
-    result = _analyze(unit_dir, "verify", "--man=no", UNIT.name)
+    result = _analyze(unit_dir, "verify", "--man=no", unit)
     # verify exits 0 on unknown keys and bad values too; any line it prints is a finding.
     assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), \
         result.stdout + result.stderr
 
 
-def test_unit_is_hardened(unit_dir):
-    """A network server with no capability at all: tighter than the node's web unit (2.7),
-    which needs port 80 and the wired port's addresses."""
+@pytest.mark.parametrize("unit", [UNIT.name, BACKUP_UNIT.name])
+def test_units_are_hardened(unit_dir, unit):
+    """Network clients and a server with no capability at all: tighter than the node's web
+    unit (2.7), which needs port 80 and the wired port's addresses."""
     require_system("systemd-analyze")
     result = _analyze(unit_dir, "security", "--offline=yes", "--threshold=20", "--no-pager",
-                      UNIT.name)
+                      unit)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-    score = re.search(r"Overall exposure level for survey-registry.service: ([0-9.]+)",
+    score = re.search(rf"Overall exposure level for {re.escape(unit)}: ([0-9.]+)",
                       result.stdout)
     assert score and float(score.group(1)) <= 2.0
 
@@ -112,6 +126,25 @@ def test_sysusers_and_tmpfiles_make_the_user_and_the_secrets_folder(tmp_path):
     assert user[5] == DATA and user[6] == "/usr/sbin/nologin"
     credentials = tmp_path / "etc" / "survey-registry" / "credentials"
     assert credentials.stat().st_mode & 0o777 == 0o700 and credentials.stat().st_uid == 0
+    backups = tmp_path / "var" / "backups" / "survey-registry"
+    assert backups.stat().st_mode & 0o777 == 0o700 and backups.stat().st_uid == int(user[2])
+    assert unit_values(BACKUP_UNIT, "Service", "ReadWritePaths") == [str(backups)[len(
+        str(tmp_path)):]]
+
+
+def test_backup_script_is_shellcheck_clean():
+    require_system("shellcheck")
+    result = subprocess.run(["shellcheck", "--severity=style", str(BACKUP_SCRIPT)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
+
+
+def test_timer_starts_the_backup_and_catches_up():
+    timer = UNITS / "survey-registry-backup.timer"
+    assert unit_values(timer, "Timer", "Persistent") == ["yes"]
+    assert unit_values(timer, "Install", "WantedBy") == ["timers.target"]
+    assert unit_values(BACKUP_UNIT, "Service", "Type") == ["oneshot"]
+    assert unit_values(BACKUP_UNIT, "Service", "ExecStart") == [BACKUP_INSTALLED]
 
 
 def test_env_example_names_only_real_config_keys(tmp_path):
@@ -260,3 +293,71 @@ def test_a_blank_password_credential_means_none_given(tmp_path, cluster):
                                 cluster.new_database()))
     readyz = _serve_as_the_unit(tmp_path, env)
     assert readyz["status"] == "ok" and readyz["backend"] == "postgresql", readyz
+
+
+# -- the backup script, run ----------------------------------------------------------------
+
+
+def _backup(env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(config_mod.ENV_PREFIX) and k != "CREDENTIALS_DIRECTORY"}
+    return subprocess.run([str(BACKUP_SCRIPT)], env={**base, **env}, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _aged(path: Path, days: int) -> Path:
+    path.write_bytes(b"an old backup")
+    old = path.stat().st_mtime - days * 86400
+    os.utime(path, (old, old))
+    return path
+
+
+def test_backup_script_dumps_the_postgresql_registry_and_drops_old_dumps(tmp_path, cluster):
+    """As the timer runs it: the URL from registry.env without its password, the password
+    as the unit's credential; the dump is a whole custom-format archive of the registry."""
+    require_system(pg_bin("pg_dump") or "pg_dump", pg_bin("pg_restore") or "pg_restore")
+    from tests.pg_server import PASSWORD
+
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    old = _aged(dest / "registry-20260101T000000Z.dump", 20)
+    recent = _aged(dest / "registry-20261201T000000Z.dump", 3)
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "registry_db_password").write_text(PASSWORD + "\n")
+    bindir = str(Path(pg_bin("pg_dump")).parent)
+    result = _backup({"SURVEY_NODE_REGISTRY__DATABASE_URL": _url_without_password(
+                          cluster.url(cluster.new_database())),
+                      "CREDENTIALS_DIRECTORY": str(creds), "REGISTRY_BACKUP_DIR": str(dest),
+                      "PATH": f"{bindir}:{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr
+    dumps = sorted(p.name for p in dest.iterdir())
+    assert not old.exists() and recent.exists() and len(dumps) == 2, dumps
+    made = next(p for p in dest.iterdir() if p != recent)
+    assert re.fullmatch(r"registry-\d{8}T\d{6}Z\.dump", made.name)
+    listing = subprocess.run([pg_bin("pg_restore"), "--list", str(made)], capture_output=True,
+                             text=True, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    assert re.search(r"TABLE DATA public decisions", listing.stdout)
+    assert re.search(r"SEQUENCE SET public decisions_seq_seq", listing.stdout)
+
+
+def test_backup_script_copies_an_embedded_registry_db_first_then_its_evidence(tmp_path):
+    require_system("sqlite3", "rsync")
+    import sqlite3
+
+    data = tmp_path / "state"
+    (data / "evidence" / "ab").mkdir(parents=True)
+    (data / "evidence" / "ab" / ("ab" + "0" * 62)).write_bytes(b"a photo")
+    with sqlite3.connect(data / "registry.db") as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE decisions (seq INTEGER PRIMARY KEY, state TEXT)")
+        db.execute("INSERT INTO decisions (state) VALUES ('approved')")
+    dest = tmp_path / "backups"
+    result = _backup({"REGISTRY_DATA": str(data), "REGISTRY_BACKUP_DIR": str(dest)})
+    assert result.returncode == 0, result.stderr
+    copy = next(dest.glob("registry-*.db"))
+    with sqlite3.connect(copy) as db:
+        assert db.execute("SELECT state FROM decisions").fetchall() == [("approved",)]
+    assert (dest / "evidence" / "ab" / ("ab" + "0" * 62)).read_bytes() == b"a photo"
+    assert not list(dest.glob("*.part"))
