@@ -349,15 +349,21 @@ def test_backup_script_copies_an_embedded_registry_db_first_then_its_evidence(tm
     data = tmp_path / "state"
     (data / "evidence" / "ab").mkdir(parents=True)
     (data / "evidence" / "ab" / ("ab" + "0" * 62)).write_bytes(b"a photo")
-    with sqlite3.connect(data / "registry.db") as db:
+    with contextlib.closing(sqlite3.connect(data / "registry.db")) as db, db:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("CREATE TABLE decisions (seq INTEGER PRIMARY KEY, state TEXT)")
         db.execute("INSERT INTO decisions (state) VALUES ('approved')")
     dest = tmp_path / "backups"
     result = _backup({"REGISTRY_DATA": str(data), "REGISTRY_BACKUP_DIR": str(dest)})
     assert result.returncode == 0, result.stderr
-    copy = next(dest.glob("registry-*.db"))
-    with sqlite3.connect(copy) as db:
+    assert [p.suffix for p in dest.glob("registry-*")] == [".db"]  # no -wal left to copy
+    with contextlib.closing(sqlite3.connect(next(dest.glob("registry-*.db")))) as db:
         assert db.execute("SELECT state FROM decisions").fetchall() == [("approved",)]
     assert (dest / "evidence" / "ab" / ("ab" + "0" * 62)).read_bytes() == b"a photo"
     assert not list(dest.glob("*.part"))
+    # A registry that never started (or a wrong data dir) is an error, not an empty backup.
+    empty = tmp_path / "never-started"
+    empty.mkdir()
+    result = _backup({"REGISTRY_DATA": str(empty), "REGISTRY_BACKUP_DIR": str(dest)})
+    assert result.returncode == 1 and "nothing to back up" in result.stderr
+    assert not (empty / "registry.db").exists() and len(list(dest.glob("registry-*"))) == 1
