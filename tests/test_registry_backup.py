@@ -29,7 +29,7 @@ from survey_node.registry.service import Registry
 from survey_node.sync import protocol
 from survey_node.sync.client import build_entry
 from tests.conftest import require_system
-from tests.pg_server import pg_bin, running_cluster
+from tests.pg_server import pg_bin
 from tests.sync_helpers import add_completed_surveys, make_node, running_registry
 
 pytestmark = pytest.mark.system
@@ -38,12 +38,10 @@ PROVINCE = "นครราชสีมา"
 DEADLINE_S = 120
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    require_system(pg_bin("initdb") or "initdb", pg_bin("pg_dump") or "pg_dump",
-                   pg_bin("pg_restore") or "pg_restore", "runuser")
-    with running_cluster() as running:
-        yield running
+@pytest.fixture
+def cluster(pg_cluster):
+    require_system(pg_bin("pg_dump") or "pg_dump", pg_bin("pg_restore") or "pg_restore")
+    return pg_cluster
 
 
 def _registry(data_dir, monkeypatch, url: str | None) -> Registry:

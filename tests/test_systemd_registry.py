@@ -18,7 +18,7 @@ from survey_node import config as config_mod
 from tests.appliance_support import APPLIANCE_VENV, REPO, SYSTEMD, read_unit, unit_values
 from tests.conftest import require_system
 from tests.live import free_port
-from tests.pg_server import pg_bin, running_cluster
+from tests.pg_server import pg_bin
 
 pytestmark = pytest.mark.system
 
@@ -178,11 +178,9 @@ def test_a_blank_credential_is_taken_as_not_given(data_dir, tmp_path, monkeypatc
 # -- the unit's command lines, run -------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    require_system(pg_bin("initdb") or "initdb", pg_bin("pg_ctl") or "pg_ctl", "runuser")
-    with running_cluster() as running:
-        yield running
+@pytest.fixture
+def cluster(pg_cluster):
+    return pg_cluster  # conftest's, one per test process
 
 
 def _env_file(path: Path) -> dict[str, str]:
