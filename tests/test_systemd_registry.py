@@ -375,21 +375,32 @@ def test_backup_script_dumps_the_postgresql_registry_and_drops_old_dumps(tmp_pat
     creds = tmp_path / "credentials"
     creds.mkdir()
     (creds / "registry_db_password").write_text(PASSWORD + "\n")
+    data = tmp_path / "state"
+    (data / "evidence" / "ab").mkdir(parents=True)
+    (data / "evidence" / "ab" / ("ab" + "0" * 62)).write_bytes(b"a photo")
     bindir = str(Path(pg_bin("pg_dump")).parent)
-    result = _backup({"SURVEY_NODE_REGISTRY__DATABASE_URL": _url_without_password(
-                          cluster.url(cluster.new_database())),
-                      "CREDENTIALS_DIRECTORY": str(creds), "REGISTRY_BACKUP_DIR": str(dest),
-                      "PATH": f"{bindir}:{os.environ['PATH']}"})
+    env = {"SURVEY_NODE_REGISTRY__DATABASE_URL": _url_without_password(
+               cluster.url(cluster.new_database())),
+           "SURVEY_NODE_REGISTRY__EVIDENCE_URL": "s3://survey-evidence/registry",
+           "CREDENTIALS_DIRECTORY": str(creds), "REGISTRY_BACKUP_DIR": str(dest),
+           "REGISTRY_DATA": str(data), "PATH": f"{bindir}:{os.environ['PATH']}"}
+    result = _backup(env)
     assert result.returncode == 0, result.stderr
-    dumps = sorted(p.name for p in dest.iterdir())
+    assert not (dest / "evidence").exists()  # the bucket keeps itself
+    dumps = sorted(p.name for p in dest.glob("registry-*"))
     assert not old.exists() and recent.exists() and len(dumps) == 2, dumps
-    made = next(p for p in dest.iterdir() if p != recent)
+    made = next(p for p in dest.glob("registry-*") if p != recent)
     assert re.fullmatch(r"registry-\d{8}T\d{6}Z\.dump", made.name)
     listing = subprocess.run([pg_bin("pg_restore"), "--list", str(made)], capture_output=True,
                              text=True, timeout=60)
     assert listing.returncode == 0, listing.stderr
     assert re.search(r"TABLE DATA public decisions", listing.stdout)
     assert re.search(r"SEQUENCE SET public decisions_seq_seq", listing.stdout)
+    # PostgreSQL with the evidence folder (no bucket): the folder is copied too.
+    del env["SURVEY_NODE_REGISTRY__EVIDENCE_URL"]
+    result = _backup(env)
+    assert result.returncode == 0, result.stderr
+    assert (dest / "evidence" / "ab" / ("ab" + "0" * 62)).read_bytes() == b"a photo"
 
 
 def test_backup_script_copies_an_embedded_registry_db_first_then_its_evidence(tmp_path):
@@ -403,6 +414,8 @@ def test_backup_script_copies_an_embedded_registry_db_first_then_its_evidence(tm
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("CREATE TABLE decisions (seq INTEGER PRIMARY KEY, state TEXT)")
         db.execute("INSERT INTO decisions (state) VALUES ('approved')")
+    (data / "secrets").mkdir()
+    (data / "secrets" / "flask_secret_key").write_text("session-key\n")
     dest = tmp_path / "backups"
     result = _backup({"REGISTRY_DATA": str(data), "REGISTRY_BACKUP_DIR": str(dest)})
     assert result.returncode == 0, result.stderr
@@ -411,6 +424,7 @@ def test_backup_script_copies_an_embedded_registry_db_first_then_its_evidence(tm
         assert db.execute("SELECT state FROM decisions").fetchall() == [("approved",)]
     assert (dest / "evidence" / "ab" / ("ab" + "0" * 62)).read_bytes() == b"a photo"
     assert not list(dest.glob("*.part"))
+    assert (dest / "data-dir" / "secrets" / "flask_secret_key").read_text() == "session-key\n"
     # A registry that never started (or a wrong data dir) is an error, not an empty backup.
     empty = tmp_path / "never-started"
     empty.mkdir()
