@@ -89,7 +89,7 @@ def test_unit_settings_the_issue_asks_for():
     service = _service()
     assert service["User"] == service["Group"] == "survey-registry"
     assert service["StateDirectory"] == "survey-registry"
-    assert service["Restart"] == "on-failure"
+    assert service["Restart"] == "on-failure" and service["KillMode"] == "mixed"
     assert service["CapabilityBoundingSet"] == ""
     for key in ("NoNewPrivileges", "PrivateTmp", "PrivateDevices", "ProtectHome"):
         assert service[key] == "yes"
@@ -251,15 +251,23 @@ def _serve_as_the_unit(tmp_path, env):
         with urllib.request.urlopen(  # noqa: S310 - our own loopback server
                 f"http://127.0.0.1:{env['REGISTRY_PORT']}/readyz", timeout=10) as answer:
             readyz = json.loads(answer.read())
-        return readyz
     finally:
+        # KillMode=mixed: systemd's SIGTERM goes to the main process alone.
         server.terminate()
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
         log.close()
+    # ...and no worker outlives it (SIGKILL to the leftovers comes only after the timeout).
+    text = (tmp_path / "registry.log").read_text()
+    workers = re.search(r"registry workers: pids ([\d ]+)", text)
+    for pid in workers.group(1).split() if workers else []:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
+    assert server.returncode == 0, text
+    return readyz
 
 
 def _url_without_password(url: str) -> str:
