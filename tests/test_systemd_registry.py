@@ -295,45 +295,44 @@ def test_the_unit_starts_a_postgresql_registry_with_its_password_as_a_credential
     assert not (tmp_path / "state" / "registry.db").exists()
 
 
-def test_the_unit_starts_a_registry_on_postgresql_and_a_bucket(tmp_path, cluster, monkeypatch):
+def test_the_unit_starts_a_registry_on_postgresql_and_a_bucket(tmp_path, cluster, monkeypatch,
+                                                                s3_server):
     """registry.env.example's bucket settings pointed at an S3 server on 127.0.0.1, the keys
     as the unit's credentials (without them boto3 finds none and /readyz says so)."""
     require_system("/usr/bin/curl")
-    from tests.s3_server import running_s3_server
-
     creds = tmp_path / "credentials"
     creds.mkdir()
     (creds / "registry_db_password").write_text("\n", encoding="utf-8")
-    with running_s3_server() as s3:
-        (creds / "registry_s3_access_key_id").write_text(s3.access_key_id + "\n")
-        (creds / "registry_s3_secret_access_key").write_text(s3.secret_access_key + "\n")
-        bucket = s3.new_bucket()
-        env = _unit_environment(
-            free_port(), CREDENTIALS_DIRECTORY=str(creds),
-            SURVEY_NODE_REGISTRY__DATABASE_URL=cluster.url(cluster.new_database()),
-            SURVEY_NODE_REGISTRY__EVIDENCE_URL=f"s3://{bucket}/registry",
-            SURVEY_NODE_REGISTRY__S3_ENDPOINT_URL=s3.endpoint_url,
-            SURVEY_NODE_REGISTRY__S3_REGION=s3.region,
-            # Never ask a cloud's metadata address for keys: only 127.0.0.1 here.
-            AWS_EC2_METADATA_DISABLED="true")
-        readyz = _serve_as_the_unit(tmp_path, env)
-        # The blank fallbacks instead of the key files: no keys, said so (boto3 looked in
-        # the environment and its files, and nowhere else).
-        for name in ("registry_s3_access_key_id", "registry_s3_secret_access_key"):
-            (creds / name).write_text("\n")
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-        for key, value in env.items():
-            if key.startswith(config_mod.ENV_PREFIX) or key.startswith("AWS_") \
-                    or key == "CREDENTIALS_DIRECTORY":
-                monkeypatch.setenv(key, value)
-        from survey_node.registry.store import open_store
+    s3 = s3_server  # conftest's, one per test process
+    (creds / "registry_s3_access_key_id").write_text(s3.access_key_id + "\n")
+    (creds / "registry_s3_secret_access_key").write_text(s3.secret_access_key + "\n")
+    bucket = s3.new_bucket()
+    env = _unit_environment(
+        free_port(), CREDENTIALS_DIRECTORY=str(creds),
+        SURVEY_NODE_REGISTRY__DATABASE_URL=cluster.url(cluster.new_database()),
+        SURVEY_NODE_REGISTRY__EVIDENCE_URL=f"s3://{bucket}/registry",
+        SURVEY_NODE_REGISTRY__S3_ENDPOINT_URL=s3.endpoint_url,
+        SURVEY_NODE_REGISTRY__S3_REGION=s3.region,
+        # Never ask a cloud's metadata address for keys: only 127.0.0.1 here.
+        AWS_EC2_METADATA_DISABLED="true")
+    readyz = _serve_as_the_unit(tmp_path, env)
+    # The blank fallbacks instead of the key files: no keys, said so (boto3 looked in
+    # the environment and its files, and nowhere else).
+    for name in ("registry_s3_access_key_id", "registry_s3_secret_access_key"):
+        (creds / name).write_text("\n")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    for key, value in env.items():
+        if key.startswith(config_mod.ENV_PREFIX) or key in ("CREDENTIALS_DIRECTORY",
+                                                             "AWS_EC2_METADATA_DISABLED"):
+            monkeypatch.setenv(key, value)
+    from survey_node.registry.store import open_store
 
-        keyless = open_store(config_mod.load(tmp_path / "state")).objects
-        with pytest.raises(Exception, match="Unable to locate credentials"):
-            keyless.ping()
+    keyless = open_store(config_mod.load(tmp_path / "state")).objects
+    with pytest.raises(Exception, match="Unable to locate credentials"):
+        keyless.ping()
     assert readyz["status"] == "ok" and readyz["evidence"] == "ok", readyz
     assert not (tmp_path / "state" / "evidence").exists()
 
