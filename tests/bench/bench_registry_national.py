@@ -275,11 +275,22 @@ def _count(url: str, batches: list[dict]) -> dict:
 # -- read path --------------------------------------------------------------------------
 
 SURVEY_COLS = ("id", "node_id", "revision", "content_sha256", "camera_id", "record",
-               "batch_id", "received_at")
+               "batch_id", "received_at", "review_state")
 CAMERA_COLS = ("camera_id", "province_code", "record", "seq", "updated_at")
 EVIDENCE_COLS = ("survey_id", "sha256", "role")
 DECISION_COLS = ("seq", "survey_id", "node_id", "revision", "state", "reason", "decided_by",
                  "decided_at", "flags", "origin_node")
+
+
+_STATES = ("approved",) * 7 + ("rejected",) * 2 + ("resurvey",)
+
+
+def _decided(n: int) -> list[str]:
+    """The decisions on stored survey n, oldest first: the older 40 % decided (in the order
+    they arrived), a tenth of those twice."""
+    if n >= int(STORED_SURVEYS * 0.4):
+        return []
+    return [_STATES[(n * 7 + j * 3) % len(_STATES)] for j in range(2 if n % 10 == 0 else 1)]
 
 
 def _stored_rows(now: float):
@@ -310,7 +321,7 @@ def _stored_rows(now: float):
             entry["content_sha256"] = hashlib.sha256(sid.encode()).hexdigest()
             yield (sid, node, 1, entry["content_sha256"], f"{node}-{k:06d}",
                    json.dumps(entry, ensure_ascii=False, sort_keys=True),
-                   f"batch-{n // BATCH}", _iso(received))
+                   f"batch-{n // BATCH}", _iso(received), (_decided(n) or ["pending"])[-1])
 
     def evidence():
         for n in range(0, STORED_SURVEYS, 5):  # a fifth surveyed with 3 photos + a snapshot
@@ -319,14 +330,12 @@ def _stored_rows(now: float):
                 yield sid, hashlib.sha256(f"{sid}/{i}".encode()).hexdigest(), role
 
     def decisions():
-        rng, seq = random.Random(3), 0
-        # The older 40 % decided (in the order they arrived), a tenth of those twice.
+        seq = 0
         for n in range(int(STORED_SURVEYS * 0.4)):
             node = nodes[n % len(nodes)][0]
             sid = str(uuid.UUID(int=n + 1, version=4))
-            for _ in range(2 if n % 10 == 0 else 1):
+            for state in _decided(n):
                 seq += 1
-                state = rng.choice(("approved",) * 7 + ("rejected",) * 2 + ("resurvey",))
                 yield (seq, sid, node, 1, state, "" if state == "approved" else "ภาพไม่ชัด",
                        "supervisor", _iso(now - 86400), "[]",
                        node if n % 50 == 0 else None)

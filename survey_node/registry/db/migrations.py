@@ -215,3 +215,45 @@ def r0750_review_indexes(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS audit_log_entity ON audit_log (entity, entity_id, id);
         """
     )
+
+
+@migrations()
+def r0760_review_columns(db: Database) -> None:
+    # At national size (a million surveys) the queue, its filter choices and the dashboard
+    # cannot parse every record's JSON per page: the fields they filter and count by become
+    # columns with indexes. Those read from the record are generated (always what the record
+    # says; VIRTUAL, as SQLite adds no other kind to a table, but indexed); the review state
+    # in force (the newest decision, if it is about the revision held, else 'pending') is
+    # kept by the writes that change it (surveys.insert_survey_revision, insert_decision).
+    # The same as pg_schema.p0002.
+    db.executescript(
+        """
+        ALTER TABLE surveys ADD COLUMN surveyor TEXT
+            GENERATED ALWAYS AS (json_extract(record, '$.fields.surveyor')) VIRTUAL;
+        ALTER TABLE surveys ADD COLUMN stream_verdict TEXT
+            GENERATED ALWAYS AS (json_extract(record, '$.fields.stream_verdict')) VIRTUAL;
+        ALTER TABLE surveys ADD COLUMN completed_at TEXT
+            GENERATED ALWAYS AS (json_extract(record, '$.fields.completed_at')) VIRTUAL;
+        ALTER TABLE surveys ADD COLUMN review_state TEXT NOT NULL DEFAULT 'pending';
+        ALTER TABLE cameras ADD COLUMN amphoe_code TEXT
+            GENERATED ALWAYS AS (json_extract(record, '$.amphoe_code')) VIRTUAL;
+        ALTER TABLE cameras ADD COLUMN amphoe_name TEXT
+            GENERATED ALWAYS AS (json_extract(record, '$.amphoe_name')) VIRTUAL;
+        ALTER TABLE cameras ADD COLUMN agency TEXT
+            GENERATED ALWAYS AS (json_extract(record, '$.agency')) VIRTUAL;
+        """
+    )
+    db.executescript(
+        """
+        UPDATE surveys SET review_state = coalesce((SELECT CASE WHEN d.revision =
+            surveys.revision THEN d.state END FROM decisions d WHERE d.survey_id = surveys.id
+            ORDER BY d.seq DESC LIMIT 1), 'pending');
+        CREATE INDEX surveys_review ON surveys (review_state, received_at, id);
+        CREATE INDEX surveys_node_review ON surveys (node_id, review_state, stream_verdict);
+        CREATE INDEX surveys_surveyor ON surveys (surveyor);
+        CREATE INDEX surveys_verdict ON surveys (stream_verdict);
+        CREATE INDEX surveys_completed ON surveys (completed_at);
+        CREATE INDEX cameras_amphoe ON cameras (amphoe_code, amphoe_name);
+        CREATE INDEX cameras_agency ON cameras (agency);
+        """
+    )

@@ -160,6 +160,33 @@ STEPS: list[tuple[str, str]] = [
             window_start TEXT
         );
     """),
+    # The queue's, its filter choices' and the dashboard's fields as indexed columns (see
+    # migrations.r0760): STORED generated columns from the record, and the review state
+    # in force kept by the writes. The UPDATE between is surveys.refresh_review_states.
+    ("p0002_review_columns", """
+        ALTER TABLE surveys
+            ADD COLUMN surveyor TEXT
+                GENERATED ALWAYS AS (record::jsonb #>> '{fields,surveyor}') STORED,
+            ADD COLUMN stream_verdict TEXT
+                GENERATED ALWAYS AS (record::jsonb #>> '{fields,stream_verdict}') STORED,
+            ADD COLUMN completed_at TEXT
+                GENERATED ALWAYS AS (record::jsonb #>> '{fields,completed_at}') STORED,
+            ADD COLUMN review_state TEXT NOT NULL DEFAULT 'pending';
+        ALTER TABLE cameras
+            ADD COLUMN amphoe_code TEXT GENERATED ALWAYS AS (record::jsonb #>> '{amphoe_code}') STORED,
+            ADD COLUMN amphoe_name TEXT GENERATED ALWAYS AS (record::jsonb #>> '{amphoe_name}') STORED,
+            ADD COLUMN agency TEXT GENERATED ALWAYS AS (record::jsonb #>> '{agency}') STORED;
+        UPDATE surveys SET review_state = coalesce((SELECT CASE WHEN d.revision = surveys.revision
+            THEN d.state END FROM decisions d WHERE d.survey_id = surveys.id
+            ORDER BY d.seq DESC LIMIT 1), 'pending');
+        CREATE INDEX surveys_review ON surveys (review_state, received_at, id);
+        CREATE INDEX surveys_node_review ON surveys (node_id, review_state, stream_verdict);
+        CREATE INDEX surveys_surveyor ON surveys (surveyor);
+        CREATE INDEX surveys_verdict ON surveys (stream_verdict);
+        CREATE INDEX surveys_completed ON surveys (completed_at);
+        CREATE INDEX cameras_amphoe ON cameras (amphoe_code, amphoe_name);
+        CREATE INDEX cameras_agency ON cameras (agency);
+    """),
 ]
 
 
