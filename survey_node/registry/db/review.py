@@ -76,31 +76,31 @@ def rows_registry_queue(db: Database, *, status: str = "pending", node: str = ""
     return total, found
 
 
-def _distinct(table: str, column: str, after: str = "NULL") -> str:
-    """The distinct non-null values of an indexed column, in order, as a loose index scan:
-    one index probe per value (a registry has a few hundred nodes or districts, and a
-    million surveys). Values must compare greater than `after` ('' skips empty text)."""
-    first = (f"{column} > {after}" if after != "NULL" else f"{column} IS NOT NULL")
+def _distinct(table: str, column: str, *, after: str = "", also: str = "") -> str:
+    """The distinct non-null values of an indexed column (greater than `after` when given:
+    '' skips empty text), in order, as a loose index scan: one index probe per value (a
+    registry has a few hundred nodes or districts, and a million surveys). `also` is an
+    expression of each value `v.x` to return beside it."""
+    first = f"{column} > {after}" if after else f"{column} IS NOT NULL"
     return (f"WITH RECURSIVE v(x) AS (SELECT (SELECT {column} FROM {table} WHERE {first}"
             f" ORDER BY {column} LIMIT 1) UNION ALL SELECT (SELECT {column} FROM {table}"
             f" WHERE {column} > v.x ORDER BY {column} LIMIT 1) FROM v WHERE v.x IS NOT NULL)"
-            " SELECT x FROM v WHERE x IS NOT NULL")
+            f" SELECT x{', ' + also if also else ''} FROM v WHERE x IS NOT NULL")
 
 
 def rows_registry_choices(db: Database) -> dict[str, list]:
     """The queue's filter choices. Districts and agencies are those of the registry's
-    cameras (a district with no survey yet is offered too, and shows an empty queue)."""
-    def values(table: str, column: str, after: str = "NULL") -> list:
-        return [r[0] for r in db.execute(_distinct(table, column, after))]
+    cameras (a district with no survey yet is offered too, and shows an empty queue); a
+    district's name is its first spelling."""
+    def values(table: str, column: str, after: str = "") -> list:
+        return [r[0] for r in db.execute(_distinct(table, column, after=after))]
 
-    codes = values("cameras", "amphoe_code")
-    names = {}
-    for code in codes:  # one name per district: its first spelling
-        names[code] = db.execute("SELECT min(amphoe_name) FROM cameras WHERE amphoe_code = ?",
-                                 [code]).fetchone()[0]
+    amphoes = db.execute(_distinct(
+        "cameras", "amphoe_code",
+        also="(SELECT min(amphoe_name) FROM cameras n WHERE n.amphoe_code = v.x)")).fetchall()
     return {
         "nodes": values("surveys", "node_id"),
-        "amphoes": [{"code": code, "name": names[code]} for code in codes],
+        "amphoes": [{"code": code, "name": name} for code, name in amphoes],
         "agencies": values("cameras", "agency", "''"),
         "surveyors": values("surveys", "surveyor"),
         "verdicts": values("surveys", "stream_verdict"),
