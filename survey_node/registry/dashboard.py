@@ -3,7 +3,8 @@ node and per district, with the stream checks and the surveys per day.
 
 The 20 % target lives on the nodes (each draws its own set), so this page counts surveys
 received and decided rather than progress against the target. The database does the
-counting (db/dashboard.py): a national registry's million surveys never come into memory.
+counting (db/dashboard.py keeps the counts as rows change): a national registry's million
+surveys are neither loaded nor counted per page view.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def compute(registry: Registry, *, today: dt.date | None = None) -> dict:
     amphoes: dict[tuple, Counter] = {}
     for r in by_node:
         states[r["state"]] += r["n"]
-        verdicts[r["verdict"]] += r["n"]
+        verdicts[r["verdict"] or None] += r["n"]
         nodes.setdefault((r["node_id"], r["node_id"]), Counter())[r["state"]] += r["n"]
     for r in by_amphoe:
         amphoes.setdefault((r["amphoe_code"] or "", r["amphoe_name"] or ""),

@@ -257,3 +257,96 @@ def r0760_review_columns(db: Database) -> None:
         CREATE INDEX cameras_agency ON cameras (agency);
         """
     )
+
+
+# The dashboard's counts, kept by triggers as the rows change (so a million surveys are
+# never counted per page view, whichever code path writes them: a commit, a decision, a
+# camera import, `registry migrate`). Every change adds a signed delta to its key with
+# one upsert; keys use '' for "none" (SQL NULLs never conflict). Each key starts with the
+# node, so two nodes' commits never wait on one counter row. The same as pg_schema.p0003.
+_COUNT_SURVEY = """
+    INSERT INTO survey_counts (node_id, amphoe_code, amphoe_name, review_state,
+                               stream_verdict, n)
+        SELECT {r}.node_id,
+               coalesce((SELECT amphoe_code FROM cameras WHERE camera_id = {r}.camera_id), ''),
+               coalesce((SELECT amphoe_name FROM cameras WHERE camera_id = {r}.camera_id), ''),
+               {r}.review_state, coalesce({r}.stream_verdict, ''), {delta} WHERE true
+        ON CONFLICT (node_id, amphoe_code, amphoe_name, review_state, stream_verdict)
+        DO UPDATE SET n = survey_counts.n + excluded.n;
+    INSERT INTO completion_counts (node_id, hour, tail, n)
+        SELECT {r}.node_id, substr({r}.completed_at, 1, 13), substr({r}.completed_at, 20),
+               {delta} WHERE {r}.completed_at IS NOT NULL
+        ON CONFLICT (node_id, hour, tail) DO UPDATE SET n = completion_counts.n + excluded.n;
+"""
+_MOVE_CAMERA = """
+    INSERT INTO survey_counts (node_id, amphoe_code, amphoe_name, review_state,
+                               stream_verdict, n)
+        SELECT node_id, {code}, {name}, review_state, coalesce(stream_verdict, ''),
+               {sign} count(*) FROM surveys WHERE camera_id = {r}.camera_id
+        GROUP BY node_id, review_state, coalesce(stream_verdict, '')
+        ON CONFLICT (node_id, amphoe_code, amphoe_name, review_state, stream_verdict)
+        DO UPDATE SET n = survey_counts.n + excluded.n;
+"""
+_OLD_PLACE = ("coalesce(OLD.amphoe_code, '')", "coalesce(OLD.amphoe_name, '')")
+_NEW_PLACE = ("coalesce(NEW.amphoe_code, '')", "coalesce(NEW.amphoe_name, '')")
+_NO_PLACE = ("''", "''")
+
+
+def _move(r: str, place: tuple[str, str], sign: str) -> str:
+    return _MOVE_CAMERA.format(r=r, code=place[0], name=place[1], sign=sign)
+
+
+@migrations()
+def r0770_dashboard_counts(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE survey_counts (
+            node_id TEXT NOT NULL,
+            amphoe_code TEXT NOT NULL,
+            amphoe_name TEXT NOT NULL,
+            review_state TEXT NOT NULL,
+            stream_verdict TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (node_id, amphoe_code, amphoe_name, review_state, stream_verdict)
+        ) WITHOUT ROWID;
+        CREATE TABLE completion_counts (
+            node_id TEXT NOT NULL,
+            hour TEXT NOT NULL,
+            tail TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (node_id, hour, tail)
+        ) WITHOUT ROWID;
+        """
+    )
+    db.executescript(
+        f"""
+        CREATE TRIGGER surveys_count_insert AFTER INSERT ON surveys BEGIN
+            {_COUNT_SURVEY.format(r="NEW", delta="1")}
+        END;
+        CREATE TRIGGER surveys_count_update AFTER UPDATE ON surveys BEGIN
+            {_COUNT_SURVEY.format(r="OLD", delta="-1")}
+            {_COUNT_SURVEY.format(r="NEW", delta="1")}
+        END;
+        CREATE TRIGGER surveys_count_delete AFTER DELETE ON surveys BEGIN
+            {_COUNT_SURVEY.format(r="OLD", delta="-1")}
+        END;
+        CREATE TRIGGER cameras_count_insert AFTER INSERT ON cameras BEGIN
+            {_move("NEW", _NO_PLACE, "-")}
+            {_move("NEW", _NEW_PLACE, "")}
+        END;
+        CREATE TRIGGER cameras_count_update AFTER UPDATE ON cameras
+            WHEN coalesce(OLD.amphoe_code, '') != coalesce(NEW.amphoe_code, '')
+              OR coalesce(OLD.amphoe_name, '') != coalesce(NEW.amphoe_name, '') BEGIN
+            {_move("OLD", _OLD_PLACE, "-")}
+            {_move("NEW", _NEW_PLACE, "")}
+        END;
+        CREATE TRIGGER cameras_count_delete AFTER DELETE ON cameras BEGIN
+            {_move("OLD", _OLD_PLACE, "-")}
+            {_move("OLD", _NO_PLACE, "")}
+        END;
+        """
+    )
+    from .dashboard import REBUILD_SQL
+
+    for sql in REBUILD_SQL:
+        db.execute(sql)

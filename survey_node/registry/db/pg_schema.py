@@ -14,6 +14,8 @@ registry's rows with their ids and decision cursors, then moves the sequences pa
 
 from __future__ import annotations
 
+from .dashboard import REBUILD_SQL
+from .migrations import _COUNT_SURVEY, _NEW_PLACE, _NO_PLACE, _OLD_PLACE, _move
 from .pg import PgDatabase, connect_once
 
 STEPS: list[tuple[str, str]] = [
@@ -186,6 +188,56 @@ STEPS: list[tuple[str, str]] = [
         CREATE INDEX surveys_completed ON surveys (completed_at);
         CREATE INDEX cameras_amphoe ON cameras (amphoe_code, amphoe_name);
         CREATE INDEX cameras_agency ON cameras (agency);
+    """),
+    # The dashboard's counts kept by triggers: the same tables and statements as
+    # migrations.r0770 (its templates), in PL/pgSQL trigger functions; counted once here.
+    ("p0003_dashboard_counts", f"""
+        CREATE TABLE survey_counts (
+            node_id TEXT NOT NULL,
+            amphoe_code TEXT NOT NULL,
+            amphoe_name TEXT NOT NULL,
+            review_state TEXT NOT NULL,
+            stream_verdict TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (node_id, amphoe_code, amphoe_name, review_state, stream_verdict)
+        );
+        CREATE TABLE completion_counts (
+            node_id TEXT NOT NULL,
+            hour TEXT NOT NULL,
+            tail TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (node_id, hour, tail)
+        );
+        CREATE FUNCTION surveys_count() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                {_COUNT_SURVEY.format(r="OLD", delta="-1")}
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                {_COUNT_SURVEY.format(r="NEW", delta="1")}
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER surveys_count AFTER INSERT OR UPDATE OR DELETE ON surveys
+            FOR EACH ROW EXECUTE FUNCTION surveys_count();
+        CREATE FUNCTION cameras_count() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                {_move("NEW", _NO_PLACE, "-")}
+                {_move("NEW", _NEW_PLACE, "")}
+            ELSIF TG_OP = 'DELETE' THEN
+                {_move("OLD", _OLD_PLACE, "-")}
+                {_move("OLD", _NO_PLACE, "")}
+            ELSIF coalesce(OLD.amphoe_code, '') != coalesce(NEW.amphoe_code, '')
+                    OR coalesce(OLD.amphoe_name, '') != coalesce(NEW.amphoe_name, '') THEN
+                {_move("OLD", _OLD_PLACE, "-")}
+                {_move("NEW", _NEW_PLACE, "")}
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER cameras_count AFTER INSERT OR UPDATE OR DELETE ON cameras
+            FOR EACH ROW EXECUTE FUNCTION cameras_count();
+        {';'.join(REBUILD_SQL)};
     """),
 ]
 
