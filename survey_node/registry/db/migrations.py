@@ -261,31 +261,31 @@ def r0760_review_columns(db: Database) -> None:
 
 # The dashboard's counts, kept by triggers as the rows change (so a million surveys are
 # never counted per page view, whichever code path writes them: a commit, a decision, a
-# camera import, `registry migrate`). Every change adds a signed delta to its key with
-# one upsert; keys use '' for "none" (SQL NULLs never conflict). Each key starts with the
-# node, so two nodes' commits never wait on one counter row. The same as pg_schema.p0003.
+# camera import, `registry migrate`). A change appends signed deltas (+1 to the new key,
+# -1 to the old one) and never updates a counter row: two processes' commits would queue
+# on a shared row, and deadlock on two taken in different orders. The page sums the rows
+# and folds them into one per key now and then (dashboard.fold_counts). '' stands for
+# "none" in the keys. The same statements as pg_schema.p0003.
+COUNT_TABLES = {
+    "node_counts": "node_id, review_state, stream_verdict",
+    "amphoe_counts": "amphoe_code, amphoe_name, review_state",
+    "completion_counts": "hour, tail",
+}
 _COUNT_SURVEY = """
-    INSERT INTO survey_counts (node_id, amphoe_code, amphoe_name, review_state,
-                               stream_verdict, n)
-        SELECT {r}.node_id,
-               coalesce((SELECT amphoe_code FROM cameras WHERE camera_id = {r}.camera_id), ''),
+    INSERT INTO node_counts (node_id, review_state, stream_verdict, n)
+        VALUES ({r}.node_id, {r}.review_state, coalesce({r}.stream_verdict, ''), {delta});
+    INSERT INTO amphoe_counts (amphoe_code, amphoe_name, review_state, n)
+        SELECT coalesce((SELECT amphoe_code FROM cameras WHERE camera_id = {r}.camera_id), ''),
                coalesce((SELECT amphoe_name FROM cameras WHERE camera_id = {r}.camera_id), ''),
-               {r}.review_state, coalesce({r}.stream_verdict, ''), {delta} WHERE true
-        ON CONFLICT (node_id, amphoe_code, amphoe_name, review_state, stream_verdict)
-        DO UPDATE SET n = survey_counts.n + excluded.n;
-    INSERT INTO completion_counts (node_id, hour, tail, n)
-        SELECT {r}.node_id, substr({r}.completed_at, 1, 13), substr({r}.completed_at, 20),
-               {delta} WHERE {r}.completed_at IS NOT NULL
-        ON CONFLICT (node_id, hour, tail) DO UPDATE SET n = completion_counts.n + excluded.n;
+               {r}.review_state, {delta};
+    INSERT INTO completion_counts (hour, tail, n)
+        SELECT substr({r}.completed_at, 1, 13), substr({r}.completed_at, 20), {delta}
+        WHERE {r}.completed_at IS NOT NULL;
 """
 _MOVE_CAMERA = """
-    INSERT INTO survey_counts (node_id, amphoe_code, amphoe_name, review_state,
-                               stream_verdict, n)
-        SELECT node_id, {code}, {name}, review_state, coalesce(stream_verdict, ''),
-               {sign} count(*) FROM surveys WHERE camera_id = {r}.camera_id
-        GROUP BY node_id, review_state, coalesce(stream_verdict, '')
-        ON CONFLICT (node_id, amphoe_code, amphoe_name, review_state, stream_verdict)
-        DO UPDATE SET n = survey_counts.n + excluded.n;
+    INSERT INTO amphoe_counts (amphoe_code, amphoe_name, review_state, n)
+        SELECT {code}, {name}, review_state, {sign}count(*) FROM surveys
+        WHERE camera_id = {r}.camera_id GROUP BY review_state;
 """
 _OLD_PLACE = ("coalesce(OLD.amphoe_code, '')", "coalesce(OLD.amphoe_name, '')")
 _NEW_PLACE = ("coalesce(NEW.amphoe_code, '')", "coalesce(NEW.amphoe_name, '')")
@@ -300,22 +300,27 @@ def _move(r: str, place: tuple[str, str], sign: str) -> str:
 def r0770_dashboard_counts(db: Database) -> None:
     db.executescript(
         """
-        CREATE TABLE survey_counts (
+        CREATE TABLE node_counts (
+            id INTEGER PRIMARY KEY,
             node_id TEXT NOT NULL,
+            review_state TEXT NOT NULL,
+            stream_verdict TEXT NOT NULL,
+            n INTEGER NOT NULL
+        );
+        CREATE TABLE amphoe_counts (
+            id INTEGER PRIMARY KEY,
             amphoe_code TEXT NOT NULL,
             amphoe_name TEXT NOT NULL,
             review_state TEXT NOT NULL,
-            stream_verdict TEXT NOT NULL,
-            n INTEGER NOT NULL,
-            PRIMARY KEY (node_id, amphoe_code, amphoe_name, review_state, stream_verdict)
-        ) WITHOUT ROWID;
+            n INTEGER NOT NULL
+        );
         CREATE TABLE completion_counts (
-            node_id TEXT NOT NULL,
+            id INTEGER PRIMARY KEY,
             hour TEXT NOT NULL,
             tail TEXT NOT NULL,
-            n INTEGER NOT NULL,
-            PRIMARY KEY (node_id, hour, tail)
-        ) WITHOUT ROWID;
+            n INTEGER NOT NULL
+        );
+        CREATE INDEX completion_counts_hour ON completion_counts (hour);
         """
     )
     db.executescript(
