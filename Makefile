@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed
 VENDOR := web/static/vendor
 # Debian packages the tests drive for real: gpsd + gpsfake, ffmpeg, GStreamer's RTSP server,
 # Chromium for Playwright, systemd-analyze and shellcheck for the appliance files, PostgreSQL
-# for the national registry (the tests start a throwaway cluster of their own).
+# for the national registry (the tests start a throwaway cluster of their own), curl for the
+# registry unit's readiness check, sqlite3 and rsync for the embedded registry's backup.
 APT_PACKAGES := gpsd gpsd-clients ffmpeg chromium python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
 	gstreamer1.0-plugins-bad gstreamer1.0-tools systemd shellcheck poppler-utils libheif-examples \
-	optipng iputils-arping nftables postgresql
+	optipng iputils-arping nftables postgresql curl sqlite3 rsync
 # Exception classes whose first argument is a message id to translate.
 ERROR_CLASSES := SurveyNodeError BadInput NotFound Conflict Forbidden TooManyAttempts ConfigError DeviceUnavailable \
 	InvalidStreamUrl ChecksBusy Unauthorized TooLarge GaveUp Busy DiskFull

@@ -530,13 +530,18 @@ def read_secret(config: Config, name: str) -> str:
 
 
 def read_optional_secret(config: Config, name: str) -> str | None:
-    """A secret that may be given another way (a URL, the environment): None when absent."""
+    """A secret that may be given another way (a URL, the environment): None when absent.
+
+    A blank file counts as absent: the registry's unit hands over a blank line for each
+    secret it was not given (SetCredential=, systemd/registry/survey-registry.service)."""
     creds = os.environ.get("CREDENTIALS_DIRECTORY")
     candidates = [Path(creds) / name] if creds else []
     candidates.append(config.secrets_dir / name)
     for path in candidates:
         if path.exists():
-            return path.read_text(encoding="utf-8").strip()
+            text = path.read_text(encoding="utf-8").strip()
+            if text:
+                return text
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import random
 import select
 import socket
@@ -92,23 +93,44 @@ def node_truth(cfg) -> tuple[dict, set]:
 
 
 def registry_truth(registry_dir: Path, node_id: str | None = None):
-    """What the registry holds: latest revisions, revision rows, stored hashes (verified)."""
-    from survey_node.registry.db.migrations import connect_registry
+    """What the registry holds: latest revisions, revision rows, stored hashes (verified).
 
-    db = connect_registry(registry_dir / "registry.db")
+    Read through the registry's own store, so it is the same question on the embedded
+    SQLite file and on PostgreSQL (SURVEY_NODE_REGISTRY__DATABASE_URL) or a bucket."""
+    from survey_node.registry.store import open_store
+
+    store = open_store(config_mod.load(registry_dir))
+    db = store.connect()
     try:
         where = " WHERE node_id = ?" if node_id else ""
         params = [node_id] if node_id else []
         surveys = dict(db.execute(f"SELECT id, revision FROM surveys{where}", params).fetchall())
-        revisions = db.execute("SELECT count(*), count(DISTINCT id || '/' || revision)"
-                               " FROM survey_revisions").fetchone()
+        revisions = tuple(db.execute("SELECT count(*), count(DISTINCT id || '/' || revision)"
+                                     " FROM survey_revisions").fetchone())
         hashes = {r[0] for r in db.execute("SELECT sha256 FROM evidence")}
+        for sha in hashes:
+            with store.objects.open(sha) as stored:
+                digest = hashlib.sha256()
+                for chunk in iter(lambda: stored.read(1 << 20), b""):
+                    digest.update(chunk)
+            assert digest.hexdigest() == sha, f"{sha} damaged"
     finally:
         db.close()
-    for sha in hashes:
-        path = registry_dir / "evidence" / sha[:2] / sha
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, f"{sha} damaged"
+        store.close()
     return surveys, revisions, hashes
+
+
+def registry_sql(registry_dir: Path, sql: str, params=()) -> list[tuple]:
+    """Rows of one query on the registry's database, whichever engine holds it."""
+    from survey_node.registry.store import open_store
+
+    store = open_store(config_mod.load(registry_dir))
+    db = store.connect()
+    try:
+        return [tuple(r) for r in db.execute(sql, params).fetchall()]
+    finally:
+        db.close()
+        store.close()
 
 
 def add_token(registry_dir: Path, node_cfg, province: str = "นครราชสีมา") -> str:
@@ -125,8 +147,12 @@ def add_token(registry_dir: Path, node_cfg, province: str = "นครราช�
 
 @contextlib.contextmanager
 def running_registry(data_dir: Path, *, env: dict | None = None):
+    """A registry process; on PostgreSQL (the `registry_backend` fixture's environment)
+    two worker processes behind the one address, as a national registry runs."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    with running_node(data_dir, command="registry serve", env=env) as base:
+    on_postgres = "SURVEY_NODE_REGISTRY__DATABASE_URL" in {**os.environ, **(env or {})}
+    args = ("--workers", "2") if on_postgres else ()
+    with running_node(data_dir, *args, command="registry serve", env=env) as base:
         yield base
 
 

@@ -3,11 +3,15 @@ a supervisor's session for the review pages (a test walks the URL map)."""
 
 import re
 
+import pytest
+
 from survey_node import config as config_mod
 from survey_node.registry.app import create_registry_app
 
 PUBLIC = {"static", "healthz", "readyz", "openapi", "registry_review.login", "home",
           "registry_review.set_language"}  # a redirect to the login, a language cookie
+
+pytestmark = pytest.mark.usefixtures("registry_backend")
 
 
 def _path(rule) -> str:

@@ -12,7 +12,6 @@ from survey_node import config as config_mod
 from survey_node import db as database
 from survey_node import survey as survey_svc
 from survey_node.db import reviews as review_db
-from survey_node.registry.db.migrations import connect_registry
 from survey_node.evidence import EvidenceStore
 from survey_node.sync import protocol
 from survey_node.sync.client import build_entry
@@ -21,17 +20,20 @@ from survey_node.registry.app import create_registry_app
 from tests.conftest import PINS
 from tests.sync_helpers import SURVEYOR, add_token, make_node, run_sync, running_registry
 
+pytestmark = pytest.mark.usefixtures("registry_backend")
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def add_registry_users(registry_dir):
-    cfg = config_mod.load(registry_dir)
-    db = connect_registry(registry_dir / "registry.db")
+    registry = Registry(config_mod.load(registry_dir))
     try:
-        for role in ("supervisor", "surveyor"):
-            accounts.add_user(db, cfg.security, name=role, role=role, pin=PINS[role])
+        with registry.db() as db:
+            for role in ("supervisor", "surveyor"):
+                accounts.add_user(db, registry.config.security, name=role, role=role,
+                                  pin=PINS[role])
     finally:
-        db.close()
+        registry.store.close()
 
 
 def push(api, registry, node_cfg):

@@ -2,11 +2,15 @@
 seeded fault-injecting proxy in between (drops mid-request, 502s, delays)."""
 
 import json
+import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from survey_node import db as database
 from survey_node import survey as survey_svc
@@ -14,6 +18,8 @@ from survey_node.evidence import EvidenceStore
 from survey_node.db import evidence as evidence_db
 from tests.sync_helpers import (SURVEYOR, FaultProxy, add_token, make_node, node_truth,
                                 registry_truth, run_sync, running_registry)
+
+pytestmark = pytest.mark.usefixtures("registry_backend")
 
 SUMMARY_KEYS = {"batches", "surveys_sent", "surveys_acknowledged", "evidence_sent",
                 "evidence_skipped", "bytes_sent", "decisions_sent", "decisions_received",
@@ -27,6 +33,9 @@ def _assert_exact(cfg, registry_dir):
     assert reg_surveys == node_surveys
     assert node_hashes <= reg_hashes
     assert rows == distinct
+    if "SURVEY_NODE_REGISTRY__EVIDENCE_URL" in os.environ:  # in the bucket only
+        assert not [p for p in (registry_dir / "evidence").rglob("*") if p.is_file()]
+        assert not (registry_dir / "registry.db").exists()
     db = database.connect(cfg.db_path)
     try:
         states = {r[0] for r in db.execute("SELECT state FROM surveys")}
@@ -49,7 +58,7 @@ def test_faulty_network_then_one_calm_sync_is_exact(tmp_path):
             hurt = subprocess.run(
                 [sys.executable, "-m", "survey_node", "sync", "--data-dir", str(cfg.data_dir),
                  "--json"], capture_output=True, text=True, timeout=120,
-                env={**__import__("os").environ, **env})
+                env={**os.environ, **env})
             assert "Traceback" not in hurt.stderr
         assert proxy.faults["drop"] >= 3 and proxy.faults["502"] >= 1, proxy.faults
         proxy.calm()
@@ -101,6 +110,58 @@ def test_killed_sync_client_resumes_without_duplicates(tmp_path):
         assert final.returncode == 0, final.stderr
         _assert_exact(cfg, registry_dir)
         proxy.close()
+
+
+def _registry_workers(registry_dir) -> list[int]:
+    """Pids of the worker processes of `registry serve --workers` on this data dir."""
+    mine = {}
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = stat.read_bytes().split(b"\0")
+            ppid = int((stat.parent / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"serve" in argv and str(registry_dir).encode() in argv:
+            mine[int(stat.parent.name)] = ppid
+    return sorted(pid for pid, ppid in mine.items() if ppid in mine)
+
+
+# Several registry processes are for a PostgreSQL registry (an embedded one refuses them).
+@pytest.mark.parametrize("registry_backend", ["national"], indirect=True)
+def test_registry_workers_killed_mid_sync_lose_and_double_nothing(tmp_path, registry_backend):
+    registry_dir = tmp_path / "registry"
+    rng = random.Random(19)
+    with running_registry(registry_dir) as url:
+        nodes = [make_node(tmp_path / name, name, surveys=16, photos_per_survey=2,
+                           photo_bytes=60_000, registry_url=url, batch_size=4)
+                 for name in ("node-a", "node-b")]
+        for cfg in nodes:
+            add_token(registry_dir, cfg)
+        env = {**os.environ, "SURVEY_NODE_SYNC__RETRY_DEADLINE_S": "60"}
+        processes = [subprocess.Popen(
+            [sys.executable, "-m", "survey_node", "sync", "--data-dir", str(cfg.data_dir),
+             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for cfg in nodes]
+        kills = 0
+        while any(p.poll() is None for p in processes) and kills < 4:
+            time.sleep(rng.uniform(0.2, 0.8))
+            workers = _registry_workers(registry_dir)
+            if workers:  # none alive for a moment: connections wait in the parent's socket
+                os.kill(rng.choice(workers), signal.SIGKILL)
+                kills += 1
+        outputs = [p.communicate(timeout=180) for p in processes]
+        for process, (_, err) in zip(processes, outputs):
+            assert "Traceback" not in err
+        assert kills >= 1
+        for cfg in nodes:  # a calm sync after: everything there exactly once
+            final = run_sync(cfg)
+            assert final.returncode == 0, final.stderr
+            _assert_exact(cfg, registry_dir)
+        assert len(registry_truth(registry_dir)[0]) == 32
+        deadline = time.monotonic() + 60
+        while len(_registry_workers(registry_dir)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(_registry_workers(registry_dir)) == 2  # every killed worker came back
 
 
 def test_three_nodes_sync_at_once(tmp_path):

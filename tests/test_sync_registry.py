@@ -15,7 +15,9 @@ from survey_node.sync import protocol
 from survey_node.sync.client import build_entry, check_transport
 from survey_node.registry.service import Registry
 from survey_node.registry.app import create_registry_app
-from tests.sync_helpers import make_node, registry_truth
+from tests.sync_helpers import make_node, registry_sql, registry_truth
+
+pytestmark = pytest.mark.usefixtures("registry_backend")
 
 
 @pytest.fixture
@@ -85,10 +87,15 @@ def test_bad_tokens_are_refused_with_one_clear_message(api, registry, node):
     assert len(refused) == 5 and "unknown or revoked" in refused[0]["error"]
 
 
-def test_token_is_stored_hashed(registry, registry_dir):
+def test_token_is_stored_hashed(registry, registry_dir, registry_backend):
     token = registry.add_token("node-a")
-    raw = (registry_dir / "registry.db").read_bytes()
-    assert token.split(".")[1].encode() not in raw
+    secret = token.split(".")[1]
+    stored = registry_sql(registry_dir, "SELECT * FROM node_tokens")
+    assert stored and secret not in repr(stored)
+    if registry_backend == "embedded":
+        assert secret.encode() not in (registry_dir / "registry.db").read_bytes()
+    else:
+        assert not (registry_dir / "registry.db").exists()
 
 
 def test_a_node_cannot_send_for_another(api, registry, node):

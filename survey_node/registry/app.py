@@ -145,7 +145,10 @@ def _problem(exc: Exception):
         # which shows them in its user's language.
         body = {"error": exc.code, "message": exc.line(), "translatable": message_of(exc),
                 **getattr(exc, "extra", {})}
-        return jsonify(body), exc.status
+        response = jsonify(body)
+        if getattr(exc, "retry_after", None):  # busy (database pool, bucket): ask again soon
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, exc.status
     if isinstance(exc, HTTPException):
         return jsonify(error=exc.name.lower().replace(" ", "_"),
                        message=exc.description or exc.name), exc.code or 400

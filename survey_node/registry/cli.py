@@ -20,6 +20,9 @@ from ..cli_options import data_dir_option, json_option
 from ..errors import BadInput
 
 
+LEFTOVER_UPLOAD_AGE_S = 6 * 3600
+
+
 @click.group()
 def registry():
     """The central registry: serve the sync API, node tokens, imports, review decisions."""
@@ -42,19 +45,52 @@ def _registry(data_dir):
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (put a TLS-terminating proxy in front).")
 @click.option("--port", type=int, default=8443, show_default=True, help="Port to listen on.")
-def registry_serve(data_dir, host, port):
-    """Serve the registry's sync API with waitress."""
-    from waitress import serve
-
+@click.option("--workers", type=int, default=None,
+              help="Processes sharing the port (default [registry] workers); more than one"
+                   " needs a PostgreSQL database_url.")
+def registry_serve(data_dir, host, port, workers):
+    """Serve the registry's sync API and review pages with waitress."""
     from .app import create_registry_app
+    from .store import open_store
+    from . import workers as worker_mod
 
     cfg = _registry_config(data_dir)
-    app = create_registry_app(cfg)
-    click.echo(f"registry on http://{host}:{port}/ (data dir {cfg.data_dir})")
-    serve(app, host=host, port=port, threads=cfg.registry.threads, ident="survey-registry",
-          channel_timeout=60,
-          # above the app's own limits, so an oversize upload gets its JSON 413
-          max_request_body_size=max(2 * cfg.registry.max_evidence_mb, 64) << 20)
+    workers = cfg.registry.workers if workers is None else workers
+    worker_mod.check_workers(cfg, workers)
+    where = open_store(cfg)
+    where.migrate()  # once, here, not in every worker at the same moment
+    _remove_leftover_uploads(where)
+    click.echo(f"registry on http://{host}:{port}/ ({where.kind} {where.location},"
+               f" {workers} worker{'s' if workers > 1 else ''})")
+    sock = worker_mod.bind(host, port)
+
+    def serve_one(listening):
+        from waitress import serve
+
+        serve(create_registry_app(cfg), sockets=[listening], threads=cfg.registry.threads,
+              ident="survey-registry", channel_timeout=60,
+              # above the app's own limits, so an oversize upload gets its JSON 413
+              max_request_body_size=max(2 * cfg.registry.max_evidence_mb, 64) << 20)
+
+    if workers == 1:
+        serve_one(sock)
+        return
+    sys.exit(worker_mod.supervise(sock, workers, serve_one,
+                                  log=lambda line: click.echo(line, err=True)))
+
+
+def _remove_leftover_uploads(where) -> None:
+    """Startup repair: uploads a killed registry left half-written. Only old ones: another
+    registry host may be writing into the same bucket right now."""
+    from ..errors import SurveyNodeError
+
+    try:
+        removed = where.objects.remove_temporaries(older_than_s=LEFTOVER_UPLOAD_AGE_S)
+    except SurveyNodeError as exc:  # readiness reports the store; serving still starts
+        click.echo(f"warning: {exc.line()}", err=True)
+        return
+    if removed:
+        click.echo(f"removed {removed} half-written upload(s) left by an earlier run")
 
 
 @registry.command("export")
@@ -187,3 +223,49 @@ def registry_user_add(data_dir, name, role, display_name, pin_stdin):
                           display_name=display_name, actor="cli")
         found = user_db.get_user_by_name(db, name)
     click.echo(f"registry user {found['name']} ({found['role']}) added")
+
+
+@registry.command("migrate")
+@data_dir_option
+@click.option("--to", "to", required=True, metavar="postgresql://…",
+              help="The PostgreSQL database to move the registry's rows into (its schema is"
+                   " brought up to date first).")
+@click.option("--evidence", default="", metavar="s3://bucket/prefix",
+              help="Also copy the evidence into this bucket; without it the evidence stays in"
+                   " the data dir's folder.")
+@click.option("--page-size", type=int, default=1000, show_default=True, hidden=True,
+              help="Rows per transaction.")
+@json_option
+def registry_migrate(data_dir, to, evidence, page_size, as_json):
+    """Copy an embedded registry (registry.db and its evidence) into PostgreSQL (and a
+    bucket), verified; run it again after an interruption to finish."""
+    from .move import move_registry, report_lines
+
+    # Not _registry_config: a mistyped data dir is refused, not created.
+    cfg = config_mod.load(config_mod.resolve_data_dir(data_dir))
+    report = move_registry(cfg, to=to, evidence=evidence, page=page_size,
+                           on_page=_move_progress() if sys.stderr.isatty() else None)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        for line in report_lines(report):
+            click.echo(line)
+    for error in report["errors"]:
+        click.echo(f"error: {error}", err=True)
+    return 0 if report["ok"] else 1
+
+
+def _move_progress():
+    """A line on the terminal per table and every few seconds: a national move of hundreds
+    of GB takes hours and must not look hung."""
+    import time
+
+    state = {"what": None, "at": 0.0}
+
+    def report(what: str, done: int) -> None:
+        now = time.monotonic()
+        if what != state["what"] or now - state["at"] >= 5:
+            state.update(what=what, at=now)
+            click.echo(f"migrate: {what} {done:,}", err=True)
+
+    return report

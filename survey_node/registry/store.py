@@ -48,6 +48,8 @@ class ObjectStore(Protocol):
 
     def iter_hashes(self) -> Iterator[str]: ...
 
+    def remove_temporaries(self, older_than_s: float = 0.0) -> int: ...
+
 
 class FileObjectStore:
     """Evidence files under ``<root>/ab/abcdef...``, written atomically after the hash checks."""
@@ -74,6 +76,10 @@ class FileObjectStore:
 
     def path(self, sha256: str) -> Path:
         return self._files.path(sha256)
+
+    def remove_temporaries(self, older_than_s: float = 0.0) -> int:
+        """Startup repair: partial files a killed upload left behind."""
+        return self._files.remove_temporaries(older_than_s)
 
     def open(self, sha256: str) -> BinaryIO:
         path = self._files.path(sha256)
@@ -128,10 +134,14 @@ class EmbeddedStore:
     def close(self) -> None:
         """Nothing to release: connections are per request."""
 
-    def prepare(self) -> None:
-        """Create the folders and apply migrations once, before serving."""
+    def migrate(self) -> None:
+        """Create the folders and apply pending migrations."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         connect_registry(self.db_path).close()
+
+    def prepare(self) -> None:
+        """Apply migrations once, before serving."""
+        self.migrate()
         self._ready = True
 
     def connect(self) -> Database:
@@ -156,21 +166,33 @@ class PostgresStore:
         self._pool = None
         self._lock = threading.Lock()
 
-    def prepare(self) -> None:
-        """Apply pending schema steps (once, whichever process gets the lock) and open the
-        pool; a wrong URL or password fails here, before the server listens."""
+    def migrate(self) -> None:
+        """Apply pending schema steps (whichever process gets the lock first); a wrong URL
+        or password fails here, before the server listens."""
         from .db import pg, pg_schema
+
+        try:
+            pg_schema.migrate(self.url, password=self._password)
+        except pg.DatabaseError as exc:
+            raise self._unreachable(exc) from None
+
+    def prepare(self) -> None:
+        """Migrate and open this process's pool (after any fork: see workers.py)."""
+        from .db import pg
 
         with self._lock:
             if self._pool is not None:
                 return
+            self.migrate()
             try:
-                pg_schema.migrate(self.url, password=self._password)
                 self._pool = pg.open_pool(self.url, password=self._password,
                                           size=self._pool_size)
             except pg.DatabaseError as exc:
-                raise ConfigError("The registry's database %(url)s does not answer: %(error)s",
-                                  url=self.location, error=_first_line(exc)) from None
+                raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: Exception) -> ConfigError:
+        return ConfigError("The registry's database %(url)s does not answer: %(error)s",
+                           url=self.location, error=_first_line(exc))
 
     def connect(self):
         from psycopg_pool import PoolTimeout
@@ -182,8 +204,8 @@ class PostgresStore:
         try:
             conn = self._pool.getconn()
         except PoolTimeout:
-            raise Busy("Every connection to the registry's database is in use; try again"
-                       " in a moment") from None
+            raise Busy("The registry's database gave no connection in time (all in use, or"
+                       " it does not answer); try again in a moment") from None
         return pg.PgDatabase(conn, self._pool, self.location)
 
     def hold(self) -> None:
@@ -194,9 +216,14 @@ class PostgresStore:
         return {"database": _probe(self._check_database), "evidence": _probe(self.objects.ping)}
 
     def _check_database(self) -> None:
-        from .db import pg_schema
+        """A new connection, not a pooled one: it proves the database takes connections
+        now, and fails in the connect timeout instead of the pool's wait."""
+        from .db import pg, pg_schema
 
-        db = self.connect()
+        try:
+            db = pg.connect_once(self.url, password=self._password)
+        except pg.DatabaseError as exc:
+            raise self._unreachable(exc) from None
         try:
             database.ping(db)
             pending = pg_schema.pending_steps(db)

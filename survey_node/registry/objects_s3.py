@@ -1,0 +1,344 @@
+"""Evidence in an S3-compatible bucket (``[registry] evidence_url = "s3://bucket/prefix"``).
+
+Objects sit under ``<prefix>/ab/abcdef...``, the evidence folder's layout, so a registry
+moved from the folder to a bucket names the same objects. Whatever an upload goes through,
+a content key only ever holds bytes that hashed to its name:
+
+* an upload of at most one part (8 MiB: every photo and snapshot) is hashed in memory
+  first and only then PUT, with its SHA-256 in ``x-amz-checksum-sha256`` so the server
+  refuses bytes damaged on the way; a PUT is atomic, so the key shows all or nothing;
+* a larger one goes as a multipart upload to ``<prefix>/tmp/<uuid>`` (each part with its own
+  SHA-256 checksum), is completed only once the whole stream hashed to the name (else
+  aborted: not even the temporary key appears), then copied to the content key and the
+  temporary key deleted.
+
+Any server that speaks the S3 API by endpoint URL works (AWS S3, Ceph RGW, SeaweedFS,
+Garage): path-style addresses and signature v4, and botocore's default CRC checksums off,
+which servers other than AWS often refuse.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import BinaryIO, Iterable, Iterator
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from .. import config as config_mod
+from ..config import Config
+from ..errors import BadInput, Busy, ConfigError, NotFound, SurveyNodeError, TooLarge
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+PART_SIZE = 8 << 20  # S3 wants parts of at least 5 MiB; two of these per upload in memory
+TMP = "tmp"
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+ATTEMPTS = 3  # the first try and two retries, each bounded by the timeouts above
+# The server's answers that mean the config (bucket, keys, endpoint) is wrong, not that the
+# server is down: retrying does not help, someone must fix the config.
+REFUSALS = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+            "NoSuchBucket", "AuthorizationHeaderMalformed", "InvalidBucketName"}
+
+
+class S3ObjectStore:
+    """The ObjectStore of store.py on a bucket: has, put_stream, open, discard, ping..."""
+
+    def __init__(self, url: str, *, endpoint_url: str | None, region: str | None,
+                 access_key_id: str | None, secret_access_key: str | None,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 read_timeout_s: float = READ_TIMEOUT_S) -> None:
+        self.bucket, self.prefix = parse_url(url)
+        self.endpoint_url = (endpoint_url or "").strip() or None
+        self.where = self.endpoint_url or f"AWS S3 ({region or 'default region'})"
+        if bool(access_key_id) != bool(secret_access_key):
+            missing = "secret_access_key" if access_key_id else "access_key_id"
+            raise ConfigError("The S3 key pair is half given: registry_s3_%(missing)s is"
+                              " missing from the credentials", missing=missing)
+        self._client = _make_client(self.endpoint_url, region, access_key_id,
+                                    secret_access_key, connect_timeout_s, read_timeout_s)
+
+    @classmethod
+    def from_config(cls, config: Config) -> "S3ObjectStore":
+        """The bucket of `[registry] evidence_url`; the keys from the credentials files, or
+        (when there are none) boto3's own chain: AWS_ACCESS_KEY_ID..., instance roles."""
+        section = config.registry
+        return cls(section.evidence_url, endpoint_url=section.s3_endpoint_url,
+                   region=section.s3_region.strip() or None,
+                   access_key_id=config_mod.read_optional_secret(
+                       config, "registry_s3_access_key_id"),
+                   secret_access_key=config_mod.read_optional_secret(
+                       config, "registry_s3_secret_access_key"))
+
+    def key(self, sha256: str) -> str:
+        if not SHA256_RE.match(sha256 or ""):
+            raise BadInput("%(value)r is not a SHA-256 hash", value=sha256)
+        return self._under(f"{sha256[:2]}/{sha256}")
+
+    def has(self, sha256: str) -> bool:
+        key = self.key(sha256)
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise self._failure(exc) from None
+        except BotoCoreError as exc:
+            raise self._failure(exc) from None
+        return True
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The object's bytes as a file, read from the server as they are read here."""
+        key = self.key(sha256)
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey"):
+                raise NotFound("Evidence %(sha)s is not in the registry", sha=sha256[:12]) \
+                    from None
+            raise self._failure(exc) from None
+        except BotoCoreError as exc:
+            raise self._failure(exc) from None
+        return io.BufferedReader(_Body(answer["Body"]), buffer_size=1 << 16)
+
+    def discard(self, sha256: str) -> None:
+        """Remove an object no database row names (its row could not be written)."""
+        self._call("delete_object", Key=self.key(sha256))
+
+    def ping(self) -> None:
+        """Raise a one-line ConfigError unless the bucket answers (readiness)."""
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise ConfigError("The evidence bucket %(bucket)s at %(endpoint)s does not answer:"
+                              " %(error)s", bucket=self.bucket, endpoint=self.where,
+                              error=_describe(exc)) from None
+
+    def iter_hashes(self) -> Iterator[str]:
+        """Every stored object's hash, in key order (not the temporary uploads)."""
+        start = self._under("")
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start)
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    fan, _, name = item["Key"][len(start):].partition("/")
+                    if fan != TMP and SHA256_RE.match(name) and fan == name[:2]:
+                        yield name
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failure(exc) from None
+
+    def put_stream(self, sha256: str, chunks: Iterable[bytes], limit: int) -> int:
+        """Store streamed bytes under `sha256` if they hash to it; return their size.
+
+        At most about two parts' worth of the stream is in memory at once, whatever its
+        size; past `limit` bytes it is refused and nothing is left in the bucket.
+        """
+        key = self.key(sha256)
+        digest, size = hashlib.sha256(), 0
+        pending = bytearray()
+        upload = None
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge("Evidence is larger than the registry's limit of"
+                                   " %(limit)s bytes", limit=limit)
+                digest.update(chunk)
+                pending += chunk
+                while len(pending) > PART_SIZE:  # ">": a stream of one part is one PUT
+                    upload = upload or _Multipart(self, self._under(f"{TMP}/{uuid.uuid4()}"))
+                    upload.send(_take(pending, PART_SIZE))
+            got = digest.hexdigest()
+            if got != sha256:
+                raise BadInput("Evidence bytes hash to %(got)s, not to %(want)s", got=got,
+                               want=sha256)
+            if upload is None:
+                if not self.has(sha256):
+                    self._call("put_object", Key=key, Body=bytes(pending),
+                               ChecksumSHA256=_b64(digest.digest()))
+            else:
+                upload.send(bytes(pending))
+                upload.complete()
+                self._promote(upload.key, sha256)
+        except BaseException:
+            if upload is not None:
+                upload.abandon()
+            raise
+        return size
+
+    def remove_temporaries(self, older_than_s: float = 0.0) -> int:
+        """Startup repair: abort multipart uploads and delete temporary objects a killed
+        process left under tmp/; return how many. `older_than_s` spares those another
+        live registry process may still be writing."""
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_s)
+        removed = 0
+        tmp = self._under(f"{TMP}/")
+        try:
+            for page in self._client.get_paginator("list_multipart_uploads").paginate(
+                    Bucket=self.bucket, Prefix=tmp):
+                for item in page.get("Uploads", []):
+                    if item["Initiated"] <= cutoff:
+                        self._call("abort_multipart_upload", Key=item["Key"],
+                                   UploadId=item["UploadId"])
+                        removed += 1
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=tmp):
+                for item in page.get("Contents", []):
+                    if item["LastModified"] <= cutoff:
+                        self._call("delete_object", Key=item["Key"])
+                        removed += 1
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failure(exc) from None
+        return removed
+
+    def _promote(self, tmp_key: str, sha256: str) -> None:
+        """Copy a verified temporary object to its content key (unless another upload put
+        it there first), then delete the temporary one."""
+        if not self.has(sha256):
+            self._call("copy_object", Key=self.key(sha256), ChecksumAlgorithm="SHA256",
+                       CopySource={"Bucket": self.bucket, "Key": tmp_key})
+        self._call("delete_object", Key=tmp_key)
+
+    def _under(self, rest: str) -> str:
+        return f"{self.prefix}/{rest}" if self.prefix else rest
+
+    def _call(self, operation: str, **params):
+        try:
+            return getattr(self._client, operation)(Bucket=self.bucket, **params)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failure(exc) from None
+
+    def _failure(self, exc: Exception) -> SurveyNodeError:
+        """A refusal the config must fix (keys, bucket) or a server to try again later."""
+        if isinstance(exc, NoCredentialsError) or (
+                isinstance(exc, ClientError) and _code(exc) in REFUSALS):
+            return ConfigError("The evidence bucket %(bucket)s at %(endpoint)s refused the"
+                               " registry: %(error)s", bucket=self.bucket,
+                               endpoint=self.where, error=_describe(exc))
+        return Busy("The evidence bucket %(bucket)s at %(endpoint)s does not answer:"
+                    " %(error)s", bucket=self.bucket, endpoint=self.where,
+                    error=_describe(exc))
+
+
+class _Multipart:
+    """One multipart upload to a temporary key, each part sent with its SHA-256."""
+
+    def __init__(self, store: S3ObjectStore, key: str) -> None:
+        self.store, self.key = store, key
+        self.upload_id = store._call("create_multipart_upload", Key=key,
+                                     ChecksumAlgorithm="SHA256")["UploadId"]
+        self.parts: list[dict] = []
+        self.completed = False
+
+    def send(self, data: bytes) -> None:
+        number = len(self.parts) + 1
+        checksum = _b64(hashlib.sha256(data).digest())
+        answer = self.store._call("upload_part", Key=self.key, UploadId=self.upload_id,
+                                  PartNumber=number, Body=data, ChecksumSHA256=checksum)
+        self.parts.append({"PartNumber": number, "ETag": answer["ETag"],
+                           "ChecksumSHA256": checksum})
+
+    def complete(self) -> None:
+        self.store._call("complete_multipart_upload", Key=self.key, UploadId=self.upload_id,
+                         MultipartUpload={"Parts": self.parts})
+        self.completed = True
+
+    def abandon(self) -> None:
+        """Leave nothing behind: best effort, the error that got here matters more."""
+        with contextlib.suppress(SurveyNodeError):
+            if self.completed:
+                self.store._call("delete_object", Key=self.key)
+            else:
+                self.store._call("abort_multipart_upload", Key=self.key,
+                                 UploadId=self.upload_id)
+
+
+class _Body(io.RawIOBase):
+    """A GetObject body as a raw file for io.BufferedReader (send_file reads it in blocks)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
+
+
+def parse_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of s3://bucket/prefix, or a one-line ConfigError."""
+    parts = urlsplit((url or "").strip())
+    bucket, prefix = parts.netloc, parts.path.strip("/")
+    if (parts.scheme != "s3" or not BUCKET_RE.match(bucket) or parts.query or parts.fragment
+            or "//" in prefix or any(p in (".", "..") for p in prefix.split("/"))):
+        raise ConfigError("[registry] evidence_url must be s3://bucket/prefix (a bucket name"
+                          " of 3-63 lowercase letters, digits, dots or dashes), not %(url)r",
+                          url=url)
+    return bucket, prefix
+
+
+def _make_client(endpoint_url, region, access_key_id, secret_access_key, connect_timeout_s,
+                 read_timeout_s):
+    if endpoint_url and urlsplit(endpoint_url).scheme not in ("http", "https"):
+        raise ConfigError("[registry] s3_endpoint_url must be an http(s):// address, not"
+                          " %(url)r", url=endpoint_url)
+    settings = BotoConfig(
+        connect_timeout=connect_timeout_s, read_timeout=read_timeout_s,
+        retries={"max_attempts": ATTEMPTS, "mode": "standard"}, signature_version="s3v4",
+        # Other servers than AWS: the bucket in the path, not in the host name...
+        s3={"addressing_style": "path" if endpoint_url else "auto"},
+        # ...and no CRC32 checksum headers unless asked; the SHA-256 ones are sent by hand.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required")
+    session = boto3.session.Session()  # its own: the default session is not thread-safe
+    try:
+        return session.client("s3", endpoint_url=endpoint_url, region_name=region,
+                              aws_access_key_id=access_key_id,
+                              aws_secret_access_key=secret_access_key, config=settings)
+    except (ValueError, BotoCoreError) as exc:
+        raise ConfigError("The S3 settings do not work: %(error)s",
+                          error=_describe(exc)) from None
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _describe(exc: Exception) -> str:
+    """One line of what the server or the network said."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        text = error.get("Message") or error.get("Code") or ""
+        return " ".join(str(p) for p in (status, text) if p) or type(exc).__name__
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _take(pending: bytearray, size: int) -> bytes:
+    """The first `size` bytes out of `pending`, copied once (a slice would copy twice)."""
+    with memoryview(pending) as view:
+        part = bytes(view[:size])
+    del pending[:size]
+    return part
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
