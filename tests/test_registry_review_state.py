@@ -17,15 +17,6 @@ from survey_node.registry.db import surveys as survey_db
 from survey_node.registry.service import Registry
 from survey_node.registry.store import EmbeddedStore, FileObjectStore, PostgresStore
 from survey_node.sync import protocol
-from tests.pg_server import pg_bin, running_cluster
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    if pg_bin("initdb") is None:
-        pytest.skip("PostgreSQL is not installed (make test installs it)")
-    with running_cluster() as found:
-        yield found
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -33,7 +24,7 @@ def registry(request, tmp_path):
     if request.param == "sqlite":
         store = EmbeddedStore(tmp_path)
     else:
-        cluster = request.getfixturevalue("cluster")
+        cluster = request.getfixturevalue("pg_cluster")  # conftest's, one per test process
         store = PostgresStore(cluster.url(cluster.new_database()), password=None, pool_size=2,
                               objects=FileObjectStore(tmp_path / "evidence"))
     found = Registry(config_mod.load(tmp_path), store=store)
@@ -105,7 +96,7 @@ def test_refreshing_sets_every_state_from_the_decisions(registry):
 
 def _counts(registry: Registry) -> list[set]:
     """Each count table's keys with their summed counts (zeros left out)."""
-    from survey_node.registry.db.migrations import COUNT_TABLES
+    from survey_node.registry.db.dashboard import COUNT_TABLES
 
     with registry.db() as db:
         return [{tuple(r) for r in db.execute(f"SELECT {keys}, sum(n) FROM {table}"

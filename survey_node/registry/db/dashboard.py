@@ -15,8 +15,13 @@ from sqlite_utils import Database
 
 from ...db import rows
 from .dialect import lock_table_writes
-from .migrations import COUNT_TABLES
 
+# Each count table and its key columns.
+COUNT_TABLES = {
+    "node_counts": "node_id, review_state, stream_verdict",
+    "amphoe_counts": "amphoe_code, amphoe_name, review_state",
+    "completion_counts": "hour, tail",
+}
 # A table with more rows than this is folded before the page sums it (a fold after a
 # day's sync of a few thousand surveys takes a few milliseconds; 20,000 rows sum in ~10).
 FOLD_ROWS = 20_000

@@ -16,6 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 from ...db import accounts_ddl
 from ...db import connect
+from .dashboard import REBUILD_SQL
 
 migrations = Migrations("registry")
 
@@ -266,11 +267,6 @@ def r0760_review_columns(db: Database) -> None:
 # on a shared row, and deadlock on two taken in different orders. The page sums the rows
 # and folds them into one per key now and then (dashboard.fold_counts). '' stands for
 # "none" in the keys. The same statements as pg_schema.p0003.
-COUNT_TABLES = {
-    "node_counts": "node_id, review_state, stream_verdict",
-    "amphoe_counts": "amphoe_code, amphoe_name, review_state",
-    "completion_counts": "hour, tail",
-}
 _COUNT_SURVEY = """
     INSERT INTO node_counts (node_id, review_state, stream_verdict, n)
         VALUES ({r}.node_id, {r}.review_state, coalesce({r}.stream_verdict, ''), {delta});
@@ -351,7 +347,5 @@ def r0770_dashboard_counts(db: Database) -> None:
         END;
         """
     )
-    from .dashboard import REBUILD_SQL
-
     for sql in REBUILD_SQL:
         db.execute(sql)
