@@ -1,14 +1,14 @@
 """The national registry at scale (issue 19's benchmarks), on a throwaway PostgreSQL cluster.
 
 * Ingest: 231 simulated nodes (77 provinces x 3) send 200,000 surveys, 20,000 of them with
-  a small evidence object, through two `survey-node registry serve` processes on one
-  PostgreSQL database (and one shared data dir, so one evidence folder). The nodes are
-  simulated: manifests are built here and sent with the real sync HTTP protocol (POST the
-  batch, PUT the missing evidence, commit) from several client threads, each node's batches
-  in turn (as `sync` sends them) and many nodes at once, each batch's requests split
-  between the two processes (manifest to one, evidence and commit to the other). Baseline, same run: a bare psycopg
-  `executemany` of the same rows (surveys, survey_revisions, survey_evidence) into a fresh
-  database of the same schema. Ratio = registry surveys/s over bare surveys/s, goal >= 0.5.
+  a small evidence object, to `survey-node registry serve --workers 2` (two worker
+  processes on one port) on one PostgreSQL database, the evidence into a bucket on moto's
+  S3 API server (tests/s3_server.py: no S3 server installs from the package registries
+  here). The nodes are simulated: manifests are built here and sent with the real sync
+  HTTP protocol (POST the batch, PUT the missing evidence, commit) from several client
+  threads, each node's batches in turn (as `sync` sends them) and many nodes at once.
+  Baseline, same run: a bare psycopg `executemany` of the same rows (surveys,
+  survey_revisions, survey_evidence) into a fresh database of the same schema. Ratio = registry surveys/s over bare surveys/s, goal >= 0.5.
   Then everything is counted: survey rows == sent, ids distinct, evidence rows == sent.
 * Read path with 1,000,000 surveys stored, on PostgreSQL and on the embedded SQLite store
   at the same size: the review queue page's data (first page of the pending queue plus the
@@ -17,8 +17,7 @@
   (COPY on PostgreSQL, executemany on SQLite): surveys, cameras, survey_evidence and
   decisions (not survey_revisions or batches, which none of the three reads).
 
-`BENCH_SCALE` multiplies every size (default 1 = the issue's). Evidence goes to the
-registry's evidence folder: the S3 object store is not on main yet.
+`BENCH_SCALE` multiplies every size (default 1 = the issue's).
 """
 
 from __future__ import annotations
@@ -42,10 +41,12 @@ from survey_node.inventory.places import province_choices
 from survey_node.registry import dashboard as registry_dashboard
 from survey_node.registry import review as registry_review
 from survey_node.registry.service import Registry
+from survey_node.registry.objects_s3 import S3ObjectStore
 from survey_node.registry.store import EmbeddedStore, FileObjectStore, PostgresStore
 from survey_node.sync import protocol
 from tests.live import running_node
 from tests.pg_server import running_cluster
+from tests.s3_server import running_s3_server
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 PROVINCES, NODES_PER_PROVINCE = 77, 3
@@ -130,19 +131,18 @@ def _ingest_plan(now: float) -> tuple[list[dict], dict[str, bytes]]:
     return batches, evidence
 
 
-def _send_batch(session: requests.Session, urls: list[str], batch: dict, token: str,
-                evidence: dict[str, bytes], turn: int) -> int:
-    """One batch through the sync protocol, its requests alternating between processes."""
+def _send_batch(session: requests.Session, url: str, batch: dict, token: str,
+                evidence: dict[str, bytes]) -> int:
+    """One batch through the sync protocol; returns the surveys stored."""
     auth = {"Authorization": f"Bearer {token}"}
     bid = batch["manifest"]["batch_id"]
-    first, second = urls[turn % 2], urls[(turn + 1) % 2]
-    reply = session.post(f"{first}/api/v1/batches", data=batch["body"], timeout=HTTP_TIMEOUT_S,
+    reply = session.post(f"{url}/api/v1/batches", data=batch["body"], timeout=HTTP_TIMEOUT_S,
                          headers={**auth, "Content-Type": "application/json"})
     reply.raise_for_status()
     for sha in reply.json()["missing"]:
-        session.put(f"{second}/api/v1/evidence/{sha}", data=evidence[sha], headers=auth,
+        session.put(f"{url}/api/v1/evidence/{sha}", data=evidence[sha], headers=auth,
                     timeout=HTTP_TIMEOUT_S).raise_for_status()
-    reply = session.post(f"{second}/api/v1/batches/{bid}/commit", headers=auth,
+    reply = session.post(f"{url}/api/v1/batches/{bid}/commit", headers=auth,
                          timeout=HTTP_TIMEOUT_S)
     reply.raise_for_status()
     return sum(r["result"] == "stored" for r in reply.json()["surveys"])
@@ -202,38 +202,48 @@ def bench_ingest(cluster, root: Path) -> bool:
     registry = _pg_registry(url, data_dir)
     tokens = {node: registry.add_token(node, province=province) for node, province in _nodes()}
     registry.store.close()
-    env = {"SURVEY_NODE_REGISTRY__DATABASE_URL": url, "SURVEY_NODE_REGISTRY__DB_POOL_SIZE": "8"}
     failures: list[str] = []
     stored = 0
     lock = threading.Lock()
-    with running_node(data_dir, command="registry serve", env=env) as first, \
-            running_node(data_dir, command="registry serve", env=env) as second:
-        urls = [first, second]
-        # A node sends its batches one after another, as `sync` does; the nodes at once.
-        by_node: dict[str, list] = {}
-        for turn, batch in enumerate(batches):
-            by_node.setdefault(batch["node"], []).append((turn, batch))
-        local = threading.local()
+    with running_s3_server() as s3:
+        bucket = s3.new_bucket()
+        env = {"SURVEY_NODE_REGISTRY__DATABASE_URL": url,
+               "SURVEY_NODE_REGISTRY__DB_POOL_SIZE": "8",
+               "SURVEY_NODE_REGISTRY__EVIDENCE_URL": f"s3://{bucket}/evidence",
+               "SURVEY_NODE_REGISTRY__S3_ENDPOINT_URL": s3.endpoint_url,
+               "AWS_ACCESS_KEY_ID": s3.access_key_id,
+               "AWS_SECRET_ACCESS_KEY": s3.secret_access_key}
+        with running_node(data_dir, "--workers", "2", command="registry serve",
+                          env=env) as base:
+            # A node sends its batches one after another, as `sync` does; the nodes at once.
+            by_node: dict[str, list] = {}
+            for batch in batches:
+                by_node.setdefault(batch["node"], []).append(batch)
+            local = threading.local()
 
-        def node_sync(work):
-            nonlocal stored
-            if not hasattr(local, "session"):
-                local.session = requests.Session()
-            for turn, batch in work:
-                try:
-                    got = _send_batch(local.session, urls, batch, tokens[batch["node"]],
-                                      evidence, turn)
-                except requests.RequestException as exc:
+            def node_sync(work):
+                nonlocal stored
+                if not hasattr(local, "session"):
+                    local.session = requests.Session()
+                for batch in work:
+                    try:
+                        got = _send_batch(local.session, base, batch, tokens[batch["node"]],
+                                          evidence)
+                    except requests.RequestException as exc:
+                        with lock:
+                            failures.append(f"{batch['manifest']['batch_id']}: {exc}"[:200])
+                        return
                     with lock:
-                        failures.append(f"{batch['manifest']['batch_id']}: {exc}"[:200])
-                    return
-                with lock:
-                    stored += got
+                        stored += got
 
-        start = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(CLIENT_THREADS) as pool:
-            list(pool.map(node_sync, by_node.values()))
-        sync_s = time.perf_counter() - start
+            start = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(CLIENT_THREADS) as pool:
+                list(pool.map(node_sync, by_node.values()))
+            sync_s = time.perf_counter() - start
+        objects = S3ObjectStore(f"s3://{bucket}/evidence", endpoint_url=s3.endpoint_url,
+                                region=s3.region, access_key_id=s3.access_key_id,
+                                secret_access_key=s3.secret_access_key)
+        files = sum(1 for _ in objects.iter_hashes())
 
     counted = _count(url, batches)
     # The dashboard's counts, kept by the triggers through both processes' commits, agree
@@ -245,12 +255,11 @@ def bench_ingest(cluster, root: Path) -> bool:
     registry.store.close()
     counted["dashboard"] = dash["total"]
     cluster.drop_database(db_name)
-    files = sum(1 for _ in (data_dir / "evidence").glob("*/*"))
     bare_rate, sync_rate = INGEST_SURVEYS / bare_s, stored / sync_s
     ratio = sync_rate / bare_rate
     print(f"   bare psycopg executemany: {INGEST_SURVEYS} surveys in {bare_s:.1f} s"
           f" ({bare_rate:.0f} surveys/s)")
-    print(f"   two registry processes: {stored} surveys committed in {sync_s:.1f} s"
+    print(f"   registry, 2 workers, S3 evidence: {stored} surveys committed in {sync_s:.1f} s"
           f" ({sync_rate:.0f} surveys/s), {CLIENT_THREADS} client threads")
     ok_ratio = ratio >= 0.5
     print(f"   ingest ratio registry/bare = {ratio:.2f} (goal >= 0.50)"
@@ -261,7 +270,8 @@ def bench_ingest(cluster, root: Path) -> bool:
                 and counted["dashboard"] == INGEST_SURVEYS)
     print(f"   counted: {counted['rows']} survey rows, {counted['distinct']} distinct ids,"
           f" {counted['revisions']} revisions, {counted['missing']} sent ids missing,"
-          f" {counted['evidence']} evidence rows / {files} files for {len(evidence)} sent,"
+          f" {counted['evidence']} evidence rows / {files} objects in the bucket for"
+          f" {len(evidence)} sent,"
           f" {len(failures)} failed batches; dashboard total {counted['dashboard']} (its first"
           f" view, folding the counts, {fold_s * 1000:.0f} ms) {'OK' if ok_count else 'MISS'}")
     for line in failures[:3]:
