@@ -54,10 +54,13 @@ def rows_registry_queue(db: Database, *, status: str = "pending", node: str = ""
     # The count joins the cameras only when a filter needs them.
     total = db.execute(f"SELECT count(*) FROM surveys s {cameras if agency or amphoe else ''}"
                        f"{where}", params).fetchone()[0]
-    # One state's tab in the order of the index (review_state, received_at, id), the same
-    # order as received_at, id within it: PostgreSQL otherwise walks the received_at index
-    # and skips every decided survey (400,000 of a million) to find the oldest pending.
+    # The page's ids first, from the index (review_state, received_at, id) alone: with the
+    # columns joined in, PostgreSQL walked the received_at index instead and skipped every
+    # decided survey (400,000 of a million) to reach the oldest pending one. A state's tab
+    # is ordered by that index (the same order: the state is one value in it).
     order = "s.received_at, s.id" if status == "all" else "s.review_state, s.received_at, s.id"
+    page = (f"SELECT s.id FROM surveys s {cameras if agency or amphoe else ''}{where}"
+            f" ORDER BY {order} LIMIT ? OFFSET ?")
     found = rows(
         db,
         "SELECT s.id, s.node_id, s.revision, s.camera_id, s.received_at,"
@@ -70,8 +73,8 @@ def rows_registry_queue(db: Database, *, status: str = "pending", node: str = ""
         " CASE WHEN d.revision = s.revision THEN d.reason END AS review_reason,"
         " (SELECT count(*) FROM survey_evidence se WHERE se.survey_id = s.id"
         "  AND se.role NOT IN ('snapshot', 'view_reference')) AS photos"
-        f" FROM surveys s {cameras} {_LATEST}{where}"
-        f" ORDER BY {order} LIMIT ? OFFSET ?",
+        f" FROM surveys s {cameras} {_LATEST} WHERE s.id IN ({page})"
+        " ORDER BY s.received_at, s.id",
         [*params, limit, offset],
     )
     for r in found:
