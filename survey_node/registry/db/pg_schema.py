@@ -182,6 +182,9 @@ STEPS: list[tuple[str, str]] = [
             THEN d.state END FROM decisions d WHERE d.survey_id = surveys.id
             ORDER BY d.seq DESC LIMIT 1), 'pending');
         CREATE INDEX surveys_review ON surveys (review_state, received_at, id);
+        -- PostgreSQL counts a state's tab from this narrow index (index-only, in parallel):
+        -- without it the queue's p95 at 1M surveys went from 50 to 204 ms.
+        CREATE INDEX surveys_node_review ON surveys (node_id, review_state, stream_verdict);
         CREATE INDEX surveys_surveyor ON surveys (surveyor);
         CREATE INDEX surveys_verdict ON surveys (stream_verdict);
         CREATE INDEX cameras_amphoe ON cameras (amphoe_code, amphoe_name);
