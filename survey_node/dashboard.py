@@ -35,7 +35,12 @@ def compute(db: Database, config: Config, *, today: dt.date | None = None) -> di
 
 def stream_summary(verdicts) -> dict:
     """How many streams were checked, how many work, and the failures, most common first."""
-    counts = Counter(v for v in verdicts if v)
+    return stream_summary_of(Counter(v for v in verdicts if v))
+
+
+def stream_summary_of(counts: Counter) -> dict:
+    """The same from counts per verdict (the registry counts them in SQL)."""
+    counts = Counter({v: n for v, n in counts.items() if v})
     checked = sum(counts.values())
     return {
         "checked": checked,
@@ -48,7 +53,12 @@ def stream_summary(verdicts) -> dict:
 
 def per_day(times: list[str], *, today: dt.date | None = None, days: int = DAYS) -> list[tuple[dt.date, int]]:
     """Completions per Bangkok day over the last `days` days (zeros included), oldest first."""
-    counts = Counter(to_bangkok(t).date() for t in times if t)
+    return per_day_of(Counter(to_bangkok(t).date() for t in times if t), today=today, days=days)
+
+
+def per_day_of(counts: Counter, *, today: dt.date | None = None,
+               days: int = DAYS) -> list[tuple[dt.date, int]]:
+    """The same from completions counted per Bangkok day."""
     end = today or dt.datetime.now(BANGKOK).date()
     return [(end - dt.timedelta(days=i), counts.get(end - dt.timedelta(days=i), 0))
             for i in range(days - 1, -1, -1)]

@@ -20,8 +20,10 @@ import dataclasses
 from typing import Callable, Iterable, Iterator
 
 from ..config import Config
+from ..db import transaction
 from ..errors import BadInput, Conflict, ConfigError
 from .db import move as move_db
+from .db.dashboard import COUNT_TABLES, rebuild_counts
 from .db import pg
 from .store import CHUNK, EmbeddedStore, ObjectStore, PostgresStore, open_store
 
@@ -75,13 +77,20 @@ def _move(src, dst, objects, target_objects, report: dict, page: int,
     snapshot's rows name is already in the folder the copy walks."""
     move_db.begin_snapshot(src)
     try:
-        tables = plan_tables(move_db.rows_source_tables(src), move_db.rows_target_columns(dst))
+        # The dashboard's counts are derived from the rows: counted again on the target
+        # once the rows are there, not copied (the target's triggers count as rows land).
+        tables = [t for t in plan_tables(move_db.rows_source_tables(src),
+                                         move_db.rows_target_columns(dst))
+                  if t["name"] not in COUNT_TABLES]
         refuse_diverged_surveys(src, dst, page)
         stays = {"copied": 0, "skipped": 0, "bytes": 0, "stays": True}
         report["evidence"] = (stays if target_objects is None
                               else copy_objects(objects, target_objects, on_object=on_page))
         for table in tables:
             report["tables"].append(_copy_table(src, dst, table, page, on_page))
+        if any(done["copied"] for done in report["tables"]):
+            with transaction(dst):
+                rebuild_counts(dst)
         for name, column, sequence in move_db.rows_target_sequences(dst):
             floor = move_db.get_source_sequence(src, name)
             report["sequences"][name] = move_db.update_sequence_past(dst, name, column,

@@ -41,3 +41,10 @@ def serialize_writers(db, name: str) -> None:
     the node would never see 10. Held to the end of the transaction."""
     if dialect_of(db) == POSTGRESQL:
         db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"registry.seq.{name}"])
+
+
+def lock_table_writes(db, table: str) -> None:
+    """Wait for the transactions writing `table` to end and hold off new ones to the end
+    of this transaction (a fold of delta rows must not miss one committed meanwhile)."""
+    if dialect_of(db) == POSTGRESQL:
+        db.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")

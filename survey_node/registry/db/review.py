@@ -12,15 +12,15 @@ from .dialect import json_text, json_value
 # The decision in force for a survey: the newest one, if it is about the revision held.
 _LATEST = ("LEFT JOIN decisions d ON d.seq = (SELECT max(d2.seq) FROM decisions d2"
            " WHERE d2.survey_id = s.id)")
+# The review state in force is a column (kept by insert_decision and a new revision):
+# the queue's count and its oldest-first page read an index, not every survey's decisions.
 STATUS_SQL = {
-    "pending": "(d.seq IS NULL OR d.revision < s.revision)",
-    "approved": "d.revision = s.revision AND d.state = 'approved'",
-    "rejected": "d.revision = s.revision AND d.state = 'rejected'",
-    "resurvey": "d.revision = s.revision AND d.state = 'resurvey'",
+    "pending": "s.review_state = 'pending'",
+    "approved": "s.review_state = 'approved'",
+    "rejected": "s.review_state = 'rejected'",
+    "resurvey": "s.review_state = 'resurvey'",
     "all": "1 = 1",
 }
-
-
 
 
 def rows_registry_queue(db: Database, *, status: str = "pending", node: str = "",
@@ -33,40 +33,48 @@ def rows_registry_queue(db: Database, *, status: str = "pending", node: str = ""
     def _v(alias: str, path: str) -> str:
         return json_value(db, alias, path)
 
+    # Filters on the indexed columns (migrations.r0760): the same values as the record's.
     clauses, params = [STATUS_SQL[status]], []
-    for expr, value in (("s.node_id", node), (_j("c", "agency"), agency),
-                        (_j("s", "fields.surveyor"), surveyor)):
+    for expr, value in (("s.node_id", node), ("c.agency", agency), ("s.surveyor", surveyor)):
         if value:
             clauses.append(f"{expr} = ?")
             params.append(value)
     if amphoe:
-        clauses.append(f"({_j('c', 'amphoe_code')} = ? OR {_j('c', 'amphoe_name')} = ?)")
+        clauses.append("(c.amphoe_code = ? OR c.amphoe_name = ?)")
         params += [amphoe, amphoe]
-    verdict_sql = _j("s", "fields.stream_verdict")
     if verdict == "none":
-        clauses.append(f"{verdict_sql} IS NULL")
+        clauses.append("s.stream_verdict IS NULL")
     elif verdict == "failed":
-        clauses.append(f"{verdict_sql} IS NOT NULL AND {verdict_sql} != 'ok'")
+        clauses.append("s.stream_verdict IS NOT NULL AND s.stream_verdict != 'ok'")
     elif verdict:
-        clauses.append(f"{verdict_sql} = ?")
+        clauses.append("s.stream_verdict = ?")
         params.append(verdict)
-    base = (f"FROM surveys s LEFT JOIN cameras c ON c.camera_id = s.camera_id {_LATEST}"
-            f" WHERE {' AND '.join(clauses)}")
-    total = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+    where = f" WHERE {' AND '.join(clauses)}"
+    cameras = "LEFT JOIN cameras c ON c.camera_id = s.camera_id"
+    # The count joins the cameras only when a filter needs them.
+    total = db.execute(f"SELECT count(*) FROM surveys s {cameras if agency or amphoe else ''}"
+                       f"{where}", params).fetchone()[0]
+    # The page's ids first, from the index (review_state, received_at, id) alone: with the
+    # columns joined in, PostgreSQL walked the received_at index instead and skipped every
+    # decided survey (400,000 of a million) to reach the oldest pending one. A state's tab
+    # is ordered by that index (the same order: the state is one value in it).
+    order = "s.received_at, s.id" if status == "all" else "s.review_state, s.received_at, s.id"
+    page = (f"SELECT s.id FROM surveys s {cameras if agency or amphoe else ''}{where}"
+            f" ORDER BY {order} LIMIT ? OFFSET ?")
     found = rows(
         db,
         "SELECT s.id, s.node_id, s.revision, s.camera_id, s.received_at,"
-        f" {_j('s', 'fields.surveyor')} AS surveyor, {verdict_sql} AS stream_verdict,"
-        f" {_v('s', 'fields.distance_m')} AS distance_m,"
-        f" {_j('s', 'fields.completed_at')} AS completed_at,"
+        " s.surveyor, s.stream_verdict,"
+        f" {_v('s', 'fields.distance_m')} AS distance_m, s.completed_at,"
         f" {_v('s', 'fields.new_camera')} AS new_camera,"
         f" {_j('c', 'site_name')} AS site_name, {_j('c', 'place_name')} AS place_name,"
-        f" {_j('c', 'agency')} AS agency, {_j('c', 'amphoe_name')} AS amphoe_name,"
+        " c.agency, c.amphoe_name,"
         " CASE WHEN d.revision = s.revision THEN d.state END AS review_state,"
         " CASE WHEN d.revision = s.revision THEN d.reason END AS review_reason,"
         " (SELECT count(*) FROM survey_evidence se WHERE se.survey_id = s.id"
         "  AND se.role NOT IN ('snapshot', 'view_reference')) AS photos"
-        f" {base} ORDER BY s.received_at, s.id LIMIT ? OFFSET ?",
+        f" FROM surveys s {cameras} {_LATEST} WHERE s.id IN ({page})"
+        " ORDER BY s.received_at, s.id",
         [*params, limit, offset],
     )
     for r in found:
@@ -75,24 +83,34 @@ def rows_registry_queue(db: Database, *, status: str = "pending", node: str = ""
     return total, found
 
 
+def _distinct(table: str, column: str, *, after: str = "", also: str = "") -> str:
+    """The distinct non-null values of an indexed column (greater than `after` when given:
+    '' skips empty text), in order, as a loose index scan: one index probe per value (a
+    registry has a few hundred nodes or districts, and a million surveys). `also` is an
+    expression of each value `v.x` to return beside it."""
+    first = f"{column} > {after}" if after else f"{column} IS NOT NULL"
+    return (f"WITH RECURSIVE v(x) AS (SELECT (SELECT {column} FROM {table} WHERE {first}"
+            f" ORDER BY {column} LIMIT 1) UNION ALL SELECT (SELECT {column} FROM {table}"
+            f" WHERE {column} > v.x ORDER BY {column} LIMIT 1) FROM v WHERE v.x IS NOT NULL)"
+            f" SELECT x{', ' + also if also else ''} FROM v WHERE x IS NOT NULL")
+
+
 def rows_registry_choices(db: Database) -> dict[str, list]:
-    code, name = json_text(db, "c", "amphoe_code"), json_text(db, "c", "amphoe_name")
-    agency = json_text(db, "c", "agency")
-    surveyor, verdict = json_text(db, "s", "fields.surveyor"), json_text(db, "s", "fields.stream_verdict")
+    """The queue's filter choices. Districts and agencies are those of the registry's
+    cameras (a district with no survey yet is offered too, and shows an empty queue); a
+    district's name is its first spelling."""
+    def values(table: str, column: str, after: str = "") -> list:
+        return [r[0] for r in db.execute(_distinct(table, column, after=after))]
+
+    amphoes = db.execute(_distinct(
+        "cameras", "amphoe_code",
+        also="(SELECT min(amphoe_name) FROM cameras n WHERE n.amphoe_code = v.x)")).fetchall()
     return {
-        "nodes": [r["node_id"] for r in rows(db, "SELECT DISTINCT node_id FROM surveys ORDER BY 1")],
-        "amphoes": rows(db, f"SELECT DISTINCT {code} AS code, {name} AS name FROM surveys s"
-                            " JOIN cameras c ON c.camera_id = s.camera_id"
-                            f" WHERE {code} IS NOT NULL ORDER BY 1, 2"),
-        "agencies": [r["agency"] for r in rows(
-            db, f"SELECT DISTINCT {agency} AS agency FROM surveys s"
-                " JOIN cameras c ON c.camera_id = s.camera_id"
-                f" WHERE {agency} IS NOT NULL AND {agency} != '' ORDER BY 1")],
-        "surveyors": [r["surveyor"] for r in rows(
-            db, f"SELECT DISTINCT {surveyor} AS surveyor FROM surveys s ORDER BY 1")],
-        "verdicts": [r["v"] for r in rows(
-            db, f"SELECT DISTINCT {verdict} AS v FROM surveys s"
-                f" WHERE {verdict} IS NOT NULL ORDER BY 1")],
+        "nodes": values("surveys", "node_id"),
+        "amphoes": [{"code": code, "name": name} for code, name in amphoes],
+        "agencies": values("cameras", "agency", "''"),
+        "surveyors": values("surveys", "surveyor"),
+        "verdicts": values("surveys", "stream_verdict"),
     }
 
 

@@ -39,7 +39,7 @@ def insert_survey_revision(db: Database, entry: dict, *, node_id: str, batch_id:
         " ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"
         " content_sha256 = excluded.content_sha256, camera_id = excluded.camera_id,"
         " record = excluded.record, batch_id = excluded.batch_id,"
-        " received_at = excluded.received_at"
+        " received_at = excluded.received_at, review_state = 'pending'"
         " WHERE surveys.revision < excluded.revision AND surveys.node_id = excluded.node_id"
         " RETURNING id",
         [entry["id"], node_id, entry["revision"], entry["content_sha256"],
@@ -68,11 +68,24 @@ def insert_decision(db: Database, *, survey_id: str, node_id: str, revision: int
                     reason: str, decided_by: str, flags: list[str] | tuple = (),
                     origin_node: str | None = None, decided_at: str | None = None) -> int:
     serialize_writers(db, "decisions")
-    return db.execute(
+    seq = db.execute(
         "INSERT INTO decisions (survey_id, node_id, revision, state, reason, decided_by,"
         " decided_at, flags, origin_node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         [survey_id, node_id, revision, state, reason, decided_by, decided_at or now_iso(),
          json.dumps(list(flags), ensure_ascii=False), origin_node]).fetchall()[0][0]
+    # The newest decision is the one in force, if it is about the revision held; compared
+    # with the row as it is when locked, so a revision committed meanwhile stays pending.
+    db.execute("UPDATE surveys SET review_state = CASE WHEN revision = ? THEN ?"
+               " ELSE 'pending' END WHERE id = ?", [revision, state, survey_id])
+    return seq
+
+
+def refresh_review_states(db: Database) -> None:
+    """Set every survey's review_state from its decisions (after rows were copied in
+    without insert_decision: a migration, `registry migrate`)."""
+    db.execute("UPDATE surveys SET review_state = coalesce((SELECT CASE WHEN d.revision ="
+               " surveys.revision THEN d.state END FROM decisions d WHERE d.survey_id ="
+               " surveys.id ORDER BY d.seq DESC LIMIT 1), 'pending')")
 
 
 def rows_decisions(db: Database, *, node_id: str, since: int, limit: int) -> list[dict]:
