@@ -51,6 +51,7 @@ def _registry(data_dir):
 def registry_serve(data_dir, host, port, workers):
     """Serve the registry's sync API and review pages with waitress."""
     from .app import create_registry_app
+    from .service import Registry
     from .store import open_store
     from . import workers as worker_mod
 
@@ -58,22 +59,25 @@ def registry_serve(data_dir, host, port, workers):
     workers = cfg.registry.workers if workers is None else workers
     worker_mod.check_workers(cfg, workers)
     where = open_store(cfg)
-    where.migrate()  # once, here, not in every worker at the same moment
+    # Here, before listening: a wrong URL or password stops the command in one line, and
+    # the workers started after find no schema step left to apply.
+    where.migrate()
     _remove_leftover_uploads(where)
     click.echo(f"registry on http://{host}:{port}/ ({where.kind} {where.location},"
                f" {workers} worker{'s' if workers > 1 else ''})")
     sock = worker_mod.bind(host, port)
 
-    def serve_one(listening):
+    def serve_one(listening, registry=None):
         from waitress import serve
 
-        serve(create_registry_app(cfg), sockets=[listening], threads=cfg.registry.threads,
+        app = create_registry_app(cfg, registry=registry)
+        serve(app, sockets=[listening], threads=cfg.registry.threads,
               ident="survey-registry", channel_timeout=60,
               # above the app's own limits, so an oversize upload gets its JSON 413
               max_request_body_size=max(2 * cfg.registry.max_evidence_mb, 64) << 20)
 
-    if workers == 1:
-        serve_one(sock)
+    if workers == 1:  # no fork: this process serves with the store it just migrated
+        serve_one(sock, Registry(cfg, store=where))
         return
     sys.exit(worker_mod.supervise(sock, workers, serve_one,
                                   log=lambda line: click.echo(line, err=True)))

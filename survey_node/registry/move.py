@@ -25,7 +25,7 @@ from ..errors import BadInput, Conflict, ConfigError
 from .db import move as move_db
 from .db.dashboard import COUNT_TABLES, rebuild_counts
 from .db import pg
-from .store import CHUNK, EmbeddedStore, ObjectStore, PostgresStore, open_store
+from .store import CHUNK, EmbeddedStore, ObjectStore, PostgresStore, first_line, open_store
 
 PAGE = 1000
 # The source's objects were verified when they came in; a later, lower upload limit
@@ -238,7 +238,7 @@ def _copy_table(src, dst, table: dict, page: int, on_page: OnPage | None) -> dic
                               " %(first)s: %(error)s (the rows before are kept: run the move"
                               " again once it is fixed)", table=name,
                               first=_key_of(table, columns, rows[0]),
-                              error=_first_line(exc)) from None
+                              error=first_line(exc)) from None
         read += len(rows)
         if on_page is not None:
             on_page(name, read)
@@ -249,10 +249,6 @@ def _copy_table(src, dst, table: dict, page: int, on_page: OnPage | None) -> dic
 def _key_of(table: dict, columns: list[str], values: tuple) -> str:
     named = table["key"] or columns[:1]
     return ", ".join(f"{k}={values[columns.index(k)]!r}" for k in named)
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 # -- the report ----------------------------------------------------------------------------

@@ -121,8 +121,7 @@ class EmbeddedStore:
         return database.hold_open(self.connect())
 
     def check(self) -> dict[str, str]:
-        """Readiness: "ok" or one line of what is wrong, for the database and the objects."""
-        return {"database": _probe(self._check_database), "evidence": _probe(self.objects.ping)}
+        return _readiness(self)
 
     def _check_database(self) -> None:
         db = self.connect()
@@ -138,11 +137,12 @@ class EmbeddedStore:
         """Create the folders and apply pending migrations."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         connect_registry(self.db_path).close()
+        self._ready = True
 
     def prepare(self) -> None:
         """Apply migrations once, before serving."""
-        self.migrate()
-        self._ready = True
+        if not self._ready:
+            self.migrate()
 
     def connect(self) -> Database:
         if not self._ready:
@@ -164,6 +164,7 @@ class PostgresStore:
         self.location = pg.redact(url)
         self.retryable = pg.RETRYABLE
         self._pool = None
+        self._migrated = False
         self._lock = threading.Lock()
 
     def migrate(self) -> None:
@@ -175,6 +176,7 @@ class PostgresStore:
             pg_schema.migrate(self.url, password=self._password)
         except pg.DatabaseError as exc:
             raise self._unreachable(exc) from None
+        self._migrated = True
 
     def prepare(self) -> None:
         """Migrate and open this process's pool (after any fork: see workers.py)."""
@@ -183,7 +185,8 @@ class PostgresStore:
         with self._lock:
             if self._pool is not None:
                 return
-            self.migrate()
+            if not self._migrated:
+                self.migrate()
             try:
                 self._pool = pg.open_pool(self.url, password=self._password,
                                           size=self._pool_size)
@@ -192,7 +195,7 @@ class PostgresStore:
 
     def _unreachable(self, exc: Exception) -> ConfigError:
         return ConfigError("The registry's database %(url)s does not answer: %(error)s",
-                           url=self.location, error=_first_line(exc))
+                           url=self.location, error=first_line(exc))
 
     def connect(self):
         from psycopg_pool import PoolTimeout
@@ -212,8 +215,7 @@ class PostgresStore:
         return None  # the pool keeps its connections
 
     def check(self) -> dict[str, str]:
-        """Readiness: "ok" or one line of what is wrong, for the database and the objects."""
-        return {"database": _probe(self._check_database), "evidence": _probe(self.objects.ping)}
+        return _readiness(self)
 
     def _check_database(self) -> None:
         """A new connection, not a pooled one: it proves the database takes connections
@@ -260,15 +262,21 @@ def open_store(config: Config) -> EmbeddedStore | PostgresStore:
         config, "registry_db_password"), pool_size=section.db_pool_size, objects=objects)
 
 
+def _readiness(store) -> dict[str, str]:
+    """Readiness: "ok" or one line of what is wrong, for the database and the objects."""
+    return {"database": _probe(store._check_database), "evidence": _probe(store.objects.ping)}
+
+
 def _probe(check) -> str:
     try:
         check()
     except Exception as exc:  # readiness reports any failure as a line, never raises
-        return _first_line(exc)
+        return first_line(exc)
     return "ok"
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """One line of an error, for a message: a SurveyNodeError's own, else its first."""
     if hasattr(exc, "line"):
         return exc.line()
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
