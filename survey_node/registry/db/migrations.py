@@ -244,21 +244,24 @@ def r0760_review_columns(db: Database) -> None:
             GENERATED ALWAYS AS (json_extract(record, '$.agency')) VIRTUAL;
         """
     )
-    db.executescript(
-        """
-        UPDATE surveys SET review_state = coalesce((SELECT CASE WHEN d.revision =
-            surveys.revision THEN d.state END FROM decisions d WHERE d.survey_id = surveys.id
-            ORDER BY d.seq DESC LIMIT 1), 'pending');
-        CREATE INDEX surveys_review ON surveys (review_state, received_at, id);
-        -- PostgreSQL counts a state's tab from this narrow index (index-only, in parallel):
-        -- without it the queue's p95 at 1M surveys went from 50 to 204 ms.
-        CREATE INDEX surveys_node_review ON surveys (node_id, review_state, stream_verdict);
-        CREATE INDEX surveys_surveyor ON surveys (surveyor);
-        CREATE INDEX surveys_verdict ON surveys (stream_verdict);
-        CREATE INDEX cameras_amphoe ON cameras (amphoe_code, amphoe_name);
-        CREATE INDEX cameras_agency ON cameras (agency);
-        """
-    )
+    db.executescript(_REVIEW_STATE_AND_INDEXES)
+
+
+# After the review columns are added (r0760 here, pg_schema.p0002): the state in force of
+# the surveys already held, and the indexes; the same statements on both engines.
+_REVIEW_STATE_AND_INDEXES = """
+    UPDATE surveys SET review_state = coalesce((SELECT CASE WHEN d.revision =
+        surveys.revision THEN d.state END FROM decisions d WHERE d.survey_id = surveys.id
+        ORDER BY d.seq DESC LIMIT 1), 'pending');
+    CREATE INDEX surveys_review ON surveys (review_state, received_at, id);
+    -- PostgreSQL counts a state's tab from this narrow index (index-only, in parallel):
+    -- without it the queue's p95 at 1M surveys went from 50 to 204 ms.
+    CREATE INDEX surveys_node_review ON surveys (node_id, review_state, stream_verdict);
+    CREATE INDEX surveys_surveyor ON surveys (surveyor);
+    CREATE INDEX surveys_verdict ON surveys (stream_verdict);
+    CREATE INDEX cameras_amphoe ON cameras (amphoe_code, amphoe_name);
+    CREATE INDEX cameras_agency ON cameras (agency);
+"""
 
 
 # The dashboard's counts, kept by triggers as the rows change (so a million surveys are

@@ -15,7 +15,8 @@ registry's rows with their ids and decision cursors, then moves the sequences pa
 from __future__ import annotations
 
 from .dashboard import REBUILD_SQL
-from .migrations import _COUNT_SURVEY, _NEW_PLACE, _NO_PLACE, _OLD_PLACE, _move
+from .migrations import (_COUNT_SURVEY, _NEW_PLACE, _NO_PLACE, _OLD_PLACE,
+                         _REVIEW_STATE_AND_INDEXES, _move)
 from .pg import PgDatabase, connect_once
 
 STEPS: list[tuple[str, str]] = [
@@ -178,18 +179,7 @@ STEPS: list[tuple[str, str]] = [
             ADD COLUMN amphoe_code TEXT GENERATED ALWAYS AS (record::jsonb #>> '{amphoe_code}') STORED,
             ADD COLUMN amphoe_name TEXT GENERATED ALWAYS AS (record::jsonb #>> '{amphoe_name}') STORED,
             ADD COLUMN agency TEXT GENERATED ALWAYS AS (record::jsonb #>> '{agency}') STORED;
-        UPDATE surveys SET review_state = coalesce((SELECT CASE WHEN d.revision = surveys.revision
-            THEN d.state END FROM decisions d WHERE d.survey_id = surveys.id
-            ORDER BY d.seq DESC LIMIT 1), 'pending');
-        CREATE INDEX surveys_review ON surveys (review_state, received_at, id);
-        -- PostgreSQL counts a state's tab from this narrow index (index-only, in parallel):
-        -- without it the queue's p95 at 1M surveys went from 50 to 204 ms.
-        CREATE INDEX surveys_node_review ON surveys (node_id, review_state, stream_verdict);
-        CREATE INDEX surveys_surveyor ON surveys (surveyor);
-        CREATE INDEX surveys_verdict ON surveys (stream_verdict);
-        CREATE INDEX cameras_amphoe ON cameras (amphoe_code, amphoe_name);
-        CREATE INDEX cameras_agency ON cameras (agency);
-    """),
+    """ + _REVIEW_STATE_AND_INDEXES),
     # The dashboard's counts kept by triggers: the same tables and statements as
     # migrations.r0770 (its templates), in PL/pgSQL trigger functions; counted once here.
     ("p0003_dashboard_counts", f"""
