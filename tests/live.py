@@ -62,13 +62,18 @@ def running_server(argv: list[str], *args: str, log_dir: Path, env: dict | None 
         wait_for_http(f"{base}/healthz", process=process)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         log.close()
+
+
+def stop_process(process: subprocess.Popen, *, grace_s: float = 10) -> None:
+    """SIGTERM, and SIGKILL if it has not ended after `grace_s`."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 @contextlib.contextmanager

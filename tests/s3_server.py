@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.live import free_port, wait_for_http
+from tests.live import free_port, stop_process, wait_for_http
 
 ACCESS_KEY, SECRET_KEY = "test-only-key", "test-only-secret-" + uuid.uuid4().hex[:12]
 REGION = "us-east-1"
@@ -68,11 +68,6 @@ def running_s3_server():
             raise RuntimeError(f"moto's S3 server did not start: {exc}\n{tail}") from None
         yield S3Server(f"http://127.0.0.1:{port}")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         log.close()
         Path(log.name).unlink(missing_ok=True)

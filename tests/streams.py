@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from survey_node.streamcheck.demo_streams import DemoStreams
+from tests.live import stop_process
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 RTSP_SCRIPT = Path(__file__).resolve().parent / "servers" / "rtsp_server.py"
@@ -133,12 +134,7 @@ class RtspServer:
         return f"rtsp://{auth}127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        stop_process(self.proc, grace_s=5)
         self.proc.stdout.close()
 
 

@@ -92,16 +92,25 @@ def node_truth(cfg) -> tuple[dict, set]:
     return surveys, hashes
 
 
-def registry_truth(registry_dir: Path, node_id: str | None = None):
-    """What the registry holds: latest revisions, revision rows, stored hashes (verified).
-
-    Read through the registry's own store, so it is the same question on the embedded
-    SQLite file and on PostgreSQL (SURVEY_NODE_REGISTRY__DATABASE_URL) or a bucket."""
+@contextlib.contextmanager
+def _registry_store(registry_dir: Path):
+    """The registry's own store and a connection to it, whichever engine holds it
+    (SURVEY_NODE_REGISTRY__DATABASE_URL: PostgreSQL; __EVIDENCE_URL: a bucket)."""
     from survey_node.registry.store import open_store
 
     store = open_store(config_mod.load(registry_dir))
     db = store.connect()
     try:
+        yield store, db
+    finally:
+        db.close()
+        store.close()
+
+
+def registry_truth(registry_dir: Path, node_id: str | None = None):
+    """What the registry holds: latest revisions, revision rows, stored hashes (verified),
+    read through its own store, so the same question on either backend."""
+    with _registry_store(registry_dir) as (store, db):
         where = " WHERE node_id = ?" if node_id else ""
         params = [node_id] if node_id else []
         surveys = dict(db.execute(f"SELECT id, revision FROM surveys{where}", params).fetchall())
@@ -114,23 +123,13 @@ def registry_truth(registry_dir: Path, node_id: str | None = None):
                 for chunk in iter(lambda: stored.read(1 << 20), b""):
                     digest.update(chunk)
             assert digest.hexdigest() == sha, f"{sha} damaged"
-    finally:
-        db.close()
-        store.close()
     return surveys, revisions, hashes
 
 
 def registry_sql(registry_dir: Path, sql: str, params=()) -> list[tuple]:
     """Rows of one query on the registry's database, whichever engine holds it."""
-    from survey_node.registry.store import open_store
-
-    store = open_store(config_mod.load(registry_dir))
-    db = store.connect()
-    try:
+    with _registry_store(registry_dir) as (_, db):
         return [tuple(r) for r in db.execute(sql, params).fetchall()]
-    finally:
-        db.close()
-        store.close()
 
 
 def add_token(registry_dir: Path, node_cfg, province: str = "นครราชสีมา") -> str:

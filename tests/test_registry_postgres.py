@@ -96,6 +96,13 @@ def _received(registry, node, entries):
     return manifest["batch_id"]
 
 
+def _commit_together(two, batch, other):
+    """The first registry commits `batch` while the second commits `other`."""
+    first, second = two
+    return together(lambda: first.commit_batch("node-a", batch),
+                    lambda: second.commit_batch("node-a", other))
+
+
 def test_no_registry_db_file_is_made_and_the_schema_matches_the_embedded_one(registry_dir,
                                                                             two, tmp_path):
     two[0].add_token("node-a")
@@ -120,12 +127,11 @@ def test_no_registry_db_file_is_made_and_the_schema_matches_the_embedded_one(reg
 
 def test_two_processes_committing_one_batch_store_it_once_with_one_receipt(two, node,
                                                                           registry_dir):
-    first, second = two
+    first = two[0]
     first.add_token("node-a")
     for entry in _entries(node):
         batch = _received(first, node, [entry])
-        results = together(lambda: first.commit_batch("node-a", batch),
-                           lambda: second.commit_batch("node-a", batch))
+        results = _commit_together(two, batch, batch)
         assert [kind for kind, _ in results] == ["ok", "ok"], results
         assert results[0][1] == results[1][1]  # the same receipt, word for word
         assert results[0][1]["surveys"][0]["result"] == "stored"
@@ -144,8 +150,7 @@ def test_racing_revisions_leave_the_higher_one_current_and_keep_both(two, node, 
     for entry in _entries(node):
         third = _received(first, node, [_revised(entry, 3, "third")])
         fourth = _received(second, node, [_revised(entry, 4, "fourth")])
-        results = together(lambda: first.commit_batch("node-a", third),
-                           lambda: second.commit_batch("node-a", fourth))
+        results = _commit_together(two, third, fourth)
         assert [kind for kind, _ in results] == ["ok", "ok"], results
         assert registry_sql(registry_dir, "SELECT revision FROM surveys WHERE id = ?",
                             [entry["id"]])[0][0] == 4
@@ -161,8 +166,7 @@ def test_the_same_revision_with_other_content_at_once_keeps_one_and_refuses_the_
     for entry in _entries(node):
         one = _received(first, node, [_revised(entry, 2, "one version")])
         other = _received(second, node, [_revised(entry, 2, "another version")])
-        results = together(lambda: first.commit_batch("node-a", one),
-                           lambda: second.commit_batch("node-a", other))
+        results = _commit_together(two, one, other)
         kinds = sorted(kind for kind, _ in results)
         assert kinds == ["error", "ok"], results
         [refused] = [value for kind, value in results if kind == "error"]

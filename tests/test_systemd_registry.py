@@ -17,7 +17,7 @@ import pytest
 from survey_node import config as config_mod
 from tests.appliance_support import APPLIANCE_VENV, REPO, SYSTEMD, read_unit, unit_values
 from tests.conftest import require_system
-from tests.live import free_port
+from tests.live import free_port, stop_process
 from tests.pg_server import pg_bin
 
 pytestmark = pytest.mark.system
@@ -253,12 +253,7 @@ def _serve_as_the_unit(tmp_path, env):
             readyz = json.loads(answer.read())
     finally:
         # KillMode=mixed: systemd's SIGTERM goes to the main process alone.
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_process(server, grace_s=30)
         log.close()
     # ...and no worker outlives it (SIGKILL to the leftovers comes only after the timeout).
     text = (tmp_path / "registry.log").read_text()
