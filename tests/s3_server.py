@@ -1,4 +1,4 @@
-"""An S3 API server on 127.0.0.1 for the tests: moto's standalone server, in a subprocess.
+"""An S3 API server on 127.0.0.1 for the tests: moto's S3 API, in a subprocess.
 
 No S3 server (Ceph RGW, SeaweedFS, Garage) installs from the package registries this
 project reaches, so the object store is tested against moto's: the S3 protocol over HTTP
@@ -53,11 +53,12 @@ class S3Server:
 
 @contextlib.contextmanager
 def running_s3_server():
-    """`python -m moto.server` on a free 127.0.0.1 port until the block ends (then killed)."""
+    """moto's server app (behind waitress: tests/moto_waitress.py says why) on a free
+    127.0.0.1 port until the block ends (then stopped)."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="moto-server-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tests.moto_waitress", "127.0.0.1", str(port)],
         stdout=log, stderr=subprocess.STDOUT)
     try:
         try:

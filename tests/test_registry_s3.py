@@ -58,6 +58,21 @@ def _chunks(data, size=MiB):
     return (data[i:i + size] for i in range(0, len(data), size))
 
 
+def test_the_same_bytes_again_add_no_version_to_a_versioned_bucket(store, s3, bucket):
+    """Backups rely on bucket versioning: a re-sent upload (or another node's identical
+    file) must not rewrite the object, so it does not grow a version per sender."""
+    client = s3.client()
+    client.put_bucket_versioning(Bucket=bucket,
+                                 VersioningConfiguration={"Status": "Enabled"})
+    data, sha = _blob(5000, seed=3)
+    for _ in range(3):
+        assert store.put_stream(sha, _chunks(data, 1000), 10 * MiB) == 5000
+    versions = client.list_object_versions(Bucket=bucket).get("Versions", [])
+    assert [v["Key"] for v in versions] == [f"evidence/{sha[:2]}/{sha}"]
+    with store.open(sha) as fh:
+        assert fh.read() == data
+
+
 def test_put_has_open_round_trip_under_the_prefix(store, s3, bucket):
     data, sha = _blob(3000)
     assert not store.has(sha)

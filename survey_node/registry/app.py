@@ -11,6 +11,7 @@ registry"); it speaks plain HTTP itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -41,6 +42,17 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
     app.extensions["registry"] = registry
     # Held open so SQLite's -wal/-shm stay and the registry still reads on a full disk.
     app.extensions["registry_db_keeper"] = registry.store.hold()
+
+    @app.before_request
+    def _hold_one_connection():
+        g.registry_connection = contextlib.ExitStack()
+        g.registry_connection.enter_context(registry.one_connection())
+
+    @app.teardown_request
+    def _release_the_connection(_exc):
+        held = g.pop("registry_connection", None)
+        if held is not None:
+            held.close()
 
     @app.before_request
     def _authenticate():

@@ -163,9 +163,7 @@ class S3ObjectStore:
                 raise BadInput("Evidence bytes hash to %(got)s, not to %(want)s", got=got,
                                want=sha256)
             if upload is None:
-                if not self.has(sha256):
-                    self._call("put_object", Key=key, Body=bytes(pending),
-                               ChecksumSHA256=_b64(digest.digest()))
+                self._put_once(key, bytes(pending), digest.digest())
             else:
                 upload.send(bytes(pending))
                 upload.complete()
@@ -200,6 +198,28 @@ class S3ObjectStore:
         except (ClientError, BotoCoreError) as exc:
             raise self._failure(exc) from None
         return removed
+
+    def _put_once(self, key: str, body: bytes, sha256_raw: bytes) -> None:
+        """One request for a new object: PUT only if the key is free (If-None-Match: *),
+        so an object already there (another node's identical photo, a re-sent upload) is
+        neither rewritten nor given a second version in a versioned bucket. A server that
+        ignores the condition overwrites the key with the same verified bytes: harmless."""
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*",
+                                    ChecksumSHA256=_b64(sha256_raw))
+        except ClientError as exc:
+            code = _code(exc)
+            if code in ("PreconditionFailed", "412"):
+                return  # the key holds these bytes already (only verified bytes go there)
+            if code not in ("ConditionalRequestConflict", "409"):
+                raise self._failure(exc) from None
+        except BotoCoreError as exc:
+            raise self._failure(exc) from None
+        else:
+            return
+        # 409: another conditional PUT of this key was in flight (AWS) and may yet fail;
+        # put the same verified bytes without the condition rather than trust it.
+        self._call("put_object", Key=key, Body=body, ChecksumSHA256=_b64(sha256_raw))
 
     def _promote(self, tmp_key: str, sha256: str) -> None:
         """Copy a verified temporary object to its content key (unless another upload put

@@ -12,6 +12,7 @@ every revision is kept. A committed batch answers any replay with its stored rec
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import json
@@ -44,6 +45,8 @@ class Registry:
         self.config = config
         self.store = store or open_store(config)
         self.max_evidence = config.registry.max_evidence_mb * 1024 * 1024
+        self._held: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+            f"registry-connection-{id(self)}", default=None)
 
     def _retrying(self, write):
         """Run `write()` (one whole transaction) again when another registry process wrote
@@ -57,11 +60,33 @@ class Registry:
 
     @contextlib.contextmanager
     def db(self) -> Iterator[Database]:
+        """A connection: the one held by an enclosing :meth:`one_connection`, or a new one
+        for this block."""
+        held = self._held.get()
+        if held is not None:
+            if not held:
+                held.append(self.store.connect())
+            yield held[0]
+            return
         conn = self.store.connect()
         try:
             yield conn
         finally:
             conn.close()
+
+    @contextlib.contextmanager
+    def one_connection(self) -> Iterator[None]:
+        """Let every :meth:`db` in the block (in this thread) share one connection, taken
+        at the first and given back at the end: one HTTP request asks the pool once, and
+        pays its liveness check once, instead of once per step (token, reads, write)."""
+        held: list = []
+        token = self._held.set(held)
+        try:
+            yield
+        finally:
+            self._held.reset(token)
+            if held:
+                held[0].close()
 
     # -- tokens ------------------------------------------------------------------------
 
@@ -150,17 +175,26 @@ class Registry:
             if not batch_db.is_hash_wanted_by_node(db, node_id, sha256):
                 raise Conflict("Evidence %(sha)s is not referenced by an open batch of this"
                                " node; send the batch manifest first", sha=sha256[:12])
-        was_there = self.store.objects.has(sha256)
         size = self.store.objects.put_stream(sha256, chunks, self.max_evidence)
         try:
             with self.db() as db, transaction(db):
                 batch_db.insert_evidence(db, sha256, size, node_id)
         except Exception as exc:
-            if is_disk_full(exc) and not was_there:
+            if is_disk_full(exc) and not self._is_evidence_recorded(sha256):
                 # No row names the file: give its room back; the node sends it again.
                 self.store.objects.discard(sha256)
             raise
         return {"sha256": sha256, "stored": True, "bytes": size}
+
+    def _is_evidence_recorded(self, sha256: str) -> bool:
+        """Whether a row names this object (asked after a failed write; when even the
+        asking fails, the answer is yes: a file kept too long is harmless, a row whose
+        file was removed is not)."""
+        try:
+            with self.db() as db:
+                return batch_db.is_evidence_recorded(db, sha256)
+        except Exception:  # noqa: BLE001 - see the docstring
+            return True
 
     def commit_batch(self, node_id: str, batch_id: str) -> dict:
         """Step 3: all evidence present -> write every survey in one transaction -> receipt."""
@@ -190,15 +224,11 @@ class Registry:
                            count=len(missing), batch=batch_id)
             exc.code, exc.extra = "evidence_missing", {"missing": missing}
             raise exc
-        manifest = json.loads(batch["manifest"])
-        results, conflicts = [], []
-        for entry in manifest["surveys"]:
-            outcome = self._write_survey(db, node_id, batch_id, entry)
-            if outcome.startswith("conflict"):
-                conflicts.append({"id": entry["id"], "revision": entry["revision"],
-                                  "reason": outcome})
-            results.append({"id": entry["id"], "revision": entry["revision"],
-                            "content_sha256": entry["content_sha256"], "result": outcome})
+        entries = json.loads(batch["manifest"])["surveys"]
+        outcomes = _judge_surveys(entries, node_id,
+                                  *survey_db.rows_held_for_surveys(db, [e["id"] for e in entries]))
+        conflicts = [{"id": e["id"], "revision": e["revision"], "reason": outcomes[e["id"]]}
+                     for e in entries if outcomes[e["id"]].startswith("conflict")]
         if conflicts:
             first = conflicts[0]
             exc = Conflict("Survey %(id)s revision %(revision)s is already held with different"
@@ -207,6 +237,13 @@ class Registry:
                            revision=first["revision"], count=len(conflicts))
             exc.code, exc.extra = "revision_conflict", {"conflicts": conflicts}
             raise exc
+        new = [e for e in entries if outcomes[e["id"]] == "new"]
+        became = survey_db.insert_survey_revisions(db, new, node_id=node_id, batch_id=batch_id)
+        for entry in new:
+            outcomes[entry["id"]] = "stored" if entry["id"] in became else "stored_older"
+        results = [{"id": e["id"], "revision": e["revision"],
+                    "content_sha256": e["content_sha256"], "result": outcomes[e["id"]]}
+                   for e in entries]
         receipt = {"batch_id": batch_id, "node_id": node_id, "committed_at": now_iso(),
                    "surveys": results}
         batch_db.update_batch_committed(db, batch_id, receipt)
@@ -215,18 +252,6 @@ class Registry:
         audit(db, actor=node_id, action="registry.commit", entity="batch", entity_id=batch_id,
               detail={"surveys": len(results)})
         return receipt
-
-    def _write_survey(self, db: Database, node_id: str, batch_id: str, entry: dict) -> str:
-        latest = survey_db.get_registry_survey(db, entry["id"])
-        if latest and latest["node_id"] != node_id:
-            return "conflict: the survey belongs to another node"
-        held = survey_db.get_survey_revision(db, entry["id"], entry["revision"])
-        if held:
-            if held["content_sha256"] == entry["content_sha256"]:
-                return "unchanged"
-            return "conflict: same revision, different content"
-        newest = survey_db.insert_survey_revision(db, entry, node_id=node_id, batch_id=batch_id)
-        return "stored" if newest else "stored_older"
 
     # -- pulls -------------------------------------------------------------------------
 
@@ -366,6 +391,25 @@ def record_decision(config: Config, survey_id: str, *, state: str, reason: str,
     """The entry point the registry's review pages call."""
     return Registry(config).record_decision(survey_id, state=state, reason=reason,
                                             decided_by=decided_by, flags=flags)
+
+
+def _judge_surveys(entries: list[dict], node_id: str, owners: dict,
+                   revisions: dict) -> dict[str, str]:
+    """Each survey's fate by today's rules, from what is held: "new" (to be written),
+    "unchanged" (the same revision with the same content), or a conflict."""
+    outcomes = {}
+    for entry in entries:
+        owner = owners.get(entry["id"])
+        held = revisions.get((entry["id"], entry["revision"]))
+        if owner is not None and owner != node_id:
+            outcomes[entry["id"]] = "conflict: the survey belongs to another node"
+        elif held is None:
+            outcomes[entry["id"]] = "new"
+        elif held == entry["content_sha256"]:
+            outcomes[entry["id"]] = "unchanged"
+        else:
+            outcomes[entry["id"]] = "conflict: same revision, different content"
+    return outcomes
 
 
 def _batch_reply(batch: dict, missing: list[str]) -> dict:

@@ -83,6 +83,11 @@ def insert_evidence(db: Database, sha256: str, size: int, node_id: str) -> bool:
     return cursor.rowcount == 1
 
 
+def is_evidence_recorded(db: Database, sha256: str) -> bool:
+    return db.execute("SELECT 1 FROM evidence WHERE sha256 = ?", [sha256]).fetchone() \
+        is not None
+
+
 def rows_evidence_hashes(db: Database) -> list[str]:
     return [r[0] for r in db.execute("SELECT sha256 FROM evidence ORDER BY sha256")]
 

@@ -225,7 +225,7 @@ def r0760_review_columns(db: Database) -> None:
     # columns with indexes. Those read from the record are generated (always what the record
     # says; VIRTUAL, as SQLite adds no other kind to a table, but indexed); the review state
     # in force (the newest decision, if it is about the revision held, else 'pending') is
-    # kept by the writes that change it (surveys.insert_survey_revision, insert_decision).
+    # kept by the writes that change it (surveys.insert_survey_revisions, insert_decision).
     # The same as pg_schema.p0002.
     db.executescript(
         """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Iterator
 
 from sqlite_utils import Database
 
@@ -19,39 +20,88 @@ def get_survey_revision(db: Database, survey_id: str, revision: int) -> dict | N
                [survey_id, revision])
 
 
-def insert_survey_revision(db: Database, entry: dict, *, node_id: str, batch_id: str) -> bool:
-    """Keep a received revision; True when it became the survey's current record.
+# Rows per multi-row statement: a batch's surveys go to the database in a few statements
+# (one round trip each) instead of several per survey; kept well under both engines'
+# parameter limits (8 columns x 250 = 2,000).
+ROWS_PER_STATEMENT = 250
 
-    The revision's primary key (id, revision) makes a doubled revision impossible, and the
-    current record is replaced only by a higher revision of the same node's survey, decided
-    by the upsert itself: two processes committing revisions 3 and 4 at once leave 4
-    current whichever commits first (the second waits for the row and re-checks).
+
+def _chunks(items: list, size: int = ROWS_PER_STATEMENT) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _values(rows: list[tuple]) -> tuple[str, list]:
+    """`(?, ?), (?, ?)` for `rows` and their parameters, flattened."""
+    marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+    return ", ".join([marks] * len(rows)), [value for r in rows for value in r]
+
+
+def rows_held_for_surveys(db: Database, survey_ids: list[str]) -> tuple[dict, dict]:
+    """What the registry holds for these surveys, in two reads whatever their number:
+    ({id: owning node}, {(id, revision): content_sha256})."""
+    owners, revisions = {}, {}
+    for part in _chunks(survey_ids):
+        marks = ", ".join("?" * len(part))
+        owners.update(db.execute(f"SELECT id, node_id FROM surveys WHERE id IN ({marks})",
+                                 part).fetchall())
+        for sid, revision, sha in db.execute(
+                f"SELECT id, revision, content_sha256 FROM survey_revisions"
+                f" WHERE id IN ({marks})", part).fetchall():
+            revisions[(sid, revision)] = sha
+    return owners, revisions
+
+
+def insert_survey_revisions(db: Database, entries: list[dict], *, node_id: str,
+                            batch_id: str) -> set[str]:
+    """Keep received revisions (none held yet); return the ids whose current record they
+    became (call inside a transaction).
+
+    The revision's primary key (id, revision) makes a doubled revision impossible: a
+    revision another process inserted meanwhile raises a unique-key error and the caller
+    runs the transaction again. The current record is replaced only by a higher revision
+    of the same node's survey, decided by the upsert itself: two processes committing
+    revisions 3 and 4 at once leave 4 current whichever commits first (the second waits
+    for the row and re-checks). Rows go in id order so two batches sharing surveys lock
+    them in one order.
     """
+    entries = sorted(entries, key=lambda e: e["id"])
     stamp = now_iso()
-    record = json.dumps(entry, ensure_ascii=False, sort_keys=True)
-    db.execute(
-        "INSERT INTO survey_revisions (id, revision, content_sha256, record, batch_id,"
-        " received_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [entry["id"], entry["revision"], entry["content_sha256"], record, batch_id, stamp])
-    became = db.execute(
-        "INSERT INTO surveys (id, node_id, revision, content_sha256, camera_id, record,"
-        " batch_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"
-        " content_sha256 = excluded.content_sha256, camera_id = excluded.camera_id,"
-        " record = excluded.record, batch_id = excluded.batch_id,"
-        " received_at = excluded.received_at, review_state = 'pending'"
-        " WHERE surveys.revision < excluded.revision AND surveys.node_id = excluded.node_id"
-        " RETURNING id",
-        [entry["id"], node_id, entry["revision"], entry["content_sha256"],
-         entry["fields"].get("camera_id"), record, batch_id, stamp]).fetchall()
-    if not became:
-        return False
-    db.execute("DELETE FROM survey_evidence WHERE survey_id = ?", [entry["id"]])
-    db.conn.executemany(
-        "INSERT INTO survey_evidence (survey_id, sha256, role) VALUES (?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        [(entry["id"], e["sha256"], e["role"]) for e in entry["evidence"]])
-    return True
+    records = [json.dumps(e, ensure_ascii=False, sort_keys=True) for e in entries]
+    became: set[str] = set()
+    for part in _chunks(list(zip(entries, records))):
+        marks, params = _values([(e["id"], e["revision"], e["content_sha256"], record,
+                                  batch_id, stamp) for e, record in part])
+        db.execute("INSERT INTO survey_revisions (id, revision, content_sha256, record,"
+                   f" batch_id, received_at) VALUES {marks}", params)
+        marks, params = _values([(e["id"], node_id, e["revision"], e["content_sha256"],
+                                  e["fields"].get("camera_id"), record, batch_id, stamp)
+                                 for e, record in part])
+        became.update(r[0] for r in db.execute(
+            "INSERT INTO surveys (id, node_id, revision, content_sha256, camera_id, record,"
+            f" batch_id, received_at) VALUES {marks}"
+            " ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,"
+            " content_sha256 = excluded.content_sha256, camera_id = excluded.camera_id,"
+            " record = excluded.record, batch_id = excluded.batch_id,"
+            " received_at = excluded.received_at, review_state = 'pending'"
+            " WHERE surveys.revision < excluded.revision AND surveys.node_id = excluded.node_id"
+            " RETURNING id", params).fetchall())
+    current = [e for e in entries if e["id"] in became]
+    for part in _chunks([e["id"] for e in current]):
+        db.execute(f"DELETE FROM survey_evidence WHERE survey_id IN"
+                   f" ({', '.join('?' * len(part))})", part)
+    # A survey may name one file twice (two roles); the link is (survey, sha), and its
+    # first role is the one kept, as a row at a time with ON CONFLICT DO NOTHING kept it.
+    first_role: dict[tuple[str, str], str] = {}
+    for e in current:
+        for item in e["evidence"]:
+            first_role.setdefault((e["id"], item["sha256"]), item["role"])
+    links = [(sid, sha, role) for (sid, sha), role in first_role.items()]
+    for part in _chunks(links):
+        marks, params = _values(part)
+        db.execute(f"INSERT INTO survey_evidence (survey_id, sha256, role) VALUES {marks}"
+                   " ON CONFLICT DO NOTHING", params)
+    return became
 
 
 def rows_registry_surveys(db: Database, *, node_id: str | None = None) -> list[dict]:
