@@ -154,7 +154,7 @@ class Registry:
                                            batch_id=manifest["batch_id"],
                                            surveys=len(manifest["surveys"]),
                                            evidence=len(hashes))
-                batch = batch_db.get_batch(db, manifest["batch_id"])
+                batch = {"batch_id": manifest["batch_id"], "state": "open"}
             elif batch["node_id"] != node_id or batch["manifest_sha256"] != digest:
                 raise Conflict("Batch %(batch)s was already received with other content;"
                                " a batch id is used once", batch=manifest["batch_id"])
@@ -170,14 +170,15 @@ class Registry:
             raise TooLarge("Evidence %(sha)s is %(size)s bytes; the registry accepts at most"
                            " %(limit)s", sha=sha256[:12], size=length, limit=self.max_evidence)
         with self.db() as db:
-            if not batch_db.rows_missing_hashes(db, [sha256], node_id):
+            held, wanted = batch_db.get_upload_standing(db, node_id, sha256)
+            if held:
                 return {"sha256": sha256, "stored": False}
-            if not batch_db.is_hash_wanted_by_node(db, node_id, sha256):
+            if not wanted:
                 raise Conflict("Evidence %(sha)s is not referenced by an open batch of this"
                                " node; send the batch manifest first", sha=sha256[:12])
         size = self.store.objects.put_stream(sha256, chunks, self.max_evidence)
         try:
-            with self.db() as db, transaction(db):
+            with self.db() as db:
                 batch_db.insert_evidence(db, sha256, size, node_id)
         except Exception as exc:
             if is_disk_full(exc) and not self._is_evidence_recorded(sha256):
@@ -217,8 +218,7 @@ class Registry:
             raise NotFound("Batch %(batch)s is not known for this node", batch=batch_id)
         if batch["state"] == "committed":
             return json.loads(batch["receipt"])
-        missing = batch_db.rows_missing_hashes(db, batch_db.rows_batch_hashes(db, batch_id),
-                                               node_id)
+        missing = batch_db.rows_batch_missing_hashes(db, batch_id, node_id)
         if missing:
             exc = Conflict("%(count)s evidence file(s) of batch %(batch)s have not arrived",
                            count=len(missing), batch=batch_id)
@@ -246,11 +246,13 @@ class Registry:
                    for e in entries]
         receipt = {"batch_id": batch_id, "node_id": node_id, "committed_at": now_iso(),
                    "surveys": results}
+        survey_db.replace_survey_evidence(db, [e for e in new if e["id"] in became])
         batch_db.update_batch_committed(db, batch_id, receipt)
-        batch_db.insert_sync_event(db, action="commit", node_id=node_id, batch_id=batch_id,
-                                   surveys=len(results), evidence=batch["evidence"])
-        audit(db, actor=node_id, action="registry.commit", entity="batch", entity_id=batch_id,
-              detail={"surveys": len(results)})
+        batch_db.insert_sync_event(db, action="commit", node_id=node_id,
+                                   batch_id=batch_id, surveys=len(results),
+                                   evidence=batch["evidence"])
+        audit(db, actor=node_id, action="registry.commit", entity="batch",
+              entity_id=batch_id, detail={"surveys": len(results)})
         return receipt
 
     # -- pulls -------------------------------------------------------------------------

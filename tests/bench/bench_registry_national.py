@@ -177,6 +177,34 @@ def _bare_insert(url: str, batches: list[dict], now: str) -> float:
     return time.perf_counter() - start
 
 
+# Who spent the machine's CPU during the ingest window: the registry's processes, the S3
+# server, PostgreSQL, and this process (the simulated nodes' client threads). On a small
+# machine all of them share the cores, so the ratio says as much about the harness as
+# about the registry; these figures say how much.
+_ROLES = (("registry", "survey_node registry serve"), ("s3 server", "moto_waitress"),
+          ("postgresql", "postgres"))
+
+
+def _cpu_by_role() -> dict[str, float]:
+    tick = os.sysconf("SC_CLK_TCK")
+    spent = {role: 0.0 for role, _ in _ROLES}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        for role, marker in _ROLES:
+            if marker in argv:
+                spent[role] += (int(fields[11]) + int(fields[12])) / tick
+                break
+    usage = os.times()
+    spent["clients (this process)"] = usage.user + usage.system
+    return spent
+
+
 def _pg_registry(url: str, root: Path, pool: int = 4) -> Registry:
     root.mkdir(parents=True, exist_ok=True)
     store = PostgresStore(url, password=None, pool_size=pool,
@@ -236,10 +264,12 @@ def bench_ingest(cluster, root: Path) -> bool:
                     with lock:
                         stored += got
 
+            cpu_before = _cpu_by_role()
             start = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(CLIENT_THREADS) as pool:
                 list(pool.map(node_sync, by_node.values()))
             sync_s = time.perf_counter() - start
+            cpu = {role: spent - cpu_before[role] for role, spent in _cpu_by_role().items()}
         objects = S3ObjectStore(f"s3://{bucket}/evidence", endpoint_url=s3.endpoint_url,
                                 region=s3.region, access_key_id=s3.access_key_id,
                                 secret_access_key=s3.secret_access_key)
@@ -261,6 +291,9 @@ def bench_ingest(cluster, root: Path) -> bool:
           f" ({bare_rate:.0f} surveys/s)")
     print(f"   registry, 2 workers, S3 evidence: {stored} surveys committed in {sync_s:.1f} s"
           f" ({sync_rate:.0f} surveys/s), {CLIENT_THREADS} client threads")
+    print(f"   CPU during the ingest ({os.cpu_count()} cores x {sync_s:.1f} s = "
+          f"{os.cpu_count() * sync_s:.0f} core-s): "
+          + ", ".join(f"{role} {spent:.1f} s" for role, spent in cpu.items()))
     ok_ratio = ratio >= 0.5
     print(f"   ingest ratio registry/bare = {ratio:.2f} (goal >= 0.50)"
           f" {'OK' if ok_ratio else 'MISS'}")

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database
 
-from ...db import now_iso, row, rows
+from ...db import now_iso, row, rows, transaction
 from .dialect import for_update
 
 
@@ -46,6 +46,15 @@ def rows_batch_hashes(db: Database, batch_id: str) -> list[str]:
         "SELECT sha256 FROM batch_evidence WHERE batch_id = ? ORDER BY sha256", [batch_id])]
 
 
+def rows_batch_missing_hashes(db: Database, batch_id: str, node_id: str) -> list[str]:
+    """The hashes the batch references that `node_id` has not proven it holds (as
+    :func:`rows_missing_hashes`), sorted, in one read."""
+    return [r[0] for r in db.execute(
+        "SELECT be.sha256 FROM batch_evidence be WHERE be.batch_id = ? AND NOT EXISTS"
+        " (SELECT 1 FROM evidence_holders h WHERE h.node_id = ? AND h.sha256 = be.sha256)"
+        " ORDER BY be.sha256", [batch_id, node_id])]
+
+
 def rows_missing_hashes(db: Database, hashes: list[str], node_id: str) -> list[str]:
     """Those of `hashes` that `node_id` has not proven it holds, sorted.
 
@@ -64,23 +73,26 @@ def rows_missing_hashes(db: Database, hashes: list[str], node_id: str) -> list[s
     return sorted(set(hashes) - have)
 
 
-def is_hash_wanted_by_node(db: Database, node_id: str, sha256: str) -> bool:
-    """True when an open batch of this node references the hash (uploads must be expected)."""
-    return db.execute(
-        "SELECT 1 FROM batch_evidence be JOIN batches b ON b.batch_id = be.batch_id"
-        " WHERE be.sha256 = ? AND b.node_id = ? AND b.state = 'open' LIMIT 1",
-        [sha256, node_id]).fetchone() is not None
+def get_upload_standing(db: Database, node_id: str, sha256: str) -> tuple[bool, bool]:
+    """(this node holds the hash already, an open batch of this node references it), in
+    one read: an upload is skipped when held and refused when not expected."""
+    held, wanted = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM evidence_holders WHERE node_id = ? AND sha256 = ?),"
+        " EXISTS (SELECT 1 FROM batch_evidence be JOIN batches b ON b.batch_id = be.batch_id"
+        " WHERE be.sha256 = ? AND b.node_id = ? AND b.state = 'open')",
+        [node_id, sha256, sha256, node_id]).fetchone()
+    return bool(held), bool(wanted)
 
 
-def insert_evidence(db: Database, sha256: str, size: int, node_id: str) -> bool:
-    """Record verified bytes: the object (once) and that this node holds them."""
+def insert_evidence(db: Database, sha256: str, size: int, node_id: str) -> None:
+    """Record verified bytes, in a transaction of its own: the object (once) and that this
+    node holds them."""
     stamp = now_iso()
-    cursor = db.execute(
-        "INSERT INTO evidence (sha256, bytes, node_id, created_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT DO NOTHING", [sha256, size, node_id, stamp])
-    db.execute("INSERT INTO evidence_holders (sha256, node_id, created_at)"
-               " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [sha256, node_id, stamp])
-    return cursor.rowcount == 1
+    with transaction(db):
+        db.execute("INSERT INTO evidence (sha256, bytes, node_id, created_at)"
+                   " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [sha256, size, node_id, stamp])
+        db.execute("INSERT INTO evidence_holders (sha256, node_id, created_at)"
+                   " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [sha256, node_id, stamp])
 
 
 def is_evidence_recorded(db: Database, sha256: str) -> bool:

@@ -38,24 +38,26 @@ def _values(rows: list[tuple]) -> tuple[str, list]:
 
 
 def rows_held_for_surveys(db: Database, survey_ids: list[str]) -> tuple[dict, dict]:
-    """What the registry holds for these surveys, in two reads whatever their number:
+    """What the registry holds for these surveys, in one read per 250 ids:
     ({id: owning node}, {(id, revision): content_sha256})."""
     owners, revisions = {}, {}
     for part in _chunks(survey_ids):
         marks = ", ".join("?" * len(part))
-        owners.update(db.execute(f"SELECT id, node_id FROM surveys WHERE id IN ({marks})",
-                                 part).fetchall())
-        for sid, revision, sha in db.execute(
-                f"SELECT id, revision, content_sha256 FROM survey_revisions"
-                f" WHERE id IN ({marks})", part).fetchall():
-            revisions[(sid, revision)] = sha
+        for sid, node_id, revision, sha in db.execute(
+                f"SELECT id, node_id, NULL, NULL FROM surveys WHERE id IN ({marks})"
+                f" UNION ALL SELECT id, NULL, revision, content_sha256 FROM survey_revisions"
+                f" WHERE id IN ({marks})", part + part).fetchall():
+            if node_id is not None:
+                owners[sid] = node_id
+            else:
+                revisions[(sid, revision)] = sha
     return owners, revisions
 
 
 def insert_survey_revisions(db: Database, entries: list[dict], *, node_id: str,
                             batch_id: str) -> set[str]:
     """Keep received revisions (none held yet); return the ids whose current record they
-    became (call inside a transaction).
+    became (call inside a transaction, then :func:`replace_survey_evidence` for those).
 
     The revision's primary key (id, revision) makes a doubled revision impossible: a
     revision another process inserted meanwhile raises a unique-key error and the caller
@@ -86,14 +88,19 @@ def insert_survey_revisions(db: Database, entries: list[dict], *, node_id: str,
             " received_at = excluded.received_at, review_state = 'pending'"
             " WHERE surveys.revision < excluded.revision AND surveys.node_id = excluded.node_id"
             " RETURNING id", params).fetchall())
-    current = [e for e in entries if e["id"] in became]
-    for part in _chunks([e["id"] for e in current]):
+    return became
+
+
+def replace_survey_evidence(db: Database, entries: list[dict]) -> None:
+    """Link each survey to the evidence its (new current) record names, replacing the old
+    links (call inside the transaction that made the records current)."""
+    for part in _chunks([e["id"] for e in entries]):
         db.execute(f"DELETE FROM survey_evidence WHERE survey_id IN"
                    f" ({', '.join('?' * len(part))})", part)
     # A survey may name one file twice (two roles); the link is (survey, sha), and its
     # first role is the one kept, as a row at a time with ON CONFLICT DO NOTHING kept it.
     first_role: dict[tuple[str, str], str] = {}
-    for e in current:
+    for e in entries:
         for item in e["evidence"]:
             first_role.setdefault((e["id"], item["sha256"]), item["role"])
     links = [(sid, sha, role) for (sid, sha), role in first_role.items()]
@@ -101,7 +108,6 @@ def insert_survey_revisions(db: Database, entries: list[dict], *, node_id: str,
         marks, params = _values(part)
         db.execute(f"INSERT INTO survey_evidence (survey_id, sha256, role) VALUES {marks}"
                    " ON CONFLICT DO NOTHING", params)
-    return became
 
 
 def rows_registry_surveys(db: Database, *, node_id: str | None = None) -> list[dict]:
