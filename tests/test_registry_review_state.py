@@ -134,3 +134,32 @@ def test_the_dashboard_counts_kept_by_triggers_equal_a_recount(registry):
     data = dashboard.compute(registry, today=dt.date(2026, 12, 2))
     assert [(a["code"], a["total"], a["approved"]) for a in data["amphoes"]] == [("3002", 4, 1)]
     assert data["states"] == {"pending": 3, "approved": 1}
+
+
+def test_registry_recount_mends_counts_a_restore_left_behind(registry, tmp_path, cli):
+    """A restore (or a hand edit) that leaves the count tables out of step shows a wrong
+    dashboard; `registry recount` counts the surveys again and the page is right."""
+    registry.add_token("node-a")
+    for n in range(3):
+        _send(registry, _entry(str(uuid.uuid4()), 1, f"survey {n}"))
+    right = _counts(registry)
+    with registry.db() as db, transaction(db):
+        db.execute("DELETE FROM node_counts")  # the dump restored without its counts
+        db.execute("INSERT INTO amphoe_counts (amphoe_code, amphoe_name, review_state, n)"
+                   " VALUES ('9999', 'ghost', 'approved', 7)")
+    wrong = dashboard.compute(registry, today=dt.date(2026, 12, 2))
+    assert wrong["total"] == 0 and any(a["code"] == "9999" for a in wrong["amphoes"])
+
+    env = {}
+    if isinstance(registry.store, PostgresStore):
+        env["SURVEY_NODE_REGISTRY__DATABASE_URL"] = registry.store.url
+    result = cli("registry", "recount", "--data-dir", tmp_path, env=env)
+    assert result.exit_code == 0, result.output
+    assert "3 surveys" in result.output
+    assert _counts(registry) == right
+    mended = dashboard.compute(registry, today=dt.date(2026, 12, 2))
+    assert mended["total"] == 3 and mended["states"] == {"pending": 3}
+    assert not any(a["code"] == "9999" for a in mended["amphoes"])
+    with registry.db() as db:
+        assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'registry.recount'"
+                          ).fetchone()[0] == 1

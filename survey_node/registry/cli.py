@@ -205,6 +205,17 @@ def registry_history(data_dir, node_id, as_json):
                    f"{' error=' + e['error'] if e['error'] else ''}")
 
 
+@registry.command("recount")
+@data_dir_option
+def registry_recount(data_dir):
+    """Count the dashboard's figures again from the stored surveys (after a restore or a
+    hand edit of the database; nodes may go on syncing meanwhile)."""
+    from .dashboard import recount
+
+    total = recount(_registry(data_dir))
+    click.echo(f"Dashboard counts rebuilt from {total} surveys")
+
+
 @registry.group("user")
 def registry_user():
     """Supervisors who review surveys on the registry's pages (/review/)."""

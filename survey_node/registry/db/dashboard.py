@@ -87,7 +87,14 @@ REBUILD_SQL = (
 )
 
 
-def rebuild_counts(db: Database) -> None:
-    """Count every survey again (call inside a transaction)."""
+def rebuild_counts(db: Database) -> int:
+    """Count every survey again (call inside a transaction); returns the surveys counted.
+
+    The writers of the surveys, the cameras and the counts are held off meanwhile (tables
+    in the order a writer reaches them), so a survey committed during the count is counted
+    once: by the rebuild, or by its trigger after it."""
+    for table in ("surveys", "cameras", *COUNT_TABLES):
+        lock_table_writes(db, table)
     for sql in REBUILD_SQL:
         db.execute(sql)
+    return db.execute("SELECT coalesce(sum(n), 0) FROM node_counts").fetchone()[0]
