@@ -41,11 +41,6 @@ def update_batch_committed(db: Database, batch_id: str, receipt: dict) -> None:
     )
 
 
-def rows_batch_hashes(db: Database, batch_id: str) -> list[str]:
-    return [r[0] for r in db.execute(
-        "SELECT sha256 FROM batch_evidence WHERE batch_id = ? ORDER BY sha256", [batch_id])]
-
-
 def rows_batch_missing_hashes(db: Database, batch_id: str, node_id: str) -> list[str]:
     """The hashes the batch references that `node_id` has not proven it holds (as
     :func:`rows_missing_hashes`), sorted, in one read."""
