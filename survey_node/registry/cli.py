@@ -213,7 +213,7 @@ def registry_recount(data_dir):
     from .dashboard import recount
 
     total = recount(_registry(data_dir))
-    click.echo(f"Dashboard counts rebuilt from {total} surveys")
+    click.echo(f"Dashboard counts rebuilt from {total} survey{'' if total == 1 else 's'}")
 
 
 @registry.group("user")
