@@ -268,6 +268,45 @@ def test_readiness_names_the_database_when_it_goes_away(registry_dir, pg_cluster
     registry.store.close()
 
 
+def _cut_connections(pg_cluster, database: str) -> int:
+    """What a database restart or a firewall's idle cut does to the registry's pool: every
+    server process of `database` ends; returns how many there were."""
+    with pg_cluster.admin() as conn:
+        return len(conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                                [database]).fetchall())
+
+
+def test_connections_cut_under_the_registry_are_replaced_not_served_dead(registry_dir,
+                                                                          pg_cluster,
+                                                                          monkeypatch):
+    registry = Registry(config_mod.load(registry_dir))
+    token = registry.add_token("node-a")
+    client = create_registry_app(registry.config, registry=registry).test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    name = registry.config.registry.database_url.rsplit("/", 1)[1]
+    assert client.get("/api/v1/history", headers=auth).status_code == 200
+
+    # A connection that sat idle is pinged before it is lent: the first request after
+    # the cut is answered, from a new connection.
+    monkeypatch.setattr(pg, "IDLE_CHECK_S", 0.0)
+    assert _cut_connections(pg_cluster, name) >= 1
+    assert client.get("/api/v1/history", headers=auth).status_code == 200
+
+    # One given back a moment ago is lent unpinged (a busy registry saves the round
+    # trip): a request may fail once on each pooled connection, no more, and a node's
+    # retry is answered.
+    monkeypatch.setattr(pg, "IDLE_CHECK_S", 60.0)
+    assert client.get("/api/v1/history", headers=auth).status_code == 200
+    assert _cut_connections(pg_cluster, name) >= 1
+    answers = []
+    while not answers or answers[-1] != 200:
+        answers.append(client.get("/api/v1/history", headers=auth).status_code)
+        assert len(answers) <= registry.config.registry.db_pool_size + 1, answers
+    assert set(answers[:-1]) <= {500}
+    registry.store.close()
+
+
 def test_several_workers_are_refused_for_an_embedded_registry(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "survey_node", "registry", "serve", "--data-dir",

@@ -6,7 +6,8 @@ import json
 
 from sqlite_utils import Database
 
-from ...db import now_iso, row, rows, transaction
+from ...db import now_iso, row, rows
+from . import dialect
 from .dialect import for_update
 
 
@@ -80,14 +81,14 @@ def get_upload_standing(db: Database, node_id: str, sha256: str) -> tuple[bool, 
 
 
 def insert_evidence(db: Database, sha256: str, size: int, node_id: str) -> None:
-    """Record verified bytes, in a transaction of its own: the object (once) and that this
-    node holds them."""
+    """Record verified bytes, all or nothing and on their own: the object (once) and that
+    this node holds them."""
     stamp = now_iso()
-    with transaction(db):
-        db.execute("INSERT INTO evidence (sha256, bytes, node_id, created_at)"
-                   " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [sha256, size, node_id, stamp])
-        db.execute("INSERT INTO evidence_holders (sha256, node_id, created_at)"
-                   " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [sha256, node_id, stamp])
+    dialect.write_as_one(db, [
+        ("INSERT INTO evidence (sha256, bytes, node_id, created_at)"
+         " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [sha256, size, node_id, stamp]),
+        ("INSERT INTO evidence_holders (sha256, node_id, created_at)"
+         " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [sha256, node_id, stamp])])
 
 
 def is_evidence_recorded(db: Database, sha256: str) -> bool:

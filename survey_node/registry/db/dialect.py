@@ -1,11 +1,14 @@
 """The few SQL fragments that differ between the registry's two engines.
 
 The query modules call these instead of writing engine-specific SQL: a JSON field of a
-stored record, a row lock, and serialising the writers of a `seq` cursor. SQLite needs no
+stored record, a row lock, serialising the writers of a `seq` cursor, and running a few
+writes as one. SQLite needs no
 lock for the last two: a registry write takes the whole database (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
+
+from ...db import transaction
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
@@ -48,3 +51,23 @@ def lock_table_writes(db, table: str) -> None:
     of this transaction (a fold of delta rows must not miss one committed meanwhile)."""
     if dialect_of(db) == POSTGRESQL:
         db.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def write_as_one(db, statements: list[tuple[str, list]]) -> None:
+    """Run a few writes that need no answer (INSERT ... ON CONFLICT DO NOTHING and the
+    like) all or none.
+
+    PostgreSQL runs them as one statement (data-modifying WITH clauses): one round trip
+    instead of BEGIN, each write and COMMIT, which on a request as small as an evidence
+    upload is most of its database time. The writes must not depend on each other's rows:
+    they all see the snapshot from before the statement. SQLite has no data-modifying WITH;
+    there they run in one transaction, which costs no round trips."""
+    if dialect_of(db) == POSTGRESQL:
+        *first, (last_sql, last_params) = statements
+        heads = [f"w{k} AS ({sql})" for k, (sql, _) in enumerate(first)]
+        params = [p for _, ps in first for p in ps] + list(last_params)
+        db.execute((f"WITH {', '.join(heads)} " if heads else "") + last_sql, params)
+        return
+    with transaction(db):
+        for sql, params in statements:
+            db.execute(sql, params)
