@@ -19,6 +19,9 @@ from typing import Iterator
 from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 10_000
+# Most values one statement's IN (...) list takes: far under SQLite's and PostgreSQL's
+# parameter limits, and short enough that a statement stays cheap to parse and plan.
+IN_LIST_LIMIT = 500
 
 
 def connect(path: str | Path, *, migrate: bool = True) -> Database:
@@ -139,3 +142,15 @@ def rows(db: Database, sql: str, params: list | tuple | dict = ()) -> list[dict]
 def row(db: Database, sql: str, params: list | tuple | dict = ()) -> dict | None:
     found = rows(db, sql, params)
     return found[0] if found else None
+
+
+def chunked(items: list, size: int = IN_LIST_LIMIT) -> Iterator[list]:
+    """`items` in consecutive slices of at most `size`, for statements with a bounded
+    number of parameters."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def placeholders(count: int) -> str:
+    """`?, ?, ?` with `count` marks, for an IN (...) list."""
+    return ", ".join("?" * count)

@@ -18,7 +18,7 @@ import json
 from sqlite_utils import Database
 
 from ..errors import BadInput
-from . import audit, now_iso, row, rows
+from . import audit, chunked, now_iso, placeholders, row, rows
 
 # Camera columns an import writes; a staged row is (camera_id, row_no, *IMPORT_FIELDS, raw).
 IMPORT_FIELDS = (
@@ -357,26 +357,23 @@ def undo_import(db: Database, import_id: int, *, actor: str | None) -> dict:
               " OR EXISTS (SELECT 1 FROM assignments a WHERE a.camera_id = cameras.camera_id)"
               " OR EXISTS (SELECT 1 FROM stream_checks k WHERE k.camera_id = cameras.camera_id)")
     kept = deleted = 0
-    for start in range(0, len(added), 500):
-        chunk = added[start:start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunked(added):
+        listed = placeholders(len(chunk))
         kept += db.execute(f"UPDATE cameras SET removed = 1, updated_at = ? WHERE camera_id IN"
-                           f" ({marks}) AND ({in_use})", [now_iso(), *chunk]).rowcount
-        deleted += db.execute(f"DELETE FROM cameras WHERE camera_id IN ({marks})"
+                           f" ({listed}) AND ({in_use})", [now_iso(), *chunk]).rowcount
+        deleted += db.execute(f"DELETE FROM cameras WHERE camera_id IN ({listed})"
                               f" AND NOT ({in_use})", chunk).rowcount
     back = json.loads(found["removed"] or "[]")
     # The removed ones whose rows were kept came back with the restore above.
     returned = sum(db.execute(
         f"SELECT count(*) FROM import_undo WHERE import_id = ? AND before IS NOT NULL"
-        f" AND camera_id IN ({', '.join('?' * len(chunk))})", [import_id, *chunk]).fetchone()[0]
-        for chunk in (back[i:i + 500] for i in range(0, len(back), 500)))
+        f" AND camera_id IN ({placeholders(len(chunk))})", [import_id, *chunk]).fetchone()[0]
+        for chunk in chunked(back))
     restored -= returned
-    for start in range(0, len(back), 500):
-        chunk = back[start:start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunked(back):
         # (Imports from before their rows were kept; theirs are already restored above.)
-        returned += db.execute(f"UPDATE cameras SET removed = 0 WHERE camera_id IN ({marks})"
-                               f" AND removed = 1", chunk).rowcount
+        returned += db.execute(f"UPDATE cameras SET removed = 0 WHERE camera_id IN"
+                               f" ({placeholders(len(chunk))}) AND removed = 1", chunk).rowcount
     db.execute("UPDATE imports SET undone_at = ?, undone_by = ? WHERE id = ?",
                [now_iso(), actor, import_id])
     counts = {"restored": restored, "deleted": deleted, "kept_removed": kept,

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database
 
-from . import now_iso, row, rows
+from . import chunked, now_iso, placeholders, row, rows
 from .streamchecks import get_stream_check as get_check
 
 # What the queue shows for each `status` filter (surveys s).
@@ -157,7 +157,6 @@ def rows_unpushed_reviews(db: Database, *, limit: int = 500) -> list[dict]:
 
 
 def mark_reviews_pushed(db: Database, review_ids: list[int]) -> None:
-    for start in range(0, len(review_ids), 500):
-        chunk = review_ids[start:start + 500]
-        db.execute(f"UPDATE reviews SET pushed_at = ? WHERE id IN ({', '.join('?' * len(chunk))})",
+    for chunk in chunked(review_ids):
+        db.execute(f"UPDATE reviews SET pushed_at = ? WHERE id IN ({placeholders(len(chunk))})",
                    [now_iso(), *chunk])

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database
 
-from ...db import now_iso, row, rows
+from ...db import chunked, now_iso, placeholders, row, rows
 from . import dialect
 from .dialect import for_update
 
@@ -60,12 +60,10 @@ def rows_missing_hashes(db: Database, hashes: list[str], node_id: str) -> list[s
     if not hashes:
         return []
     have: set[str] = set()
-    for start in range(0, len(hashes), 500):
-        part = hashes[start:start + 500]
-        marks = ", ".join("?" * len(part))
+    for part in chunked(hashes):
         have.update(r[0] for r in db.execute(
-            f"SELECT sha256 FROM evidence_holders WHERE node_id = ? AND sha256 IN ({marks})",
-            [node_id, *part]))
+            "SELECT sha256 FROM evidence_holders WHERE node_id = ? AND sha256 IN"
+            f" ({placeholders(len(part))})", [node_id, *part]))
     return sorted(set(hashes) - have)
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
 from sqlite_utils import Database
 
-from ...db import now_iso, row, rows
+from ...db import chunked, now_iso, row, rows
 from .dialect import serialize_writers
 
 
@@ -26,11 +25,6 @@ def get_survey_revision(db: Database, survey_id: str, revision: int) -> dict | N
 ROWS_PER_STATEMENT = 250
 
 
-def _chunks(items: list, size: int = ROWS_PER_STATEMENT) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _values(rows: list[tuple]) -> tuple[str, list]:
     """`(?, ?), (?, ?)` for `rows` and their parameters, flattened."""
     marks = "(" + ", ".join("?" * len(rows[0])) + ")"
@@ -41,7 +35,7 @@ def rows_held_for_surveys(db: Database, survey_ids: list[str]) -> tuple[dict, di
     """What the registry holds for these surveys, in one read per 250 ids:
     ({id: owning node}, {(id, revision): content_sha256})."""
     owners, revisions = {}, {}
-    for part in _chunks(survey_ids):
+    for part in chunked(survey_ids, ROWS_PER_STATEMENT):
         marks = ", ".join("?" * len(part))
         for sid, node_id, revision, sha in db.execute(
                 f"SELECT id, node_id, NULL, NULL FROM surveys WHERE id IN ({marks})"
@@ -71,7 +65,7 @@ def insert_survey_revisions(db: Database, entries: list[dict], *, node_id: str,
     stamp = now_iso()
     records = [json.dumps(e, ensure_ascii=False, sort_keys=True) for e in entries]
     became: set[str] = set()
-    for part in _chunks(list(zip(entries, records))):
+    for part in chunked(list(zip(entries, records)), ROWS_PER_STATEMENT):
         marks, params = _values([(e["id"], e["revision"], e["content_sha256"], record,
                                   batch_id, stamp) for e, record in part])
         db.execute("INSERT INTO survey_revisions (id, revision, content_sha256, record,"
@@ -94,7 +88,7 @@ def insert_survey_revisions(db: Database, entries: list[dict], *, node_id: str,
 def replace_survey_evidence(db: Database, entries: list[dict]) -> None:
     """Link each survey to the evidence its (new current) record names, replacing the old
     links (call inside the transaction that made the records current)."""
-    for part in _chunks([e["id"] for e in entries]):
+    for part in chunked([e["id"] for e in entries], ROWS_PER_STATEMENT):
         db.execute(f"DELETE FROM survey_evidence WHERE survey_id IN"
                    f" ({', '.join('?' * len(part))})", part)
     # A survey may name one file twice (two roles); the link is (survey, sha), and its
@@ -104,7 +98,7 @@ def replace_survey_evidence(db: Database, entries: list[dict]) -> None:
         for item in e["evidence"]:
             first_role.setdefault((e["id"], item["sha256"]), item["role"])
     links = [(sid, sha, role) for (sid, sha), role in first_role.items()]
-    for part in _chunks(links):
+    for part in chunked(links, ROWS_PER_STATEMENT):
         marks, params = _values(part)
         db.execute(f"INSERT INTO survey_evidence (survey_id, sha256, role) VALUES {marks}"
                    " ON CONFLICT DO NOTHING", params)
