@@ -278,32 +278,20 @@ def _cut_connections(pg_cluster, database: str) -> int:
 
 
 def test_connections_cut_under_the_registry_are_replaced_not_served_dead(registry_dir,
-                                                                          pg_cluster,
-                                                                          monkeypatch):
+                                                                          pg_cluster):
+    # A database restart, a failover or a firewall's idle cut ends the pooled connections;
+    # the pool pings each one before lending it, so no request (a node's, a reviewer's
+    # page) gets a dead one, even one given back a moment before the cut.
     registry = Registry(config_mod.load(registry_dir))
     token = registry.add_token("node-a")
     client = create_registry_app(registry.config, registry=registry).test_client()
     auth = {"Authorization": f"Bearer {token}"}
     name = registry.config.registry.database_url.rsplit("/", 1)[1]
-    assert client.get("/api/v1/history", headers=auth).status_code == 200
-
-    # A connection that sat idle is pinged before it is lent: the first request after
-    # the cut is answered, from a new connection.
-    monkeypatch.setattr(pg, "IDLE_CHECK_S", 0.0)
-    assert _cut_connections(pg_cluster, name) >= 1
-    assert client.get("/api/v1/history", headers=auth).status_code == 200
-
-    # One given back a moment ago is lent unpinged (a busy registry saves the round
-    # trip): a request may fail once on each pooled connection, no more, and a node's
-    # retry is answered.
-    monkeypatch.setattr(pg, "IDLE_CHECK_S", 60.0)
-    assert client.get("/api/v1/history", headers=auth).status_code == 200
-    assert _cut_connections(pg_cluster, name) >= 1
-    answers = []
-    while not answers or answers[-1] != 200:
-        answers.append(client.get("/api/v1/history", headers=auth).status_code)
-        assert len(answers) <= registry.config.registry.db_pool_size + 1, answers
-    assert set(answers[:-1]) <= {500}
+    for _ in range(3):
+        assert client.get("/api/v1/history", headers=auth).status_code == 200
+        assert _cut_connections(pg_cluster, name) >= 1
+        answer = client.get("/api/v1/history", headers=auth)
+        assert answer.status_code == 200 and answer.json["events"] is not None
     registry.store.close()
 
 

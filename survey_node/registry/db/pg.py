@@ -19,8 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-import time
-import weakref
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,11 +33,6 @@ POOL_WAIT_S = 30
 # waited on this long gives up (the request answers 500/retry instead of piling up).
 STATEMENT_TIMEOUT_MS = 120_000
 LOCK_TIMEOUT_MS = 60_000
-# A pooled connection is pinged before use only when it sat idle this long: one given back
-# a moment ago has just answered, and a busy registry would otherwise pay a round trip per
-# request for nothing. A server restart in that moment fails one request on each such
-# connection (a node retries it), as it fails the requests in flight anyway.
-IDLE_CHECK_S = 2.0
 
 # Another transaction got there first (the same batch from two processes, the same
 # revision in two batches): the whole transaction is run again and then sees its work.
@@ -123,7 +116,6 @@ class PgDatabase:
         if conn is None:
             return
         if self._pool is not None:
-            _RETURNED_AT[conn] = time.monotonic()
             self._pool.putconn(conn)  # rolls back anything left open
         else:
             conn.close()
@@ -144,24 +136,11 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.autocommit = True
 
 
-_RETURNED_AT: "weakref.WeakKeyDictionary[psycopg.Connection, float]" = \
-    weakref.WeakKeyDictionary()
-
-
-def _check_when_idle(conn: psycopg.Connection) -> None:
-    """The pool's check before lending `conn`: ping it (raising when it is broken, so the
-    pool replaces it) unless it was given back less than IDLE_CHECK_S ago."""
-    returned = _RETURNED_AT.get(conn)
-    if returned is not None and time.monotonic() - returned < IDLE_CHECK_S:
-        return
-    ConnectionPool.check_connection(conn)
-
-
 def open_pool(url: str, *, password: str | None, size: int) -> ConnectionPool:
     """A pool for this process, opened now so a wrong URL or password fails at start."""
     pool = ConnectionPool(url, min_size=1, max_size=max(1, size), kwargs=conninfo(url, password),
                           configure=_configure, timeout=POOL_WAIT_S, open=False,
-                          name="registry", check=_check_when_idle)
+                          name="registry", check=ConnectionPool.check_connection)
     pool.open(wait=True, timeout=CONNECT_TIMEOUT_S + 5)
     return pool
 
