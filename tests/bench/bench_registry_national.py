@@ -97,20 +97,21 @@ def _camera(node: str, province: str, k: int, rng: random.Random) -> dict:
 # -- ingest -----------------------------------------------------------------------------
 
 
-def _ingest_plan(now: float) -> tuple[list[dict], dict[str, bytes]]:
+def _ingest_plan(now: float, with_evidence: int = INGEST_WITH_EVIDENCE
+                 ) -> tuple[list[dict], dict[str, bytes]]:
     """Every node's batches (manifest as sent) and the evidence bytes by hash."""
     rng = random.Random(19)
     nodes = _nodes()
     per_node = [INGEST_SURVEYS // len(nodes) + (i < INGEST_SURVEYS % len(nodes))
                 for i in range(len(nodes))]
-    every = max(1, INGEST_SURVEYS // max(1, INGEST_WITH_EVIDENCE))
+    every = max(1, INGEST_SURVEYS // max(1, with_evidence))
     evidence: dict[str, bytes] = {}
     batches, n = [], 0
     for (node, _province), count in zip(nodes, per_node):
         entries = []
         for k in range(count):
             item = []
-            if n % every == 0 and len(evidence) < INGEST_WITH_EVIDENCE:
+            if n % every == 0 and len(evidence) < with_evidence:
                 data = rng.randbytes(EVIDENCE_BYTES)
                 sha = hashlib.sha256(data).hexdigest()
                 evidence[sha] = data
@@ -212,21 +213,13 @@ def _pg_registry(url: str, root: Path, pool: int = 4) -> Registry:
     return Registry(config_mod.load(root), store=store)
 
 
-def bench_ingest(cluster, root: Path) -> bool:
-    now = time.time()
-    t0 = time.perf_counter()
-    batches, evidence = _ingest_plan(now)
-    print(f"   ingest: {INGEST_SURVEYS} surveys ({len(evidence)} with a {EVIDENCE_BYTES} B"
-          f" evidence object) from {len(_nodes())} nodes in {len(batches)} batches of"
-          f" <= {BATCH}; built in {time.perf_counter() - t0:.1f} s", flush=True)
-
-    bare_db = cluster.new_database()
-    bare_s = _bare_insert(cluster.url(bare_db), batches, _iso(now))
-    cluster.drop_database(bare_db)
-
+def _sync_all(cluster, root: Path, batches: list[dict], evidence: dict[str, bytes]) -> dict:
+    """Every node syncs its batches through `registry serve --workers 2` on a new
+    database and bucket; what was stored, how long it took, who spent the CPU, and the
+    counts afterwards."""
     db_name = cluster.new_database()
     url = cluster.url(db_name)
-    data_dir = root / "registry-pg"
+    data_dir = root / f"registry-{db_name}"
     registry = _pg_registry(url, data_dir)
     tokens = {node: registry.add_token(node, province=province) for node, province in _nodes()}
     registry.store.close()
@@ -278,38 +271,74 @@ def bench_ingest(cluster, root: Path) -> bool:
     counted = _count(url, batches)
     # The dashboard's counts, kept by the triggers through both processes' commits, agree
     # with the rows; its first view after the ingest folds the delta rows.
-    registry = _pg_registry(url, root / "dash-pg")
+    registry = _pg_registry(url, root / f"dash-{db_name}")
     start = time.perf_counter()
     dash = registry_dashboard.compute(registry)
     fold_s = time.perf_counter() - start
     registry.store.close()
     counted["dashboard"] = dash["total"]
     cluster.drop_database(db_name)
-    bare_rate, sync_rate = INGEST_SURVEYS / bare_s, stored / sync_s
-    ratio = sync_rate / bare_rate
+    ok = (not failures and counted["rows"] == INGEST_SURVEYS == counted["distinct"]
+          and counted["revisions"] == INGEST_SURVEYS and counted["missing"] == 0
+          and counted["evidence"] == len(evidence) == files
+          and counted["dashboard"] == INGEST_SURVEYS)
+    return {"stored": stored, "sync_s": sync_s, "cpu": cpu, "counted": counted,
+            "files": files, "failures": failures, "fold_s": fold_s, "ok": ok}
+
+
+def bench_ingest(cluster, root: Path) -> bool:
+    now = time.time()
+    t0 = time.perf_counter()
+    batches, evidence = _ingest_plan(now)
+    print(f"   ingest: {INGEST_SURVEYS} surveys ({len(evidence)} with a {EVIDENCE_BYTES} B"
+          f" evidence object) from {len(_nodes())} nodes in {len(batches)} batches of"
+          f" <= {BATCH}; built in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    bare_db = cluster.new_database()
+    bare_s = _bare_insert(cluster.url(bare_db), batches, _iso(now))
+    cluster.drop_database(bare_db)
+    bare_rate = INGEST_SURVEYS / bare_s
     print(f"   bare psycopg executemany: {INGEST_SURVEYS} surveys in {bare_s:.1f} s"
-          f" ({bare_rate:.0f} surveys/s)")
-    print(f"   registry, 2 workers, S3 evidence: {stored} surveys committed in {sync_s:.1f} s"
-          f" ({sync_rate:.0f} surveys/s), {CLIENT_THREADS} client threads")
-    print(f"   CPU during the ingest ({os.cpu_count()} cores x {sync_s:.1f} s = "
-          f"{os.cpu_count() * sync_s:.0f} core-s): "
-          + ", ".join(f"{role} {spent:.1f} s" for role, spent in cpu.items()))
+          f" ({bare_rate:.0f} surveys/s)", flush=True)
+
+    run = _sync_all(cluster, root, batches, evidence)
+    sync_rate = run["stored"] / run["sync_s"]
+    ratio = sync_rate / bare_rate
+    print(f"   registry, 2 workers, S3 evidence: {run['stored']} surveys committed in"
+          f" {run['sync_s']:.1f} s ({sync_rate:.0f} surveys/s), {CLIENT_THREADS} client"
+          " threads")
+    _print_cpu(run)
     ok_ratio = ratio >= 0.5
     print(f"   ingest ratio registry/bare = {ratio:.2f} (goal >= 0.50)"
           f" {'OK' if ok_ratio else 'MISS'}")
-    ok_count = (not failures and counted["rows"] == INGEST_SURVEYS == counted["distinct"]
-                and counted["revisions"] == INGEST_SURVEYS and counted["missing"] == 0
-                and counted["evidence"] == len(evidence) == files
-                and counted["dashboard"] == INGEST_SURVEYS)
+    counted = run["counted"]
     print(f"   counted: {counted['rows']} survey rows, {counted['distinct']} distinct ids,"
           f" {counted['revisions']} revisions, {counted['missing']} sent ids missing,"
-          f" {counted['evidence']} evidence rows / {files} objects in the bucket for"
+          f" {counted['evidence']} evidence rows / {run['files']} objects in the bucket for"
           f" {len(evidence)} sent,"
-          f" {len(failures)} failed batches; dashboard total {counted['dashboard']} (its first"
-          f" view, folding the counts, {fold_s * 1000:.0f} ms) {'OK' if ok_count else 'MISS'}")
-    for line in failures[:3]:
+          f" {len(run['failures'])} failed batches; dashboard total {counted['dashboard']}"
+          f" (its first view, folding the counts, {run['fold_s'] * 1000:.0f} ms)"
+          f" {'OK' if run['ok'] else 'MISS'}")
+    for line in run["failures"][:3]:
         print(f"     {line}")
-    return ok_ratio and ok_count
+
+    # The same surveys without their evidence objects, for reference (no goal): how much
+    # of the time above the evidence uploads take (registry -> boto3 -> the S3 server,
+    # one request each way per object), and what the commit path alone does.
+    plain, _ = _ingest_plan(now, with_evidence=0)
+    alone = _sync_all(cluster, root, plain, {})
+    alone_rate = alone["stored"] / alone["sync_s"]
+    print(f"   for reference, the same surveys without evidence: {alone_rate:.0f} surveys/s"
+          f" = {alone_rate / bare_rate:.2f} x bare ({alone['sync_s']:.1f} s)"
+          f" {'counted OK' if alone['ok'] else 'counted MISS'}")
+    _print_cpu(alone)
+    return ok_ratio and run["ok"] and alone["ok"]
+
+
+def _print_cpu(run: dict) -> None:
+    cores, sync_s = os.cpu_count(), run["sync_s"]
+    print(f"   CPU during the ingest ({cores} cores x {sync_s:.1f} s = {cores * sync_s:.0f}"
+          " core-s): " + ", ".join(f"{role} {spent:.1f} s" for role, spent in run["cpu"].items()))
 
 
 def _count(url: str, batches: list[dict]) -> dict:
