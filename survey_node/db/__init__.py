@@ -152,5 +152,5 @@ def chunked(items: list, size: int = IN_LIST_LIMIT) -> Iterator[list]:
 
 
 def placeholders(count: int) -> str:
-    """`?, ?, ?` with `count` marks, for an IN (...) list."""
+    """`?, ?, ?` with `count` marks, for an IN (...) or VALUES (...) list."""
     return ", ".join("?" * count)

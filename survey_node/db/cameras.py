@@ -7,7 +7,7 @@ import math
 
 from sqlite_utils import Database
 
-from . import now_iso, row, rows
+from . import now_iso, placeholders, row, rows
 from ..geo import distance_m
 
 CAMERA_FIELDS = (
@@ -42,7 +42,7 @@ def insert_cameras(db: Database, cameras: list[dict]) -> int:
         return 0
     columns = list(dict.fromkeys(k for item in prepared for k in item))
     db.conn.executemany(
-        f"INSERT INTO cameras ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        f"INSERT INTO cameras ({', '.join(columns)}) VALUES ({placeholders(len(columns))})",
         [[item.get(c, _DEFAULTS.get(c)) for c in columns] for item in prepared],
     )
     return len(prepared)

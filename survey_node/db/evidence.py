@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from . import now_iso, row, rows, transaction
+from . import now_iso, placeholders, row, rows, transaction
 
 EVIDENCE_FIELDS = ("sha256", "kind", "mime", "bytes", "width", "height", "taken_at", "lat",
                    "lon", "source", "created_by",
@@ -25,7 +25,7 @@ def upsert_evidence(db: Database, record: dict) -> bool:
     with transaction(db):
         cursor = db.execute(
             f"INSERT OR IGNORE INTO evidence ({', '.join(item)})"
-            f" VALUES ({', '.join('?' * len(item))})",
+            f" VALUES ({placeholders(len(item))})",
             list(item.values()),
         )
     return cursor.rowcount == 1
@@ -44,5 +44,5 @@ def get_evidence_by_original(db: Database, original_sha256: str, node_id: str) -
 def rows_evidence(db: Database, sha256s: list[str]) -> list[dict]:
     if not sha256s:
         return []
-    marks = ", ".join("?" * len(sha256s))
+    marks = placeholders(len(sha256s))
     return rows(db, f"SELECT * FROM evidence WHERE sha256 IN ({marks})", sha256s)

@@ -107,7 +107,7 @@ class CameraImport:
                           " is_new INTEGER NOT NULL) WITHOUT ROWID")
         self.conn.execute("CREATE TEMP TABLE import_before AS SELECT * FROM cameras WHERE 0")
         self._stage = (f"INSERT INTO temp.import_batch VALUES"
-                       f" ({', '.join('?' * len(STAGED_COLUMNS))})")
+                       f" ({placeholders(len(STAGED_COLUMNS))})")
         self._insert = (f"INSERT INTO cameras ({columns}, import_id, created_at, updated_at)"
                         f" SELECT {', '.join('b.' + c for c in WRITTEN_COLUMNS)}, {fixed}"
                         f" FROM temp.import_batch b JOIN temp.import_seen s"
@@ -142,7 +142,7 @@ class CameraImport:
             self.changes.append({"camera_id": camera_id, "row": row_no, "fields": fields})
             changed.append(camera_id)
         if changed:
-            marks = ", ".join("?" * len(changed))
+            marks = placeholders(len(changed))
             conn.execute(f"INSERT INTO temp.import_before SELECT * FROM cameras"
                          f" WHERE camera_id IN ({marks})", changed)
             sets = ", ".join(f"{f} = b.{f}" for f in (*IMPORT_FIELDS, "raw"))
@@ -159,7 +159,7 @@ class CameraImport:
         if not camera_ids or not self.started:
             return
         ids = sorted(camera_ids)
-        marks = ", ".join("?" * len(ids))
+        marks = placeholders(len(ids))
         self.written -= len(ids)
         self.changes = [c for c in self.changes if c["camera_id"] not in camera_ids]
         if self.first:

@@ -37,7 +37,7 @@ def rows_reviews(db: Database, survey_ids: list[str]) -> list[dict]:
     """Decisions on these surveys, oldest first."""
     if not survey_ids:
         return []
-    marks = ", ".join("?" * len(survey_ids))
+    marks = placeholders(len(survey_ids))
     found = rows(db, f"SELECT * FROM reviews WHERE survey_id IN ({marks}) ORDER BY id", survey_ids)
     for r in found:
         r["flags"] = json.loads(r["flags"] or "[]")
@@ -115,7 +115,7 @@ def rows_history(db: Database, survey_ids: list[str], limit: int = 500) -> list[
     """The audit log of these surveys, oldest first."""
     if not survey_ids:
         return []
-    marks = ", ".join("?" * len(survey_ids))
+    marks = placeholders(len(survey_ids))
     found = rows(db, "SELECT * FROM audit_log WHERE entity = 'survey'"
                      f" AND entity_id IN ({marks}) ORDER BY id LIMIT ?", [*survey_ids, limit])
     for r in found:

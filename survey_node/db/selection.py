@@ -10,7 +10,7 @@ import json
 
 from sqlite_utils import Database
 
-from . import now_iso, row, rows
+from . import now_iso, placeholders, row, rows
 
 RUN_JSON = ("strata", "counts", "unmatched")
 
@@ -26,7 +26,7 @@ def insert_run(db: Database, run: dict) -> int:
     item.setdefault("created_at", now_iso())
     cols = list(item)
     cursor = db.execute(
-        f"INSERT INTO selection_runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        f"INSERT INTO selection_runs ({', '.join(cols)}) VALUES ({placeholders(len(cols))})",
         [item[c] for c in cols],
     )
     return cursor.lastrowid
@@ -127,7 +127,7 @@ def rows_quota_cameras(db: Database, run_id: int | None) -> list[dict]:
 def insert_replacement(db: Database, item: dict) -> int:
     cols = list(item)
     cursor = db.execute(
-        f"INSERT INTO replacements ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        f"INSERT INTO replacements ({', '.join(cols)}) VALUES ({placeholders(len(cols))})",
         [item[c] for c in cols],
     )
     return cursor.lastrowid
@@ -271,7 +271,7 @@ def flags_for_cameras(db: Database, run_id: int | None, camera_ids: list[str]) -
     """Selection status, rank, replacement and assignee of a page of cameras."""
     if not camera_ids:
         return {}
-    marks = ", ".join("?" * len(camera_ids))
+    marks = placeholders(len(camera_ids))
     found = rows(
         db,
         "SELECT c.camera_id, s.status, s.rank, s.replaced_by, s.replaces, a.user_name"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from . import audit, now_iso, row, rows, transaction
+from . import audit, now_iso, placeholders, row, rows, transaction
 
 CHECK_FIELDS = ("camera_id", "job_id", "url_masked", "url_secret", "transport", "verdict",
                 "error", "connect_ms", "first_frame_ms", "codec", "width", "height", "fps",
@@ -27,7 +27,7 @@ def insert_stream_check(db: Database, record: dict, *, actor: str | None) -> int
     with transaction(db):
         cursor = db.execute(
             f"INSERT INTO stream_checks ({', '.join(item)})"
-            f" VALUES ({', '.join('?' * len(item))})",
+            f" VALUES ({placeholders(len(item))})",
             list(item.values()),
         )
         check_id = cursor.lastrowid

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database
 
-from . import now_iso, row, rows
+from . import now_iso, placeholders, row, rows
 
 POSITION_FIELDS = ("lat", "lon", "alt", "eph", "epv", "hdop", "pdop", "sats_used", "sats_seen",
                    "eph_source", "fix_status",
@@ -29,7 +29,7 @@ def insert_survey(db: Database, survey: dict) -> None:
         if isinstance(item.get(key), dict):
             item[key] = json.dumps(item[key], ensure_ascii=False, sort_keys=True)
     db.execute(
-        f"INSERT INTO surveys ({', '.join(item)}) VALUES ({', '.join('?' * len(item))})",
+        f"INSERT INTO surveys ({', '.join(item)}) VALUES ({placeholders(len(item))})",
         list(item.values()),
     )
 
@@ -117,7 +117,7 @@ def survey_states_for(db: Database, camera_ids: list[str]) -> dict[str, dict]:
     """The latest survey's state per camera, for badges in lists."""
     if not camera_ids:
         return {}
-    marks = ", ".join("?" * len(camera_ids))
+    marks = placeholders(len(camera_ids))
     found = rows(
         db,
         "SELECT camera_id, id, state, review_state, review_reason, revision, locked_by, surveyor,"

@@ -7,7 +7,7 @@ import json
 from sqlite_utils import Database
 
 from . import cameras as camera_db
-from . import now_iso, row, rows
+from . import now_iso, placeholders, row, rows
 
 PULLED_CAMERA_FIELDS = (
     "site_name", "place_name", "place_type", "agency", "province_code", "province_name",
@@ -144,6 +144,6 @@ def upsert_pulled_cameras(db: Database, cameras: list[dict]) -> int:
             item = {"camera_id": cam["camera_id"], **values, "created_at": stamp,
                     "updated_at": stamp}
             db.execute(f"INSERT INTO cameras ({', '.join(item)})"
-                       f" VALUES ({', '.join('?' * len(item))})", list(item.values()))
+                       f" VALUES ({placeholders(len(item))})", list(item.values()))
         changed += 1
     return changed

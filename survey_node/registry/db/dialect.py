@@ -2,8 +2,8 @@
 
 The query modules call these instead of writing engine-specific SQL: a JSON field of a
 stored record, a row lock, serialising the writers of a `seq` cursor, and running a few
-writes as one. SQLite needs no
-lock for the last two: a registry write takes the whole database (BEGIN IMMEDIATE).
+writes as one. SQLite needs no row lock and no serialising: a registry write takes the
+whole database (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
+from ...db import placeholders
+
 # PostgreSQL takes at most 65,535 parameters in one statement.
 MAX_PARAMS = 60_000
 PAGE_BYTES = 16 << 20
@@ -107,7 +109,7 @@ def rows_target_columns(db) -> dict[str, dict[str, dict]]:
 def insert_page(db, table: str, columns: list[str], page: list[tuple]) -> int:
     """Write rows with their keys; a row already there is left as it is. Returns how many
     were new (call inside a transaction)."""
-    marks = "(" + ", ".join("?" * len(columns)) + ")"
+    marks = "(" + placeholders(len(columns)) + ")"
     cursor = db.execute(
         f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)})"
         f" VALUES {', '.join([marks] * len(page))} ON CONFLICT DO NOTHING",
@@ -137,7 +139,7 @@ def update_sequence_past(db, table: str, column: str, sequence: str, floor: int)
 
 
 def rows_target_survey_hashes(db, ids: list[str]) -> dict[str, tuple]:
-    marks = ", ".join("?" * len(ids))
+    marks = placeholders(len(ids))
     return {r[0]: (r[1], r[2]) for r in db.execute(
         f"SELECT id, revision, content_sha256 FROM surveys WHERE id IN ({marks})", ids)}
 

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database
 
-from ...db import chunked, now_iso, row, rows
+from ...db import chunked, now_iso, placeholders, row, rows
 from .dialect import serialize_writers
 
 
@@ -27,7 +27,7 @@ ROWS_PER_STATEMENT = 250
 
 def _values(rows: list[tuple]) -> tuple[str, list]:
     """`(?, ?), (?, ?)` for `rows` and their parameters, flattened."""
-    marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+    marks = "(" + placeholders(len(rows[0])) + ")"
     return ", ".join([marks] * len(rows)), [value for r in rows for value in r]
 
 
@@ -36,7 +36,7 @@ def rows_held_for_surveys(db: Database, survey_ids: list[str]) -> tuple[dict, di
     ({id: owning node}, {(id, revision): content_sha256})."""
     owners, revisions = {}, {}
     for part in chunked(survey_ids, ROWS_PER_STATEMENT):
-        marks = ", ".join("?" * len(part))
+        marks = placeholders(len(part))
         for sid, node_id, revision, sha in db.execute(
                 f"SELECT id, node_id, NULL, NULL FROM surveys WHERE id IN ({marks})"
                 f" UNION ALL SELECT id, NULL, revision, content_sha256 FROM survey_revisions"
@@ -90,7 +90,7 @@ def replace_survey_evidence(db: Database, entries: list[dict]) -> None:
     links (call inside the transaction that made the records current)."""
     for part in chunked([e["id"] for e in entries], ROWS_PER_STATEMENT):
         db.execute(f"DELETE FROM survey_evidence WHERE survey_id IN"
-                   f" ({', '.join('?' * len(part))})", part)
+                   f" ({placeholders(len(part))})", part)
     # A survey may name one file twice (two roles); the link is (survey, sha), and its
     # first role is the one kept, as a row at a time with ON CONFLICT DO NOTHING kept it.
     first_role: dict[tuple[str, str], str] = {}
