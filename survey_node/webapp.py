@@ -9,14 +9,24 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask, session
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+from . import json_input
 from .config import Config
 from .context import current_language
 from .db import users as user_db
 from .templating import TRANSLATIONS_DIR, web_dir
 from .thaidate import format_date
+
+
+class InputJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading request bodies with json_input: a body nested too deeply is
+    malformed JSON (400, or None from get_json(silent=True)), not a 500."""
+
+    def loads(self, s, **kwargs):
+        return json_input.loads(s, **kwargs)
 
 
 def configure_web_app(app: Flask, config: Config, *, check_csrf: bool = True) -> None:
@@ -38,6 +48,7 @@ def configure_web_app(app: Flask, config: Config, *, check_csrf: bool = True) ->
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS_DIR),
     )
     app.extensions["survey_config"] = config
+    app.json = InputJSONProvider(app)
     Babel(app, locale_selector=current_language)
     CSRFProtect(app)
     app.jinja_env.filters["thaidate"] = lambda v, with_time=False: format_date(

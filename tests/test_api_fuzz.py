@@ -59,3 +59,33 @@ def test_api_never_answers_with_a_server_error(operation, logged_in):
             assert body["error"] and body["message"], body
 
     never_a_server_error()
+
+
+JSON_BODIES = [(method.upper(), path) for path, ops in openapi_document()["paths"].items()
+               for method, op in ops.items()
+               if isinstance(op, dict) and "application/json" in
+               op.get("requestBody", {}).get("content", {})]
+
+
+@pytest.mark.parametrize("method,path", JSON_BODIES, ids=[f"{m} {p}" for m, p in JSON_BODIES])
+def test_a_body_nested_past_the_parsers_limit_is_bad_input(method, path, logged_in):
+    # Python's JSON parser recurses per level: 100,000 `[` raise RecursionError, which
+    # Flask's get_json(silent=True) does not catch. It must be malformed input (4xx, one
+    # line), not a 500, on every endpoint that reads a JSON body.
+    base, session = logged_in
+    # The token of the logged-in session (the login started a new one), so the body
+    # reaches its handler instead of the CSRF check.
+    page = session.get(f"{base}/", timeout=5).text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    url = base + re.sub(r"\{[^}]+\}", "x", path)
+    response = session.request(method, url, data=b"[" * 100_000, timeout=15,
+                               headers={"Content-Type": "application/json",
+                                        "X-CSRFToken": token})
+    body = response.json()
+    assert body["error"] != "csrf", body
+    # 4xx for the body; 503 is the node's own "the GPS is not there" (a fallback to the
+    # default averaging time, as an empty body gets).
+    assert 400 <= response.status_code < 500 or body["error"] == "device_unavailable", \
+        (method, path, response.status_code, response.text[:300])
+    assert body["error"] and body["message"] and "\n" not in body["message"], body
+

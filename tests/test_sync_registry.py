@@ -220,6 +220,12 @@ def test_manifest_errors_name_the_field(api, registry, node):
         "Manifest surveys[1].content_sha256 does not match its content"
     broken = api.post("/api/v1/batches", data=b"{not json", headers=_auth(token))
     assert broken.status_code == 400 and "not valid JSON" in broken.json["message"]
+    # Nested past the parser's recursion limit: malformed JSON like any other, not a 500.
+    for body in (b"[" * 100_000, b'{"a":' * 5_000):
+        deep = api.post("/api/v1/batches", data=body, headers=_auth(token))
+        assert deep.status_code == 400 and "not valid JSON" in deep.json["message"]
+        deep = api.post("/api/v1/decisions", data=body, headers=_auth(token))
+        assert deep.status_code == 400 and "not valid JSON" in deep.json["message"]
     bad_since = api.get("/api/v1/decisions?since=x", headers=_auth(token))
     assert bad_since.status_code == 400
 
@@ -267,6 +273,14 @@ def test_usb_round_trip_and_tampered_files(cli, node, registry, registry_dir, tm
             dst.writestr(info.filename, data)
     refused2 = cli("registry", "import-batch", edited, "--data-dir", registry_dir)
     assert refused2.exit_code == 2 and "content_sha256 does not match" in refused2.output
+    deep = tmp_path / "deep.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(deep, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, b"[" * 100_000 if info.filename == "manifest.json"
+                         else src.read(info))
+    refused3 = cli("registry", "import-batch", deep, "--data-dir", registry_dir)
+    assert refused3.exit_code == 2 and "is not valid JSON" in refused3.output
+    assert "Traceback" not in refused3.output and len(refused3.output.splitlines()) == 1
     assert registry_truth(registry_dir)[0] == {}
 
     receipt_file = tmp_path / "receipt.json"

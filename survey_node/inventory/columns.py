@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import json_input
 from ..errors import BadInput
 from .text import N_, cell_text, header_key
 
@@ -137,7 +138,7 @@ def load_mapping_file(path: str | Path) -> dict:
     of ``import --json`` output can be fed back as is."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json_input.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise BadInput("Mapping file %(file)s does not exist", file=str(path)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -12,12 +12,12 @@ registry"); it speaks plain HTTP itself.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 
 from flask import Flask, g, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
+from .. import json_input
 from ..config import Config
 from ..db import ping
 from ..diskspace import is_disk_full
@@ -139,7 +139,7 @@ def create_registry_app(config: Config, *, registry: Registry | None = None) -> 
 
 def _json_body():
     try:
-        return json.loads(request.get_data(cache=False) or b"null")
+        return json_input.loads(request.get_data(cache=False) or b"null")
     except (ValueError, UnicodeDecodeError):
         raise BadInput("The request body is not valid JSON") from None
 

@@ -9,10 +9,10 @@ too, and the node applies only a receipt signed for its own token.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import zipfile
 
+from .. import json_input
 from ..config import Config
 from ..db import transaction
 from ..errors import BadInput, Forbidden
@@ -39,7 +39,7 @@ def import_batch(config: Config, path: str | os.PathLike) -> dict:
             raise BadInput("The manifest in %(file)s is too large", file=str(path))
         raw = zf.read(MANIFEST)
         try:
-            manifest = json.loads(raw)
+            manifest = json_input.loads(raw)
         except ValueError:
             raise BadInput("The manifest in %(file)s is not valid JSON", file=str(path)) from None
         manifest = protocol.validate_manifest(
@@ -72,7 +72,7 @@ def _check_signature(zf: zipfile.ZipFile, names: set[str], manifest_bytes: bytes
         signature = None
         if SIGNATURE in names and zf.getinfo(SIGNATURE).file_size <= MAX_SIGNATURE_BYTES:
             try:
-                signature = json.loads(zf.read(SIGNATURE))
+                signature = json_input.loads(zf.read(SIGNATURE))
             except ValueError:
                 signature = None
         token_id = signature.get("token_id") if isinstance(signature, dict) else None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .. import accounts
+from .. import accounts, json_input
 from .. import config as config_mod
 from ..db import users as user_db
 from ..cli_options import data_dir_option, json_option
@@ -163,7 +163,7 @@ def registry_import_cameras(data_dir, file):
     text = file.read_text(encoding="utf-8-sig")
     if file.suffix.lower() == ".json":
         try:
-            cameras = json.loads(text)
+            cameras = json_input.loads(text)
         except ValueError:
             raise BadInput("%(file)s is not valid JSON", file=str(file)) from None
         if not isinstance(cameras, list):

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 from .. import db as database
+from .. import json_input
 from ..config import Config
 from ..errors import BadInput, NotFound
 from ..evidence import EvidenceStore
@@ -71,7 +72,7 @@ def import_receipt(config: Config, path: str | os.PathLike) -> dict:
     """On the node: apply the receipt `registry import-batch --receipt-out` wrote."""
 
     try:
-        receipt = json.loads(Path(path).read_text(encoding="utf-8"))
+        receipt = json_input.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BadInput("%(file)s is not a receipt file: %(why)s", file=str(path), why=str(exc))
     if not isinstance(receipt, dict) or receipt.get("node_id") != config.node.id:
