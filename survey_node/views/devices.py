@@ -21,6 +21,7 @@ from ..diskspace import is_disk_full
 from ..errors import BadInput, DeviceUnavailable, NotFound
 from ..evidence import EvidenceStore
 from ..photo_memory import MB, DecodeBudget, return_large_frees_to_os
+from .body import json_object
 
 bp = Blueprint("devices", __name__)
 STALE_TEMP_S = 600  # a temp file untouched this long belongs to a crashed writer
@@ -90,7 +91,7 @@ def gps_state():
 @bp.post("/api/v1/gps/average")
 def gps_average():
     cfg = get_config().gps
-    raw = (request.get_json(silent=True) or {}).get("seconds", request.form.get("seconds"))
+    raw = json_object(optional=True).get("seconds", request.form.get("seconds"))
     try:
         seconds = float(raw) if raw not in (None, "") else cfg.average_s
     except (TypeError, ValueError):

@@ -18,6 +18,7 @@ from ..openapi import openapi_document
 from ..db import surveys as survey_db
 from ..selection import replace as replace_mod
 from ..db import streamchecks as check_db
+from .body import json_object
 from .streamcheck import present_check
 
 bp = Blueprint("survey_api", __name__, url_prefix="/api/v1")
@@ -77,7 +78,7 @@ def get_survey(survey_id):
 
 @bp.put("/surveys/<survey_id>/position")
 def set_position(survey_id):
-    body = _body()
+    body = json_object()
     fix = body.get("fix")
     if not isinstance(fix, dict):
         raise BadInput("fix must be an object with lat and lon")
@@ -91,7 +92,7 @@ def set_position(survey_id):
 
 @bp.post("/surveys/<survey_id>/photos")
 def add_photo(survey_id):
-    body = _body()
+    body = json_object()
     survey = survey_svc.add_photo(get_db(), get_config(), survey_id, user=g.user,
                                   sha256=str(body.get("sha256", "")),
                                   role=str(body.get("role", "")))
@@ -107,7 +108,7 @@ def remove_photo(survey_id, sha256):
 
 @bp.put("/surveys/<survey_id>/answers")
 def save_answers(survey_id):
-    body = _body()
+    body = json_object()
     notes, reason = body.get("notes"), body.get("position_reason")
     for name, value in (("notes", notes), ("position_reason", reason)):
         if value is not None and not isinstance(value, str):
@@ -134,7 +135,7 @@ def release(survey_id):
 def cannot_survey(camera_id):
     """Ask for a replacement: this selected camera cannot be surveyed (a supervisor confirms)."""
 
-    body = _body()
+    body = json_object()
     request_id = replace_mod.request_replacement(
         get_db(), camera_id=camera_id, reason=str(body.get("reason", "")),
         note=str(body.get("note", ""))[:1000], user=g.user)
@@ -143,7 +144,7 @@ def cannot_survey(camera_id):
 
 @bp.post("/new-cameras")
 def report_new_camera():
-    body = _body()
+    body = json_object()
     survey = survey_svc.report_new_camera(
         get_db(), get_config(), user=g.user, site_name=str(body.get("site_name", "")),
         description=str(body.get("description", "")), agency=str(body.get("agency", "")),
@@ -171,13 +172,6 @@ def survey_json(survey: dict | str) -> dict:
         item["url"] = f"/evidence/{item['sha256']}"
         item["thumb_url"] = f"/evidence/{item['sha256']}/thumb"
     return survey
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("The request body must be a JSON object")
-    return body
 
 
 def _optional_float(args, name: str, low: float, high: float) -> float | None:

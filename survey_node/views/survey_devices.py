@@ -15,6 +15,7 @@ from ..db import streamchecks as check_db
 from .. import stream_find as findjob_mod
 from .. import stream_check as streamcheck
 from ..streamcheck.urls import InvalidStreamUrl, validate_url
+from .body import json_object
 from .devices import MAX_AVERAGE_S, gps_reader
 from .survey_api import survey_json
 
@@ -26,7 +27,7 @@ TYPED = "typed"  # found_stream_via of an address the surveyor typed
 def fix_position(survey_id):
     """Average the node's GPS for some seconds and keep the result as the survey's position."""
     config, db = get_config(), get_db()
-    body = request.get_json(silent=True) or {}
+    body = json_object(optional=True)
     raw = body.get("seconds", config.gps.average_s)
     try:
         seconds = float(raw)
@@ -79,9 +80,7 @@ def stream_find(survey_id):
     the survey when the job ends. Body: host, port, user, password, brand; or url (an
     address typed by hand, kept the same way with found_stream_via "typed")."""
     config, db = get_config(), get_db()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("The request body must be a JSON object")
+    body = json_object()
     survey = survey_svc.check_editable(db, config, survey_id, user=g.user)
     if not survey["camera_id"]:
         raise BadInput("A camera not in the registry has no stream address to check")
