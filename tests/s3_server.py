@@ -8,7 +8,9 @@ module; each test gets a bucket of its own.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import subprocess
 import sys
 import tempfile
@@ -72,3 +74,91 @@ def running_s3_server():
         stop_process(process)
         log.close()
         Path(log.name).unlink(missing_ok=True)
+
+
+# What servers without S3's checksum support answer a request that carries the headers:
+# Backblaze B2 (400, InvalidRequest) and Cloudflare R2 on a copy (501, NotImplemented);
+# and what AWS answers a SHA-256 checksum the bytes do not match (moto checks none).
+CHECKSUM_REFUSALS = {
+    "b2": (400, "InvalidRequest",
+           "Unsupported header 'x-amz-checksum-sha256' received for this API call."),
+    "r2": (501, "NotImplemented",
+           "Header 'x-amz-checksum-algorithm' with value 'SHA256' not implemented"),
+    "mismatch": (400, "BadDigest",
+                 "The SHA256 you specified did not match the calculated checksum."),
+}
+
+
+def _refused(style: str, headers: dict, body: bytes) -> bool:
+    if style == "mismatch":
+        sent = headers.get("x-amz-checksum-sha256")
+        return sent is not None and sent != base64.b64encode(
+            hashlib.sha256(body).digest()).decode()
+    return any(k.startswith("x-amz-checksum-") or k == "x-amz-sdk-checksum-algorithm"
+               for k in headers)
+
+
+@contextlib.contextmanager
+def checksum_refusing_proxy(upstream: str, style: str = "b2"):
+    """An HTTP/1.1 proxy on 127.0.0.1 in front of `upstream` (an S3 server) answering as
+    `style`'s server does (CHECKSUM_REFUSALS): b2 and r2 refuse every request with an
+    x-amz-checksum-* or x-amz-sdk-checksum-algorithm header, mismatch refuses a SHA-256
+    checksum that is not the body's. It passes the rest on, and yields (its URL, the
+    headers of every request it passed on, with ":method" and ":body" (its length))."""
+    import http.client
+    import http.server
+    import threading
+    from urllib.parse import urlsplit
+
+    target = urlsplit(upstream)
+    status, code, message = CHECKSUM_REFUSALS[style]
+    passed: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def _relay(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if _refused(style, headers, body):
+                error = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+                         f"<Message>{message}</Message></Error>").encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(error)))
+                self.end_headers()
+                self.wfile.write(error)
+                return
+            passed.append({**headers, ":method": self.command, ":body": len(body)})
+            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            try:
+                conn.request(self.command, self.path, body=body or None, headers={
+                    k: v for k, v in self.headers.items() if k.lower() != "expect"})
+                answer = conn.getresponse()
+                data = answer.read()
+            finally:
+                conn.close()
+            self.send_response(answer.status)
+            for k, v in answer.getheaders():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection",
+                                     "date", "server"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", passed
+    finally:
+        server.shutdown()
+        server.server_close()

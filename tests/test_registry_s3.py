@@ -20,7 +20,7 @@ from survey_node.registry.db.migrations import connect_registry
 from survey_node.registry.objects_s3 import PART_SIZE, S3ObjectStore
 from tests.conftest import PINS
 from tests.live import free_port
-from tests.s3_server import running_s3_server
+from tests.s3_server import checksum_refusing_proxy, running_s3_server
 from tests.sync_helpers import add_token, make_node, node_truth, run_sync, running_registry
 from tests.test_review_registry import CSRF, add_registry_users
 
@@ -97,6 +97,49 @@ def test_a_stream_larger_than_a_part_is_verified_then_copied_with_its_sha256(sto
     assert s3.keys(bucket) == [key]  # the temporary key and the upload are gone
     head = s3.client().head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(sha)).decode()
+
+
+@pytest.mark.parametrize("style", ["b2", "r2"])
+def test_a_server_refusing_checksum_headers_gets_content_md5_and_keeps_every_object(
+        s3, bucket, style, caplog):
+    """Backblaze B2 refuses x-amz-checksum-sha256 with a 400, R2 answers 501: every upload
+    would fail (a node's sync retried for ever) if the store did not send Content-MD5 instead.
+    Small objects, a multipart one (upload, complete, copy) and a re-sent one all land."""
+    with checksum_refusing_proxy(s3.endpoint_url, style) as (endpoint, passed):
+        store = _store(s3, f"s3://{bucket}/evidence", endpoint_url=endpoint)
+        small = [_blob(3000 + n, seed=n) for n in range(3)]
+        large = _blob(PART_SIZE + 4321, seed=9)
+        for data, sha in [*small, large, small[0]]:
+            assert store.put_stream(sha, _chunks(data), 50 * MiB) == len(data)
+        for data, sha in [*small, large]:
+            assert store.has(sha)
+            with store.open(sha) as fh:
+                assert fh.read() == data
+    assert sorted(s3.keys(bucket)) == sorted(f"evidence/{sha[:2]}/{sha}"
+                                             for _, sha in [*small, large])
+    # Every request with a body went on with the bytes' MD5 for the server to check,
+    # and the refusal was logged once, not per upload.
+    uploads = [h for h in passed if h[":method"] == "PUT" and h[":body"]]
+    assert len(uploads) >= len(small) + 2  # the small ones, and the large one's two parts
+    for h in uploads:
+        assert h.get("content-md5"), sorted(h)
+    assert sum("refuses S3's checksum headers" in r.getMessage()
+               for r in caplog.records) == 1
+    assert store.checksums is False
+
+
+def test_a_checksum_that_does_not_match_is_not_taken_for_a_missing_feature(s3, bucket):
+    """AWS's 400 for a SHA-256 the bytes do not match means damaged bytes: the upload fails
+    (the node sends it again) and the store keeps sending checksums rather than fall back to
+    weaker checks. The damage is made on the way: the checksum sent is another object's."""
+    with checksum_refusing_proxy(s3.endpoint_url, "mismatch") as (endpoint, _passed):
+        store = _store(s3, f"s3://{bucket}/evidence", endpoint_url=endpoint)
+        data, sha = _blob(2000, seed=4)
+        with pytest.raises(Busy, match="did not match"):
+            store._put_once(store.key(sha), data, hashlib.sha256(b"other bytes").digest())
+        assert store.checksums is True and s3.keys(bucket) == []
+        assert store.put_stream(sha, [data], MiB) == len(data)  # undamaged: stored
+    assert s3.keys(bucket) == [f"evidence/{sha[:2]}/{sha}"]
 
 
 def test_memory_stays_within_a_few_parts_whatever_the_stream_size(store):

@@ -14,7 +14,12 @@ a content key only ever holds bytes that hashed to its name:
 
 Any server that speaks the S3 API by endpoint URL works (AWS S3, Ceph RGW, SeaweedFS,
 Garage): path-style addresses and signature v4, and botocore's default CRC checksums off,
-which servers other than AWS often refuse.
+which servers other than AWS often refuse. Some refuse the SHA-256 checksum headers too
+(Backblaze B2 answers 400 "Unsupported header 'x-amz-checksum-sha256'", Cloudflare R2 501
+on a copy with a checksum algorithm): the first such refusal makes the store send every
+later request with Content-MD5 instead, which every S3 server checks; the bytes were
+hashed against their name before any of it, so the content-key rule above holds either
+way. Servers that silently ignore the headers need nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import logging
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -48,6 +54,9 @@ ATTEMPTS = 3  # the first try and two retries, each bounded by the timeouts abov
 # server is down: retrying does not help, someone must fix the config.
 REFUSALS = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
             "NoSuchBucket", "AuthorizationHeaderMalformed", "InvalidBucketName"}
+# Answers about checksum headers that mean bytes were damaged, not that the server lacks them.
+DAMAGED = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}
+log = logging.getLogger(__name__)
 
 
 class S3ObjectStore:
@@ -66,6 +75,9 @@ class S3ObjectStore:
                               " missing from the credentials", missing=missing)
         self._client = _make_client(self.endpoint_url, region, access_key_id,
                                     secret_access_key, connect_timeout_s, read_timeout_s)
+        # Whether the server takes S3's SHA-256 checksum headers; False from its first
+        # refusal on (for this process), then Content-MD5 is sent instead.
+        self.checksums = True
 
     @classmethod
     def from_config(cls, config: Config) -> "S3ObjectStore":
@@ -204,9 +216,9 @@ class S3ObjectStore:
         so an object already there (another node's identical photo, a re-sent upload) is
         neither rewritten nor given a second version in a versioned bucket. A server that
         ignores the condition overwrites the key with the same verified bytes: harmless."""
+        integrity = _integrity(body, sha256_raw)
         try:
-            self._client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*",
-                                    ChecksumSHA256=_b64(sha256_raw))
+            self._checked("put_object", *integrity, Key=key, Body=body, IfNoneMatch="*")
         except ClientError as exc:
             code = _code(exc)
             if code in ("PreconditionFailed", "412"):
@@ -219,24 +231,45 @@ class S3ObjectStore:
             return
         # 409: another conditional PUT of this key was in flight (AWS) and may yet fail;
         # put the same verified bytes without the condition rather than trust it.
-        self._call("put_object", Key=key, Body=body, ChecksumSHA256=_b64(sha256_raw))
+        self._call("put_object", integrity=integrity, Key=key, Body=body)
 
     def _promote(self, tmp_key: str, sha256: str) -> None:
         """Copy a verified temporary object to its content key (unless another upload put
         it there first), then delete the temporary one."""
         if not self.has(sha256):
-            self._call("copy_object", Key=self.key(sha256), ChecksumAlgorithm="SHA256",
-                       CopySource={"Bucket": self.bucket, "Key": tmp_key})
+            self._call("copy_object", integrity=({"ChecksumAlgorithm": "SHA256"}, {}),
+                       Key=self.key(sha256), CopySource={"Bucket": self.bucket, "Key": tmp_key})
         self._call("delete_object", Key=tmp_key)
 
     def _under(self, rest: str) -> str:
         return f"{self.prefix}/{rest}" if self.prefix else rest
 
-    def _call(self, operation: str, **params):
+    def _call(self, operation: str, *, integrity: tuple[dict, dict] | None = None, **params):
+        """One S3 call; failures as one line. `integrity`: the parameters to add when the
+        server takes S3's checksum headers, and those to add when it does not."""
         try:
-            return getattr(self._client, operation)(Bucket=self.bucket, **params)
+            if integrity is None:
+                return getattr(self._client, operation)(Bucket=self.bucket, **params)
+            return self._checked(operation, *integrity, **params)
         except (ClientError, BotoCoreError) as exc:
             raise self._failure(exc) from None
+
+    def _checked(self, operation: str, with_checksum: dict, without: dict, **params):
+        """The call with S3's checksum parameters, or without them (`without`: Content-MD5)
+        once the server has refused them; a refusal now is asked again the other way."""
+        if self.checksums:
+            try:
+                return getattr(self._client, operation)(Bucket=self.bucket, **params,
+                                                        **with_checksum)
+            except ClientError as exc:
+                if not _refuses_checksums(exc):
+                    raise
+                if self.checksums:
+                    log.warning("The evidence bucket %s at %s refuses S3's checksum headers"
+                                " (%s): sending Content-MD5 instead", self.bucket, self.where,
+                                _describe(exc))
+                self.checksums = False
+        return getattr(self._client, operation)(Bucket=self.bucket, **params, **without)
 
     def _failure(self, exc: Exception) -> SurveyNodeError:
         """A refusal the config must fix (keys, bucket) or a server to try again later."""
@@ -255,18 +288,23 @@ class _Multipart:
 
     def __init__(self, store: S3ObjectStore, key: str) -> None:
         self.store, self.key = store, key
-        self.upload_id = store._call("create_multipart_upload", Key=key,
-                                     ChecksumAlgorithm="SHA256")["UploadId"]
+        self.upload_id = store._call("create_multipart_upload", Key=key, integrity=(
+            {"ChecksumAlgorithm": "SHA256"}, {}))["UploadId"]
+        # An upload begun with a checksum algorithm needs every part's checksum (AWS).
+        self.checksums = store.checksums
         self.parts: list[dict] = []
         self.completed = False
 
     def send(self, data: bytes) -> None:
         number = len(self.parts) + 1
-        checksum = _b64(hashlib.sha256(data).digest())
+        with_checksum, without = _integrity(data, hashlib.sha256(data).digest())
         answer = self.store._call("upload_part", Key=self.key, UploadId=self.upload_id,
-                                  PartNumber=number, Body=data, ChecksumSHA256=checksum)
-        self.parts.append({"PartNumber": number, "ETag": answer["ETag"],
-                           "ChecksumSHA256": checksum})
+                                  PartNumber=number, Body=data,
+                                  **(with_checksum if self.checksums else without))
+        part = {"PartNumber": number, "ETag": answer["ETag"]}
+        if self.checksums:
+            part.update(with_checksum)
+        self.parts.append(part)
 
     def complete(self) -> None:
         self.store._call("complete_multipart_upload", Key=self.key, UploadId=self.upload_id,
@@ -358,6 +396,21 @@ def _take(pending: bytearray, size: int) -> bytes:
         part = bytes(view[:size])
     del pending[:size]
     return part
+
+
+def _refuses_checksums(exc: ClientError) -> bool:
+    """The server does not take S3's checksum headers (as opposed to: the bytes were damaged
+    on the way, which any retry must still be refused for)."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    return (status in (400, 501) and _code(exc) not in DAMAGED and "checksum" in message
+            and "match" not in message)
+
+
+def _integrity(body: bytes, sha256_raw: bytes) -> tuple[dict, dict]:
+    """(S3's SHA-256 checksum, Content-MD5) parameters for a request carrying `body`."""
+    return ({"ChecksumSHA256": _b64(sha256_raw)},
+            {"ContentMD5": _b64(hashlib.md5(body, usedforsecurity=False).digest())})
 
 
 def _b64(raw: bytes) -> str:
