@@ -86,10 +86,15 @@ CHECKSUM_REFUSALS = {
            "Header 'x-amz-checksum-algorithm' with value 'SHA256' not implemented"),
     "mismatch": (400, "BadDigest",
                  "The SHA256 you specified did not match the calculated checksum."),
+    # and what servers without conditional writes answer If-None-Match (Alibaba OSS).
+    "oss": (501, "NotImplemented",
+            "A header you provided implies functionality that is not implemented"),
 }
 
 
 def _refused(style: str, headers: dict, body: bytes) -> bool:
+    if style == "oss":
+        return "if-none-match" in headers
     if style == "mismatch":
         sent = headers.get("x-amz-checksum-sha256")
         return sent is not None and sent != base64.b64encode(
@@ -103,8 +108,9 @@ def checksum_refusing_proxy(upstream: str, style: str = "b2"):
     """An HTTP/1.1 proxy on 127.0.0.1 in front of `upstream` (an S3 server) answering as
     `style`'s server does (CHECKSUM_REFUSALS): b2 and r2 refuse every request with an
     x-amz-checksum-* or x-amz-sdk-checksum-algorithm header, mismatch refuses a SHA-256
-    checksum that is not the body's. It passes the rest on, and yields (its URL, the
-    headers of every request it passed on, with ":method" and ":body" (its length))."""
+    checksum that is not the body's, oss refuses If-None-Match. It passes the rest on, and
+    yields (its URL, the headers of every request it passed on, with ":method" and ":body"
+    (its length))."""
     import http.client
     import http.server
     import threading
@@ -125,7 +131,9 @@ def checksum_refusing_proxy(upstream: str, style: str = "b2"):
             headers = {k.lower(): v for k, v in self.headers.items()}
             if _refused(style, headers, body):
                 error = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
-                         f"<Message>{message}</Message></Error>").encode()
+                         f"<Message>{message}</Message>"
+                         + ("<Header>If-None-Match</Header>" if style == "oss" else "")
+                         + "</Error>").encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/xml")
                 self.send_header("Content-Length", str(len(error)))

@@ -128,6 +128,27 @@ def test_a_server_refusing_checksum_headers_gets_content_md5_and_keeps_every_obj
     assert store.checksums is False
 
 
+def test_a_server_without_conditional_writes_is_asked_by_head_and_grows_no_versions(
+        s3, bucket, caplog):
+    """Alibaba OSS (and AWS before 2024) answer If-None-Match with 501: uploads must still
+    land, and a re-sent object must still not add a version to a versioned bucket."""
+    s3.client().put_bucket_versioning(Bucket=bucket,
+                                      VersioningConfiguration={"Status": "Enabled"})
+    with checksum_refusing_proxy(s3.endpoint_url, "oss") as (endpoint, passed):
+        store = _store(s3, f"s3://{bucket}/evidence", endpoint_url=endpoint)
+        blobs = [_blob(2500 + n, seed=20 + n) for n in range(3)]
+        for data, sha in [*blobs, blobs[0], blobs[0]]:
+            assert store.put_stream(sha, [data], MiB) == len(data)
+        for data, sha in blobs:
+            with store.open(sha) as fh:
+                assert fh.read() == data
+    versions = s3.client().list_object_versions(Bucket=bucket).get("Versions", [])
+    assert sorted(v["Key"] for v in versions) == sorted(
+        f"evidence/{sha[:2]}/{sha}" for _, sha in blobs)
+    assert store.conditional is False and store.checksums is True
+    assert sum("refuses conditional PUTs" in r.getMessage() for r in caplog.records) == 1
+
+
 def test_a_checksum_that_does_not_match_is_not_taken_for_a_missing_feature(s3, bucket):
     """AWS's 400 for a SHA-256 the bytes do not match means damaged bytes: the upload fails
     (the node sends it again) and the store keeps sending checksums rather than fall back to

@@ -78,6 +78,8 @@ class S3ObjectStore:
         # Whether the server takes S3's SHA-256 checksum headers; False from its first
         # refusal on (for this process), then Content-MD5 is sent instead.
         self.checksums = True
+        # Whether it takes If-None-Match on PUT; False from its first refusal on.
+        self.conditional = True
 
     @classmethod
     def from_config(cls, config: Config) -> "S3ObjectStore":
@@ -215,14 +217,25 @@ class S3ObjectStore:
         """One request for a new object: PUT only if the key is free (If-None-Match: *),
         so an object already there (another node's identical photo, a re-sent upload) is
         neither rewritten nor given a second version in a versioned bucket. A server that
-        ignores the condition overwrites the key with the same verified bytes: harmless."""
+        ignores the condition overwrites the key with the same verified bytes: harmless.
+        One that refuses it (Alibaba OSS: 501) is asked by HEAD first from then on."""
         integrity = _integrity(body, sha256_raw)
+        if not self.conditional:
+            if not self.has(key.rpartition("/")[2]):
+                self._call("put_object", integrity=integrity, Key=key, Body=body)
+            return
         try:
             self._checked("put_object", *integrity, Key=key, Body=body, IfNoneMatch="*")
         except ClientError as exc:
             code = _code(exc)
             if code in ("PreconditionFailed", "412"):
                 return  # the key holds these bytes already (only verified bytes go there)
+            if _refuses_condition(exc):
+                log.warning("The evidence bucket %s at %s refuses conditional PUTs (%s):"
+                            " asking by HEAD first instead", self.bucket, self.where,
+                            _describe(exc))
+                self.conditional = False
+                return self._put_once(key, body, sha256_raw)
             if code not in ("ConditionalRequestConflict", "409"):
                 raise self._failure(exc) from None
         except BotoCoreError as exc:
@@ -402,9 +415,21 @@ def _refuses_checksums(exc: ClientError) -> bool:
     """The server does not take S3's checksum headers (as opposed to: the bytes were damaged
     on the way, which any retry must still be refused for)."""
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-    return (status in (400, 501) and _code(exc) not in DAMAGED and "checksum" in message
-            and "match" not in message)
+    error = exc.response.get("Error", {})
+    message = str(error.get("Message", "")).lower()
+    header = str(error.get("Header", "")).lower()  # AWS-style NotImplemented names it
+    return (status in (400, 501) and _code(exc) not in DAMAGED and "match" not in message
+            and ("checksum" in message or "checksum" in header))
+
+
+def _refuses_condition(exc: ClientError) -> bool:
+    """The server does not implement conditional writes (AWS's own answer before 2024, and
+    Alibaba OSS's: 501 NotImplemented, "A header you provided implies functionality that is
+    not implemented")."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    header = str(exc.response.get("Error", {}).get("Header", "")).lower()
+    return ((status == 501 or _code(exc) == "NotImplemented")
+            and header in ("", "if-none-match"))
 
 
 def _integrity(body: bytes, sha256_raw: bytes) -> tuple[dict, dict]:
