@@ -99,7 +99,9 @@ class S3ObjectStore:
         return self._under(f"{sha256[:2]}/{sha256}")
 
     def has(self, sha256: str) -> bool:
-        key = self.key(sha256)
+        return self._exists(self.key(sha256))
+
+    def _exists(self, key: str) -> bool:
         try:
             self._client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
@@ -221,7 +223,7 @@ class S3ObjectStore:
         One that refuses it (Alibaba OSS: 501) is asked by HEAD first from then on."""
         integrity = _integrity(body, sha256_raw)
         if not self.conditional:
-            if not self.has(key.rpartition("/")[2]):
+            if not self._exists(key):
                 self._call("put_object", integrity=integrity, Key=key, Body=body)
             return
         try:
@@ -390,16 +392,23 @@ def _make_client(endpoint_url, region, access_key_id, secret_access_key, connect
 
 
 def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    return _error(exc, "Code")
+
+
+def _error(exc: ClientError, field: str) -> str:
+    """A field of the server's <Error> answer (Code, Message, Header...), "" if absent."""
+    return str(exc.response.get("Error", {}).get(field, ""))
+
+
+def _status(exc: ClientError) -> int | None:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
 def _describe(exc: Exception) -> str:
     """One line of what the server or the network said."""
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        text = error.get("Message") or error.get("Code") or ""
-        return " ".join(str(p) for p in (status, text) if p) or type(exc).__name__
+        text = _error(exc, "Message") or _code(exc)
+        return " ".join(str(p) for p in (_status(exc), text) if p) or type(exc).__name__
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
@@ -414,11 +423,9 @@ def _take(pending: bytearray, size: int) -> bytes:
 def _refuses_checksums(exc: ClientError) -> bool:
     """The server does not take S3's checksum headers (as opposed to: the bytes were damaged
     on the way, which any retry must still be refused for)."""
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    error = exc.response.get("Error", {})
-    message = str(error.get("Message", "")).lower()
-    header = str(error.get("Header", "")).lower()  # AWS-style NotImplemented names it
-    return (status in (400, 501) and _code(exc) not in DAMAGED and "match" not in message
+    message = _error(exc, "Message").lower()
+    header = _error(exc, "Header").lower()  # AWS-style NotImplemented names it
+    return (_status(exc) in (400, 501) and _code(exc) not in DAMAGED and "match" not in message
             and ("checksum" in message or "checksum" in header))
 
 
@@ -426,9 +433,8 @@ def _refuses_condition(exc: ClientError) -> bool:
     """The server does not implement conditional writes (AWS's own answer before 2024, and
     Alibaba OSS's: 501 NotImplemented, "A header you provided implies functionality that is
     not implemented")."""
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    header = str(exc.response.get("Error", {}).get("Header", "")).lower()
-    return ((status == 501 or _code(exc) == "NotImplemented")
+    header = _error(exc, "Header").lower()
+    return ((_status(exc) == 501 or _code(exc) == "NotImplemented")
             and header in ("", "if-none-match"))
 
 
