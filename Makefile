@@ -10,11 +10,14 @@ VENDOR := web/static/vendor
 # Debian packages the tests drive for real: gpsd + gpsfake, ffmpeg, GStreamer's RTSP server,
 # Chromium for Playwright, systemd-analyze and shellcheck for the appliance files, PostgreSQL
 # for the national registry (the tests start a throwaway cluster of their own), curl for the
-# registry unit's readiness check, sqlite3 and rsync for the embedded registry's backup.
+# registry unit's readiness check, sqlite3 and rsync for the embedded registry's backup, and
+# Ceph's radosgw, ceph-mon and ceph-osd: a real S3 server for the evidence bucket (the tests
+# start a throwaway one-node cluster, tests/ceph_rgw.py).
 APT_PACKAGES := gpsd gpsd-clients ffmpeg chromium python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
 	gstreamer1.0-plugins-bad gstreamer1.0-tools systemd shellcheck poppler-utils libheif-examples \
-	optipng iputils-arping nftables postgresql curl sqlite3 rsync
+	optipng iputils-arping nftables postgresql curl sqlite3 rsync \
+	radosgw ceph-mon ceph-osd
 # Exception classes whose first argument is a message id to translate.
 ERROR_CLASSES := SurveyNodeError BadInput NotFound Conflict Forbidden TooManyAttempts ConfigError DeviceUnavailable \
 	InvalidStreamUrl ChecksBusy Unauthorized TooLarge GaveUp Busy DiskFull

@@ -147,7 +147,8 @@ def postgres_registry(pg_cluster, monkeypatch):
 
 @pytest.fixture(scope="session")
 def s3_server():
-    """moto's S3 API server on 127.0.0.1 for this test process (tests/s3_server.py)."""
+    """An S3 server on 127.0.0.1 for this test process: Ceph RGW (moto on a laptop without
+    radosgw; tests/s3_server.py)."""
     from tests.s3_server import running_s3_server
 
     with running_s3_server() as server:

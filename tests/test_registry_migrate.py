@@ -1,6 +1,6 @@
 """`registry migrate`: an embedded registry with real surveys, photos, decisions, cameras and
-users moved into a real PostgreSQL (tests/pg_server.py) and moto's S3 server
-(tests/s3_server.py), then served from there."""
+users moved into a real PostgreSQL (tests/pg_server.py) and an S3 server (Ceph RGW;
+tests/s3_server.py), then served from there."""
 
 from __future__ import annotations
 

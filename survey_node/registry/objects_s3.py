@@ -5,8 +5,10 @@ moved from the folder to a bucket names the same objects. Whatever an upload goe
 a content key only ever holds bytes that hashed to its name:
 
 * an upload of at most one part (8 MiB: every photo and snapshot) is hashed in memory
-  first and only then PUT, with its SHA-256 in ``x-amz-checksum-sha256`` so the server
-  refuses bytes damaged on the way; a PUT is atomic, so the key shows all or nothing;
+  first and only then PUT, with its SHA-256 in ``x-amz-checksum-sha256`` and its MD5 in
+  ``Content-MD5`` so the server refuses bytes damaged on the way (MD5 too because Ceph RGW
+  before Squid takes the checksum header and checks nothing: a wrong one is stored with
+  200); a PUT is atomic, so the key shows all or nothing;
 * a larger one goes as a multipart upload to ``<prefix>/tmp/<uuid>`` (each part with its own
   SHA-256 checksum), is completed only once the whole stream hashed to the name (else
   aborted: not even the temporary key appears), then copied to the content key and the
@@ -17,9 +19,16 @@ Garage): path-style addresses and signature v4, and botocore's default CRC check
 which servers other than AWS often refuse. Some refuse the SHA-256 checksum headers too
 (Backblaze B2 answers 400 "Unsupported header 'x-amz-checksum-sha256'", Cloudflare R2 501
 on a copy with a checksum algorithm): the first such refusal makes the store send every
-later request with Content-MD5 instead, which every S3 server checks; the bytes were
+later request with Content-MD5 alone, which every S3 server checks; the bytes were
 hashed against their name before any of it, so the content-key rule above holds either
-way. Servers that silently ignore the headers need nothing.
+way.
+
+A new object is PUT with ``If-None-Match: *`` so an object already there is not written
+again (in a versioned bucket, kept for backups, every rewrite is another version). Whether
+the server honours that is asked once per process on a key of the store's own
+(``tmp/conditional-probe``) rather than assumed: Ceph RGW (Pacific) honours it on a plain
+bucket and ignores it on a versioned one; Alibaba OSS refuses it. Where it is not honoured,
+each new object is asked for by HEAD first.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import hashlib
 import io
 import logging
 import re
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Iterable, Iterator
@@ -47,6 +57,8 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PART_SIZE = 8 << 20  # S3 wants parts of at least 5 MiB; two of these per upload in memory
 TMP = "tmp"
+PROBE = "conditional-probe"  # under tmp/: the key the If-None-Match question is asked on
+PROBE_BODY = b"probe"  # not empty: moto's server never answers an empty PUT
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
 ATTEMPTS = 3  # the first try and two retries, each bounded by the timeouts above
@@ -76,10 +88,11 @@ class S3ObjectStore:
         self._client = _make_client(self.endpoint_url, region, access_key_id,
                                     secret_access_key, connect_timeout_s, read_timeout_s)
         # Whether the server takes S3's SHA-256 checksum headers; False from its first
-        # refusal on (for this process), then Content-MD5 is sent instead.
+        # refusal on (for this process), then Content-MD5 is sent alone.
         self.checksums = True
-        # Whether it takes If-None-Match on PUT; False from its first refusal on.
-        self.conditional = True
+        # Whether it honours If-None-Match on PUT: None until asked (_learn_conditional).
+        self.conditional: bool | None = None
+        self._asking = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Config) -> "S3ObjectStore":
@@ -218,10 +231,11 @@ class S3ObjectStore:
     def _put_once(self, key: str, body: bytes, sha256_raw: bytes) -> None:
         """One request for a new object: PUT only if the key is free (If-None-Match: *),
         so an object already there (another node's identical photo, a re-sent upload) is
-        neither rewritten nor given a second version in a versioned bucket. A server that
-        ignores the condition overwrites the key with the same verified bytes: harmless.
-        One that refuses it (Alibaba OSS: 501) is asked by HEAD first from then on."""
+        neither rewritten nor given a second version in a versioned bucket. Where the server
+        does not honour the condition (_learn_conditional), it is asked by HEAD first."""
         integrity = _integrity(body, sha256_raw)
+        if self.conditional is None:
+            self._learn_conditional()
         if not self.conditional:
             if not self._exists(key):
                 self._call("put_object", integrity=integrity, Key=key, Body=body)
@@ -232,7 +246,7 @@ class S3ObjectStore:
             code = _code(exc)
             if code in ("PreconditionFailed", "412"):
                 return  # the key holds these bytes already (only verified bytes go there)
-            if _refuses_condition(exc):
+            if _refuses_condition(exc):  # it took the probe's, but not this one's
                 log.warning("The evidence bucket %s at %s refuses conditional PUTs (%s):"
                             " asking by HEAD first instead", self.bucket, self.where,
                             _describe(exc))
@@ -247,6 +261,38 @@ class S3ObjectStore:
         # 409: another conditional PUT of this key was in flight (AWS) and may yet fail;
         # put the same verified bytes without the condition rather than trust it.
         self._call("put_object", integrity=integrity, Key=key, Body=body)
+
+    def _learn_conditional(self) -> None:
+        """Ask once whether the server honours If-None-Match: * on PUT: a five-byte object
+        PUT twice under tmp/ with the condition; the second must be refused (412). The
+        probe is deleted after (a versioned bucket keeps its tiny versions under tmp/)."""
+        with self._asking:
+            if self.conditional is not None:
+                return
+            key = self._under(f"{TMP}/{PROBE}")
+            honoured, refusal = False, None
+            for _ in range(2):
+                try:
+                    self._client.put_object(Bucket=self.bucket, Key=key, Body=PROBE_BODY,
+                                            IfNoneMatch="*", **_md5(PROBE_BODY))
+                except ClientError as exc:
+                    if _code(exc) in ("PreconditionFailed", "412"):
+                        honoured = True
+                        break
+                    if not _refuses_condition(exc):
+                        raise self._failure(exc) from None
+                    refusal = _describe(exc)
+                    break
+                except BotoCoreError as exc:
+                    raise self._failure(exc) from None
+            if not honoured:
+                log.warning("The evidence bucket %s at %s does not honour conditional PUTs"
+                            " (%s): asking by HEAD before each new object instead",
+                            self.bucket, self.where,
+                            refusal or "it took If-None-Match: * for a key it holds")
+            self.conditional = honoured
+            with contextlib.suppress(SurveyNodeError):
+                self._call("delete_object", Key=key)
 
     def _promote(self, tmp_key: str, sha256: str) -> None:
         """Copy a verified temporary object to its content key (unless another upload put
@@ -318,7 +364,7 @@ class _Multipart:
                                   **(with_checksum if self.checksums else without))
         part = {"PartNumber": number, "ETag": answer["ETag"]}
         if self.checksums:
-            part.update(with_checksum)
+            part["ChecksumSHA256"] = with_checksum["ChecksumSHA256"]
         self.parts.append(part)
 
     def complete(self) -> None:
@@ -439,9 +485,14 @@ def _refuses_condition(exc: ClientError) -> bool:
 
 
 def _integrity(body: bytes, sha256_raw: bytes) -> tuple[dict, dict]:
-    """(S3's SHA-256 checksum, Content-MD5) parameters for a request carrying `body`."""
-    return ({"ChecksumSHA256": _b64(sha256_raw)},
-            {"ContentMD5": _b64(hashlib.md5(body, usedforsecurity=False).digest())})
+    """The parameters for a request carrying `body`: (with S3's SHA-256 checksum, without
+    it). Content-MD5 is in both: some servers take the checksum header and check nothing."""
+    md5 = _md5(body)
+    return {"ChecksumSHA256": _b64(sha256_raw), **md5}, md5
+
+
+def _md5(body: bytes) -> dict:
+    return {"ContentMD5": _b64(hashlib.md5(body, usedforsecurity=False).digest())}
 
 
 def _b64(raw: bytes) -> str:
