@@ -303,13 +303,26 @@ def release(db: Database, survey_id: str, *, user: dict) -> None:
 
 
 def _coordinate(value, name: str, low: float, high: float) -> float:
+    """A typed latitude or longitude as a number; the refusal names the field in words
+    (the surveyor typed into "ละติจูด", not "lat") and quotes what was typed."""
+    latitude = name == "lat"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if latitude:
+            raise BadInput("Type the latitude, a number such as 13.7563").at(name)
+        raise BadInput("Type the longitude, a number such as 100.5018").at(name)
+    typed = str(value).strip()[:40]
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise BadInput("%(name)s %(value)r is not a number", name=name,
-                       value=value).at(name) from None
+        number = float(typed) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None:
+        if latitude:
+            raise BadInput("Latitude \"%(value)s\" is not a number", value=typed).at(name)
+        raise BadInput("Longitude \"%(value)s\" is not a number", value=typed).at(name)
     if not (low <= number <= high):
-        raise BadInput("%(name)s %(value)s is out of range", name=name, value=number).at(name)
+        if latitude:
+            raise BadInput("Latitude %(value)s is not between -90 and 90", value=typed).at(name)
+        raise BadInput("Longitude %(value)s is not between -180 and 180", value=typed).at(name)
     return number
 
 

@@ -124,7 +124,7 @@ def test_manual_position_needs_a_reason(db, config, camera):
     s = survey_svc.start_or_resume(db, config, camera_id=camera, user=SURVEYOR)
     with pytest.raises(BadInput, match="needs a reason"):
         survey_svc.set_position(db, config, s["id"], user=SURVEYOR, fix=_fix(), source="manual")
-    with pytest.raises(BadInput, match="lat"):
+    with pytest.raises(BadInput, match="Latitude \"north\" is not a number"):
         survey_svc.set_position(db, config, s["id"], user=SURVEYOR, fix={"lat": "north", "lon": 1},
                                 source="gpsd")
 

@@ -116,6 +116,24 @@ def test_incomplete_survey_says_what_is_missing_in_thai(client, auth, province):
                        json={"source": "manual", "reason": "ใต้หลังคา",
                              "fix": {"lat": 113.6, "lon": 100.6}})
     assert wrong.status_code == 400 and wrong.json["field"] == "lat"
+    assert wrong.json["message"] == "ละติจูด 113.6 ต้องอยู่ระหว่าง -90 ถึง 90"
+    # What the tablet sends as typed: the field named in Thai words and what was typed
+    # quoted, never "lat None"; the position stays unrecorded.
+    for fix, field, words in [({"lat": "", "lon": "100.6"}, "lat", "โปรดพิมพ์ละติจูด"),
+                              ({"lat": "abc", "lon": "100.6"}, "lat", 'ละติจูด "abc" ไม่ใช่ตัวเลข'),
+                              ({"lat": "13.6", "lon": "100,6"}, "lon",
+                               'ลองจิจูด "100,6" ไม่ใช่ตัวเลข'),
+                              ({"lat": "13.6"}, "lon", "โปรดพิมพ์ลองจิจูด")]:
+        bad = client.put(f"/api/v1/surveys/{sid}/position",
+                         json={"source": "manual", "reason": "ใต้หลังคา", "fix": fix})
+        assert bad.status_code == 400 and bad.json["field"] == field, bad.json
+        assert words in bad.json["message"] and "None" not in bad.json["message"]
+        assert "\n" not in bad.json["message"]
+    assert client.get(f"/api/v1/surveys/{sid}").json["lat"] is None
+    typed = client.put(f"/api/v1/surveys/{sid}/position",
+                       json={"source": "manual", "reason": "ใต้หลังคา",
+                             "fix": {"lat": " 13.6 ", "lon": "100.6"}})
+    assert typed.status_code == 200 and typed.json["lat"] == 13.6
 
 
 def test_second_user_gets_a_clear_conflict(app, client, auth, province):

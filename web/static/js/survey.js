@@ -285,7 +285,9 @@
   $("manual-save").addEventListener("click", () => {
     act(call("PUT", `/api/v1/surveys/${survey.id}/position`, {
       source: "manual", reason: $("manual-reason").value,
-      fix: { lat: parseFloat($("manual-lat").value), lon: parseFloat($("manual-lon").value) },
+      // As typed: the node says which field is not a number, quoting it (parseFloat
+      // would turn "13,75" into 13 and "abc" into nothing).
+      fix: { lat: $("manual-lat").value, lon: $("manual-lon").value },
     }), "position").catch(() => {});
   });
   $("type-position").addEventListener("click", () => {
