@@ -52,6 +52,7 @@ def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, brows
     assert boss.locator(".pos-surveyed").count() == 1
     assert boss.locator(".accuracy-circle").count() == 1
     assert "1920×1080" in boss.get_by_test_id("stream-metrics").inner_text()
+    assert boss.get_by_test_id("gps-source").inner_text() == "GPS ของเครื่องสำรวจ"  # not "gpsd"
     photo = boss.locator('.review-photo[data-role="camera"]')
     # Captioned in the supervisor's words, as the surveyor's buttons named it, not "camera".
     assert photo.locator("figcaption").inner_text().startswith("ตัวกล้อง ·")
