@@ -182,3 +182,11 @@ def log_in(page, base: str, name: str, pin: str) -> None:
     page.fill("#pin", pin)
     page.click("button[type=submit].btn-primary")
     page.wait_for_url(f"{base}/")
+
+
+def open_menu(page) -> None:
+    """Open the top menu where a phone folds it behind its button (a no-op on a tablet)."""
+    toggle = page.locator("[data-testid=menu-toggle]")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+        page.wait_for_selector("#topmenu.open")

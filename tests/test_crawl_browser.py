@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from .conftest import require_system
-from .live import CHROMIUM, assigned_cameras, chromium, log_in, make_demo_data, running_node
+from .live import (CHROMIUM, assigned_cameras, chromium, log_in, make_demo_data, open_menu,
+                   running_node)
 
 pytestmark = pytest.mark.browser
 SIZES = {"tablet": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768},
@@ -74,6 +75,7 @@ def test_every_menu_page_in_both_languages_at_three_sizes(demo, role):
                 else None)
             log_in(page, base, role, pins[role])
             if lang == "en":
+                open_menu(page)
                 page.click(".langswitch button")
                 page.wait_for_load_state()
             links = page.eval_on_selector_all(
@@ -93,5 +95,78 @@ def test_every_menu_page_in_both_languages_at_three_sizes(demo, role):
                     problems.append(f"{where['url']}: page is not in {lang}")
                 for problem in page.evaluate(CHECK_PAGE):
                     problems.append(f"{where['url']}: {problem}")
+                if size_name == "phone":  # and the menu, opened, over this page
+                    open_menu(page)
+                    for problem in page.evaluate(CHECK_PAGE):
+                        problems.append(f"{where['url']} (menu open): {problem}")
             context.close()
     assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+# What a phone's top bar must show: one row, and every page of the role one tap away.
+BAR_STATE = """() => {
+  const bar = document.querySelector("header.topbar").getBoundingClientRect();
+  const links = [...document.querySelectorAll("nav.mainnav a")].map((a) => {
+    const r = a.getBoundingClientRect();
+    const seen = r.height > 0 && getComputedStyle(a).visibility !== "hidden";
+    return {text: a.textContent.trim(), seen, inside: r.left >= 0 && r.right <= innerWidth + 1
+            && r.bottom <= innerHeight, height: r.height,
+            current: a.getAttribute("aria-current") === "page"};
+  });
+  return {barHeight: bar.height, links,
+          sideways: document.documentElement.scrollWidth > innerWidth + 1};
+}"""
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_a_phone_folds_the_menu_behind_one_button_that_reaches_every_page(demo, role):
+    base, pins, _ = demo
+    with chromium() as browser:
+        context = browser.new_context(viewport=SIZES["phone"], locale="th-TH", has_touch=True)
+        page = context.new_page()
+        log_in(page, base, role, pins[role])
+        closed = page.evaluate(BAR_STATE)
+        # One row of bar (it wrapped to ~170 px of a 844 px screen), and no page that
+        # scrolls sideways to find the menu.
+        assert closed["barHeight"] <= 64, closed
+        assert not any(link["seen"] for link in closed["links"]), closed
+        toggle = page.locator("[data-testid=menu-toggle]")
+        assert toggle.inner_text() == "เมนู" and toggle.bounding_box()["height"] >= 44
+        toggle.click()
+        opened = page.evaluate(BAR_STATE)
+        names = [link["text"] for link in opened["links"]]
+        for name in ("ส่งออกข้อมูล", "ชุดสำรวจร้อยละ 20", "ซิงก์"):
+            assert name in names
+        hidden = [link for link in opened["links"] if not (link["seen"] and link["inside"])]
+        assert not hidden and not opened["sideways"], opened
+        assert all(link["height"] >= 44 for link in opened["links"]), opened
+        assert toggle.get_attribute("aria-expanded") == "true"
+        assert page.locator("#logout-form button").is_visible()
+        # Escape puts it away; a tap on the page too.
+        page.keyboard.press("Escape")
+        assert not page.locator("nav.mainnav a").first.is_visible()
+        toggle.click()
+        page.mouse.click(200, 830)  # below the opened menu
+        assert not page.locator("nav.mainnav a").first.is_visible()
+        # A page reached from it is marked there as the one you are on.
+        toggle.click()
+        page.locator("nav.mainnav a", has_text="ซิงก์").click()
+        page.wait_for_url(f"{base}/sync")
+        assert not page.locator("nav.mainnav a").first.is_visible()
+        toggle.click()
+        marked = [link["text"] for link in page.evaluate(BAR_STATE)["links"] if link["current"]]
+        assert marked == ["ซิงก์"]
+        context.close()
+
+
+def test_a_tablet_shows_the_menu_in_the_bar_without_the_button(demo):
+    base, pins, _ = demo
+    with chromium() as browser:
+        context = browser.new_context(viewport=SIZES["tablet"], locale="th-TH", has_touch=True)
+        page = context.new_page()
+        log_in(page, base, "supervisor", pins["supervisor"])
+        assert not page.locator("[data-testid=menu-toggle]").is_visible()
+        state = page.evaluate(BAR_STATE)
+        assert all(link["seen"] and link["inside"] for link in state["links"]), state
+        assert page.locator("#logout-form button").is_visible()
+        context.close()

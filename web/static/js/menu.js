@@ -1,0 +1,42 @@
+// The top menu on a phone: an admin's ten links, the language and log-out do not fit a
+// 390 px bar (it scrolled sideways with no hint, and wrapped to a third of the screen).
+// There they fold behind one button; from 721 px up the CSS shows them in the bar and the
+// button is not drawn. The link of the page you are on is marked, so the menu says where
+// you are.
+(function () {
+  "use strict";
+  const bar = document.querySelector("header.topbar");
+  const toggle = bar && bar.querySelector(".menu-toggle");
+  const menu = document.getElementById("topmenu");
+  if (!toggle || !menu) return;
+
+  // The longest link that the address starts with ("/" only for itself): /review/12
+  // belongs to Review, /survey/5 to the worklist it was opened from.
+  const here = location.pathname;
+  let current = null;
+  for (const link of menu.querySelectorAll("nav a[href]")) {
+    const path = new URL(link.href, location.href).pathname;
+    const matches = path === "/" ? here === "/" : here === path || here.startsWith(path + "/");
+    if (matches && (!current || path.length > new URL(current.href).pathname.length)) current = link;
+  }
+  if (!current && here.startsWith("/survey/")) current = menu.querySelector("nav a[href$='/worklist']");
+  if (current) current.setAttribute("aria-current", "page");
+
+  function setOpen(open) {
+    menu.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+  }
+  bar.classList.add("menu-ready");
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => setOpen(!menu.classList.contains("open")));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && menu.classList.contains("open")) {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+  // A tap anywhere outside the bar puts the menu away, as a phone's own menus do.
+  document.addEventListener("click", (event) => {
+    if (menu.classList.contains("open") && !bar.contains(event.target)) setOpen(false);
+  });
+})();
