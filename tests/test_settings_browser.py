@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from .conftest import require_system
-from .live import CHROMIUM, TABLET, free_port, running_node, tablet_browser
+from .live import CHROMIUM, TABLET, free_port, open_menu, running_node, tablet_browser
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -31,6 +31,7 @@ def test_the_admin_sets_the_province_from_the_menu(tmp_path, viewport):
         page.fill("#pin", "482913")
         page.click("button[type=submit].btn-primary")
         page.wait_for_url(f"{base}/")
+        open_menu(page)  # a phone folds the menu behind its button
         page.click("nav a:has-text('ตั้งค่า')")
         page.wait_for_selector("[data-testid=current-province]")
         assert "ยังไม่ได้ตั้งจังหวัด" in page.inner_text("[data-testid=current-province]")
