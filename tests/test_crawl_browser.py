@@ -23,7 +23,8 @@ CHECK_PAGE = """() => {
   const doc = document.documentElement;
   if (doc.scrollWidth > window.innerWidth + 1) problems.push(`scrolls sideways: ${doc.scrollWidth}px`);
   const controls = document.querySelectorAll(
-    "button, select, input:not([type=hidden]), textarea, a.btn, nav a, .tabs a, .pager a");
+    "button, select, input:not([type=hidden]), textarea, a.btn, nav a, .tabs a, .pager a, " +
+    "summary, .camera-main a.site, .camera-meta a");
   for (const c of controls) {
     const style = getComputedStyle(c);
     if (style.visibility === "hidden" || style.display === "none" || c.closest("[hidden]")) continue;
@@ -159,14 +160,28 @@ def test_a_phone_folds_the_menu_behind_one_button_that_reaches_every_page(demo, 
         context.close()
 
 
-def test_a_tablet_shows_the_menu_in_the_bar_without_the_button(demo):
+@pytest.mark.parametrize("role,size,folded", [
+    ("surveyor", "tablet", False), ("supervisor", "landscape", False),
+    ("supervisor", "tablet", True), ("admin", "tablet", True)])
+def test_a_tablet_keeps_the_menu_in_the_bar_unless_it_would_take_three_rows(demo, role, size,
+                                                                            folded):
+    """A supervisor's seven links took three rows of sticky bar on a portrait tablet (171 of
+    1024 px), an admin's four: there they fold as on a phone; where two rows hold them (a
+    surveyor's; a landscape tablet) they stay in the bar and no button is drawn."""
     base, pins, _ = demo
     with chromium() as browser:
-        context = browser.new_context(viewport=SIZES["tablet"], locale="th-TH", has_touch=True)
+        context = browser.new_context(viewport=SIZES[size], locale="th-TH", has_touch=True)
         page = context.new_page()
-        log_in(page, base, "supervisor", pins["supervisor"])
-        assert not page.locator("[data-testid=menu-toggle]").is_visible()
+        log_in(page, base, role, pins[role])
+        page.evaluate("document.fonts.ready")
         state = page.evaluate(BAR_STATE)
+        toggle = page.locator("[data-testid=menu-toggle]")
+        if folded:
+            assert state["barHeight"] <= 64 and toggle.is_visible(), state
+            open_menu(page)
+            state = page.evaluate(BAR_STATE)
+        else:
+            assert state["barHeight"] <= 2 * 64 and not toggle.is_visible(), state
         assert all(link["seen"] and link["inside"] for link in state["links"]), state
         assert page.locator("#logout-form button").is_visible()
         context.close()

@@ -16,7 +16,7 @@ from survey_node import db as database
 from survey_node.db.users import get_user_by_name
 from survey_node.selection import assign, sample
 from tests.conftest import PINS, require_system
-from tests.live import CHROMIUM, chromium, logged_in_page, serving_app
+from tests.live import CHROMIUM, chromium, logged_in_page, open_menu, serving_app
 from tests.registry_files import REAL_HEADER, TITLE_ROWS, korat_rows, write_xlsx
 
 pytestmark = pytest.mark.browser
@@ -60,7 +60,8 @@ def field_work(config, users):
 def _import(page, path, *, removal: str | None = None) -> str:
     """Upload `path`, preview it, pick `removal` (or keep the default) and import; returns
     the preview's warning text."""
-    page.click("text=นำเข้าทะเบียน")
+    open_menu(page)  # a portrait tablet folds an admin's menu behind its button
+    page.click("nav a:has-text('นำเข้าทะเบียน')")
     page.set_input_files("input[type=file]", str(path))
     page.click("text=อัปโหลดและตรวจสอบ")
     page.wait_for_selector("text=ตรวจสอบคอลัมน์")

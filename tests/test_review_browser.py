@@ -5,7 +5,7 @@ import pytest
 from survey_node.selection import assign
 
 from .conftest import PINS, require_system
-from .live import CHROMIUM, chromium, logged_in_page, serving_app
+from .live import CHROMIUM, chromium, logged_in_page, open_menu, serving_app
 from .review_fixtures import SUPERVISOR, complete_survey, seed_cameras, select_all
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,7 @@ def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, brows
     boss = login(browser, base, "supervisor")
     errors = []
     boss.on("pageerror", lambda exc: errors.append(str(exc)))
+    open_menu(boss)  # a portrait tablet folds a supervisor's menu behind its button
     boss.get_by_role("link", name="ตรวจสอบ").click()
     queue = boss.get_by_test_id("review-queue")
     assert "NMA-001" in queue.inner_text()
@@ -52,6 +53,14 @@ def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, brows
     assert boss.locator(".pos-surveyed").count() == 1
     assert boss.locator(".accuracy-circle").count() == 1
     assert "1920×1080" in boss.get_by_test_id("stream-metrics").inner_text()
+    # On a phone the long labels wrap: each value keeps a readable share of the row.
+    size = boss.viewport_size
+    boss.set_viewport_size({"width": 390, "height": 844})
+    narrowest = boss.get_by_test_id("stream-metrics").evaluate(
+        "dl => Math.min(...[...dl.querySelectorAll('dd')].map("
+        "dd => dd.getBoundingClientRect().width / dl.getBoundingClientRect().width))")
+    assert narrowest >= 0.45, narrowest
+    boss.set_viewport_size(size)
     assert boss.get_by_test_id("gps-source").inner_text() == "GPS ของเครื่องสำรวจ"  # not "gpsd"
     photo = boss.locator('.review-photo[data-role="camera"]')
     # Captioned in the supervisor's words, as the surveyor's buttons named it, not "camera".
@@ -70,6 +79,7 @@ def test_supervisor_sends_back_and_the_surveyor_sees_the_instruction(live, brows
     assert "NMA-001" not in boss.get_by_test_id("review-queue").inner_text()
 
     field = login(browser, base, "surveyor")
+    open_menu(field)
     field.get_by_role("link", name="งานของฉัน").first.click()
     note = field.get_by_test_id("worklist-review-note")
     note.wait_for()

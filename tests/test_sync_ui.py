@@ -5,7 +5,7 @@ import pytest
 from survey_node import accounts
 from survey_node import db as database
 from tests.conftest import PINS, require_system
-from tests.live import CHROMIUM, running_node, tablet_browser
+from tests.live import CHROMIUM, open_menu, running_node, tablet_browser
 from tests.sync_helpers import add_token, make_node, registry_truth, running_registry
 
 pytestmark = pytest.mark.browser
@@ -29,6 +29,7 @@ def test_supervisor_syncs_from_the_button_and_sees_the_history(tmp_path):
             page.fill("#pin", PINS["supervisor"])
             page.click("button[type=submit].btn-primary")
             page.wait_for_selector("[data-testid=who]", state="attached")
+            open_menu(page)  # a portrait tablet folds a supervisor's menu behind its button
             nav = page.locator("nav.mainnav a", has_text="ซิงก์")
             assert nav.count() == 1
             nav.click()

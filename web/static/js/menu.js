@@ -1,6 +1,8 @@
-// The top menu on a phone: an admin's ten links, the language and log-out do not fit a
-// 390 px bar (it scrolled sideways with no hint, and wrapped to a third of the screen).
-// There they fold behind one button; from 721 px up the CSS shows them in the bar and the
+// The top menu: an admin's ten links, the language and log-out do not fit a 390 px bar
+// (it scrolled sideways with no hint, and wrapped to a third of the screen), nor a
+// portrait tablet's (a supervisor's took three rows, an admin's four: ~220 px of sticky
+// bar). Wherever they would take more than two rows they fold behind one button and the
+// bar is one row; where they fit in two they stay in the bar (a landscape tablet) and the
 // button is not drawn. The link of the page you are on is marked, so the menu says where
 // you are.
 (function () {
@@ -26,8 +28,29 @@
     menu.classList.toggle("open", open);
     toggle.setAttribute("aria-expanded", String(open));
   }
-  bar.classList.add("menu-ready");
+  // Folded or not is measured, not guessed from the width (the links differ by role and
+  // language): the bar is laid out unfolded and folds if it came out taller than two
+  // folded bars (a folded bar is one row: the brand and the button).
+  function fit() {
+    bar.classList.add("folded");
+    const oneRow = bar.getBoundingClientRect().height;
+    bar.classList.remove("folded");
+    const unfolded = bar.getBoundingClientRect().height;
+    const fold = unfolded > oneRow * 2.4;
+    bar.classList.toggle("folded", fold);
+    if (!fold) setOpen(false);
+  }
   toggle.hidden = false;
+  bar.classList.add("menu-ready");
+  fit();
+  // The web font can arrive after the first layout and widen the links.
+  if (document.fonts) document.fonts.ready.then(fit);
+  let pending = false;
+  window.addEventListener("resize", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; fit(); });
+  });
   toggle.addEventListener("click", () => setOpen(!menu.classList.contains("open")));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && menu.classList.contains("open")) {
