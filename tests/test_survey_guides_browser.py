@@ -49,7 +49,9 @@ def test_errors_show_by_their_control_and_the_todo_panel_stays_small(demo_data, 
         # The sticky to-do panel: one line and the button, not a list over the controls.
         panel = page.locator(".finish").bounding_box()
         assert panel["height"] < viewport["height"] * 0.2, panel
-        assert "ยังต้องทำ (" in page.inner_text("[data-testid=missing-details] summary")
+        # It counts what is left and says there is more than the first ("และอีก 4 ข้อ").
+        summary = page.inner_text("[data-testid=missing-details] summary")
+        assert "ยังต้องทำ (" in summary and "และอีก" in summary, summary
         page.evaluate("document.querySelector('[data-testid=fix-position]')"
                       ".scrollIntoView({block: 'center'})")
         button = page.locator("[data-testid=fix-position]").bounding_box()
@@ -71,6 +73,8 @@ def test_errors_show_by_their_control_and_the_todo_panel_stays_small(demo_data, 
                                "'[data-testid=error-position]').getBoundingClientRect();"
                                " return r.top >= 0 && r.bottom <= window.innerHeight; }")
         assert "เหตุผล" in page.inner_text("[data-testid=error-position]")
+        # The reason is said once, by the section; the status line only says nothing was saved.
+        assert "เหตุผล" not in page.inner_text("[data-testid=save-status]")
         assert page.locator(".section-error:visible, [data-testid=page-error]:visible").count() == 1
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
@@ -96,16 +100,23 @@ def test_node_unreachable_is_not_no_gps_and_the_next_camera_follows(demo_data):
         page.wait_for_selector("[data-testid=position-result]:has-text('13.6')")
         page.set_input_files("[data-testid=photo-camera]", _jpeg(root.parent / "c.jpg"))
         page.wait_for_selector("#thumbs figure")
+        # A second file that is not a photo is refused by the photo buttons ...
+        not_a_photo = root.parent / "notes.jpg"
+        not_a_photo.write_text("not a photo", encoding="utf-8")
+        page.set_input_files("[data-testid=photo-camera]", str(not_a_photo))
+        page.wait_for_selector("[data-testid=error-photos]:visible", timeout=15_000)
         page.click("[data-testid=check-exists-yes]")
         page.click("[data-testid=check-working-yes]")
         page.wait_for_selector("[data-testid=save-status]:has-text('บันทึกแล้ว')")
         missing = page.inner_text("[data-testid=missing]")
-        if "สัญญาณภาพ" in missing:  # the stream check is still to do
+        if "ตรวจสตรีม" in missing:  # the stream check is still to do
             page.click("[data-testid=stream-check]")
             page.wait_for_selector("[data-testid=stream-verdict]", timeout=45_000)
         page.click("[data-testid=complete]")
         page.wait_for_selector("[data-testid=next-camera]:visible", timeout=15_000)
         assert "กล้องถัดไป" in page.inner_text("[data-testid=next-camera]")
+        # ... and once the survey is complete that refusal is not left standing.
+        assert not page.locator(".section-error:visible, [data-testid=page-error]:visible").count()
         page.click("[data-testid=next-camera]")
         page.wait_for_selector("[data-testid=state-badge]:has-text('กำลังสำรวจ')")
         assert cameras[2] not in page.url

@@ -56,11 +56,13 @@
       survey = updated;
       render();
       savedNow();
-      showError("", where || "page");
+      // Once complete, no earlier refusal is left standing (a photo's stays otherwise).
+      showError("", survey.state === "draft" ? (where || "page") : null);
       reachable(true);
       return updated;
     } catch (err) {
-      $("save-status").textContent = t("save_failed", { why: err.message });
+      // The reason is said once: by the control that failed, or (offline) in the banner.
+      $("save-status").textContent = t("not_saved");
       $("save-status").className = "save-status warn";
       if (err.offline) reachable(false);
       else showError(err.message, placeOf(err, where));
@@ -208,7 +210,9 @@
     missing.replaceChildren();
     if (survey.state === "draft" && survey.missing.length) {
       const details = el("details", { "data-testid": "missing-details" },
-        el("summary", {}, t("missing_count", { n: survey.missing.length, first: survey.missing[0] })));
+        el("summary", {}, survey.missing.length === 1 ? t("missing_one", { first: survey.missing[0] })
+          : t("missing_count", { n: survey.missing.length, first: survey.missing[0],
+                                 more: survey.missing.length - 1 })));
       if (wasOpen) details.open = true;
       const ul = el("ul");
       survey.missing.forEach((m) => ul.append(el("li", {}, m)));
