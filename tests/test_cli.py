@@ -93,21 +93,17 @@ def test_doctor_reports_each_item(cli, data_dir):
     assert items["database"]["status"] == "warn"  # no cameras yet
 
 
-def test_demo_on_every_interface_prints_addresses_a_tablet_can_open(tmp_path):
-    """`make demo` serves on 0.0.0.0: it printed http://0.0.0.0:8080/, which no browser opens."""
+def _demo_first_lines(data_dir, *, port, env, until=("central registry:", "Syncs to")):
+    """What `survey-node demo` prints up to the line saying where it syncs, then stopped."""
     import os
     import subprocess
     import sys
     import time
 
-    from tests.live import free_port
-
-    port = free_port()
-    env = {**os.environ, "SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
-           "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())}
     proc = subprocess.Popen([sys.executable, "-m", "survey_node", "demo", "--data-dir",
-                             str(tmp_path / "demo"), "--host", "0.0.0.0", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                             str(data_dir), "--host", "0.0.0.0", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **env})
     lines, deadline = [], time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
@@ -115,11 +111,43 @@ def test_demo_on_every_interface_prints_addresses_a_tablet_can_open(tmp_path):
             if not line:
                 break
             lines.append(line)
-            if "central registry:" in line:
+            if any(mark in line for mark in until):
                 break
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    return lines
+
+
+def test_demo_on_every_interface_prints_addresses_a_tablet_can_open(tmp_path):
+    """`make demo` serves on 0.0.0.0: it printed http://0.0.0.0:8080/, which no browser opens."""
+    from tests.live import free_port
+
+    port = free_port()
+    lines = _demo_first_lines(tmp_path / "demo", port=port, env={
+        "SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
+        "SURVEY_NODE_DEMO__REGISTRY_PORT": str(free_port())})
     opened = [line for line in lines if line.startswith("Open http://")]
     assert opened and not any("0.0.0.0" in line for line in opened), lines
     assert any(f"http://127.0.0.1:{port}/" in line for line in opened)
+
+
+def test_a_demo_pointed_at_another_registry_syncs_there_and_starts_none(tmp_path):
+    """An office trying the demo against its real registry: the demo neither starts its own
+    registry on :8092 nor writes a demo token over the one for the real registry."""
+    import socket
+
+    from tests.live import free_port
+
+    root, other = tmp_path / "demo", f"http://127.0.0.1:{free_port()}"
+    registry_port = free_port()
+    lines = _demo_first_lines(root, port=free_port(), env={
+        "SURVEY_NODE_DEMO__STREAMS_PORT": str(free_port()),
+        "SURVEY_NODE_DEMO__REGISTRY_PORT": str(registry_port),
+        "SURVEY_NODE_SYNC__REGISTRY_URL": other})
+    assert any(f"Syncs to the registry at {other}" in line for line in lines), lines
+    assert not any("central registry:" in line for line in lines), lines
+    assert not (root / "registry").exists()  # no demo registry made, so no demo token issued
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        assert probe.connect_ex(("127.0.0.1", registry_port)) != 0  # nothing listens there

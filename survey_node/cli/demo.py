@@ -38,13 +38,18 @@ def demo(data_dir, host, port, no_serve):
 
     for url in _urls(host, port):
         click.echo(f"Open {url} on a tablet (Ctrl+C stops the demo)")
-    click.echo(f"The demo's central registry: http://127.0.0.1:{cfg.demo.registry_port}/"
-               f" (data in {demo_registry_dir(cfg)}); its review pages at /review/ take the"
-               " supervisor's and admin's PINs")
     # The demo's cameras point at local test streams (survey_node/demo.py), and it syncs
-    # to a registry of its own in a thread of this process.
+    # to a registry of its own in a thread of this process, unless its [sync] registry_url
+    # was pointed at another registry: then that one is used and none is started here.
     start_demo_streams(cfg.demo.streams_port)
-    _start_demo_registry(cfg)
+    if uses_own_registry(cfg):
+        click.echo(f"The demo's central registry: {own_registry_url(cfg)}/"
+                   f" (data in {demo_registry_dir(cfg)}); its review pages at /review/ take"
+                   " the supervisor's and admin's PINs")
+        _start_demo_registry(cfg)
+    elif cfg.sync.registry_url:
+        click.echo(f"Syncs to the registry at {cfg.sync.registry_url} ([sync] registry_url);"
+                   " the demo's own registry is not started")
     serve_app(cfg, host=host, port=port, demo=True)
 
 
@@ -75,8 +80,7 @@ def prepare_demo(data_dir):
     if created:
         text = (cfg.data_dir / "config.toml").read_text(encoding="utf-8")
         text = text.replace('province_code = ""', f'province_code = "{demo_mod.PROVINCE_CODE}"')
-        text = text.replace('registry_url = ""',
-                            f'registry_url = "http://127.0.0.1:{cfg.demo.registry_port}"')
+        text = text.replace('registry_url = ""', f'registry_url = "{own_registry_url(cfg)}"')
         (cfg.data_dir / "config.toml").write_text(text, encoding="utf-8")
         from .core import load_config
 
@@ -91,12 +95,23 @@ def prepare_demo(data_dir):
         demo_mod.prepare_selection(db)
     finally:
         db.close()
-    prepare_demo_registry(cfg)
+    if uses_own_registry(cfg):  # never a demo token over the one for a real registry
+        prepare_demo_registry(cfg)
     return cfg
 
 
 def demo_registry_dir(cfg) -> Path:
     return cfg.data_dir / "registry"
+
+
+def own_registry_url(cfg) -> str:
+    return f"http://127.0.0.1:{cfg.demo.registry_port}"
+
+
+def uses_own_registry(cfg) -> bool:
+    """Whether the node syncs to the demo's registry (the address a new demo is given)."""
+    url = cfg.sync.registry_url.rstrip("/")
+    return url in (own_registry_url(cfg), f"http://localhost:{cfg.demo.registry_port}")
 
 
 def prepare_demo_registry(cfg) -> None:
