@@ -122,3 +122,32 @@ def test_enter_in_the_worklist_search_searches_without_reloading(demo_node):
         assert items and all("บางพลี" in text for text in items)
         assert not [p for p in problems if "Content Security Policy" in p], problems
         context.close()
+
+
+def test_a_slow_first_list_does_not_overwrite_the_search(demo_node):
+    """On the field WiFi the page's first, unfiltered list can arrive after the list the
+    surveyor has already searched for; it overwrote the search's answer (CI saw the same race
+    with the state filter)."""
+    base, pins = demo_node
+    with tablet_browser() as page:
+        _login(page, base, "surveyor", pins["surveyor"])
+        held = []
+
+        def hold_the_first(route):
+            if not held and "q=" not in route.request.url:
+                held.append(route)  # answered only once the search has been drawn
+            else:
+                route.continue_()
+
+        page.route("**/api/v1/worklist?*", hold_the_first)
+        page.goto(f"{base}/worklist")
+        page.fill("#filters input[name=q]", "บางพลี")
+        with page.expect_response(lambda r: "/api/v1/worklist" in r.url and "q=" in r.url):
+            page.press("#filters input[name=q]", "Enter")
+        page.wait_for_selector("#worklist li")
+        assert held, "the page's first list was never asked for"
+        with page.expect_response(lambda r: "/api/v1/worklist" in r.url and "q=" not in r.url):
+            held[0].continue_()
+        page.wait_for_timeout(300)
+        items = page.locator("#worklist li").all_inner_texts()
+        assert items and all("บางพลี" in text for text in items), items[:3]

@@ -4,7 +4,7 @@
   const { call, t, formatDistance, el, showGps } = SurveyNode;
   const PAGE = 30;
   const state = { offset: 0, total: 0, fix: null, listedFrom: null, view: "list", map: null,
-                  markers: null, me: null };
+                  markers: null, me: null, asked: 0 };
   const form = document.getElementById("filters");
   const list = document.getElementById("worklist");
 
@@ -42,11 +42,16 @@
       params.set("lon", state.fix.lon.toFixed(6));
       state.listedFrom = { lat: state.fix.lat, lon: state.fix.lon };
     }
+    // Only the newest question's answer is drawn: on slow WiFi the page's first, unfiltered
+    // list can arrive after the one the surveyor just filtered for, and overwrote it.
+    const asked = ++state.asked;
     try {
       const page = await call("GET", `/api/v1/worklist?${params}`);
+      if (asked !== state.asked) return;
       state.total = page.total;
       render(page.items);
     } catch (err) {
+      if (asked !== state.asked) return;
       document.getElementById("summary").textContent = err.message;
     }
   }
